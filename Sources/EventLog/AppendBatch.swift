@@ -1,0 +1,59 @@
+/// Records to append to one partition, packed into one buffer (no allocation per record).
+public struct AppendBatch: Sendable {
+    struct Entry: Sendable {
+        var keyStart: Int
+        var keyCount: Int
+        var payloadStart: Int
+        var payloadCount: Int
+        var eventTime: Int64
+    }
+
+    private(set) var bytes: [UInt8] = []
+    private(set) var entries: [Entry] = []
+
+    /// Creates an empty batch.
+    public init() {}
+
+    /// How many records the batch holds.
+    public var count: Int { entries.count }
+
+    /// Whether the batch is empty.
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The bytes of keys and payloads held.
+    public var byteCount: Int { bytes.count }
+
+    /// Adds a record.
+    /// - Parameters:
+    ///   - key: the partitioning key, or `nil`.
+    ///   - payload: the record's payload.
+    ///   - eventTime: the event time, epoch milliseconds.
+    public mutating func append(key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer, eventTime: Int64) {
+        let keyStart = key == nil ? -1 : bytes.count
+        if let key { bytes.append(contentsOf: key) }
+        let payloadStart = bytes.count
+        bytes.append(contentsOf: payload)
+        entries.append(Entry(keyStart: keyStart, keyCount: key?.count ?? 0, payloadStart: payloadStart, payloadCount: payload.count, eventTime: eventTime))
+    }
+
+    /// Adds a record from arrays (convenient in tests and tools).
+    public mutating func append(key: [UInt8]?, payload: [UInt8], eventTime: Int64) {
+        payload.withUnsafeBytes { payloadBytes in
+            if let key {
+                key.withUnsafeBytes { append(key: $0, payload: payloadBytes, eventTime: eventTime) }
+            } else {
+                append(key: nil, payload: payloadBytes, eventTime: eventTime)
+            }
+        }
+    }
+}
+
+/// The offsets a batch was given: `first...last`, contiguous in one partition.
+public struct OffsetRange: Sendable, Equatable, Hashable {
+    /// The first record's offset.
+    public var first: Int64
+    /// The last record's offset.
+    public var last: Int64
+    /// The number of records.
+    public var count: Int { Int(last - first + 1) }
+}

@@ -1,0 +1,109 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The embedded, file-backed event log: topics of partitions of append-only segment files.
+///
+/// Layout under the log directory: `TOPIC/topic.meta` (the partition count) and `TOPIC/P/` with
+/// segment files `BASEOFFSET.log` and, for sealed segments, `BASEOFFSET.index`. Everything is kept
+/// (this is the master dataset); there is no retention yet.
+///
+/// As a `Service`, it syncs on the configured interval and closes cleanly on graceful shutdown.
+public final class EventLog: Service, Sendable {
+    /// The directory the log lives in.
+    public let directory: String
+    /// How it stores data.
+    public let configuration: LogConfiguration
+    private let logger: Logger
+    private let topics: Mutex<[String: Topic]>
+
+    /// Opens the log in `directory` (creating it), recovering every topic found there.
+    /// - Throws: ``LogError`` with code `log_corrupt` when stored data is damaged beyond a torn tail.
+    public init(directory: String, configuration: LogConfiguration = LogConfiguration(), logger: Logger) throws {
+        self.directory = directory
+        self.configuration = configuration
+        self.logger = logger
+        try FileIO.makeDirectories(directory)
+        var found: [String: Topic] = [:]
+        for name in try FileIO.list(directory).sorted() where FileIO.exists("\(directory)/\(name)/topic.meta") {
+            let count = try Self.readPartitionCount("\(directory)/\(name)/topic.meta")
+            found[name] = try Self.openTopic(name, partitions: count, directory: directory, configuration: configuration, logger: logger)
+        }
+        self.topics = Mutex(found)
+        if !found.isEmpty {
+            logger.info("opened event log", metadata: ["directory": "\(directory)", "topics": "\(found.count)"])
+        }
+    }
+
+    private static func readPartitionCount(_ path: String) throws -> Int {
+        let text = String(decoding: try FileIO.readFile(path), as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("partitions=") }),
+            let count = Int(line.dropFirst("partitions=".count)), count > 0
+        else { throw LogError(.corrupt, "unreadable topic metadata", path: path) }
+        return count
+    }
+
+    private static func openTopic(
+        _ name: String, partitions: Int, directory: String, configuration: LogConfiguration, logger: Logger
+    ) throws -> Topic {
+        let logs = try (0..<partitions).map { partition in
+            try PartitionLog(topic: name, partition: partition, directory: "\(directory)/\(name)/\(partition)",
+                             configuration: configuration, logger: logger)
+        }
+        return Topic(name: name, partitions: logs)
+    }
+
+    /// Creates a topic, or returns the existing one when it has the same partition count.
+    /// - Throws: `topic_conflict` when it exists with another partition count.
+    @discardableResult
+    public func createTopic(_ name: String, partitions: Int) throws -> Topic {
+        try topics.withLock { topics in
+            if let existing = topics[name] {
+                guard existing.partitionCount == partitions else {
+                    throw LogError(.topicConflict, "topic \"\(name)\" has \(existing.partitionCount) partitions, not \(partitions)")
+                }
+                return existing
+            }
+            let topicDirectory = "\(directory)/\(name)"
+            try FileIO.makeDirectories(topicDirectory)
+            let topic = try Self.openTopic(name, partitions: partitions, directory: directory, configuration: configuration, logger: logger)
+            try FileIO.writeFileAtomically("\(topicDirectory)/topic.meta", Array("partitions=\(partitions)\n".utf8))
+            try FileIO.syncDirectory(directory)
+            topics[name] = topic
+            return topic
+        }
+    }
+
+    /// The topic with this name, if it exists.
+    public func topic(_ name: String) -> Topic? { topics.withLock { $0[name] } }
+
+    /// The names of all topics.
+    public var topicNames: [String] { topics.withLock { $0.keys.sorted() } }
+
+    /// Syncs on the configured interval until graceful shutdown, then closes the log.
+    public func run() async throws {
+        if case .interval(let milliseconds) = configuration.durability {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(milliseconds))
+                syncIfDirty()
+            }
+        } else {
+            try? await gracefulShutdown()
+        }
+        close()
+    }
+
+    private func syncIfDirty() {
+        for topic in topics.withLock({ Array($0.values) }) {
+            for partition in topic.partitions { partition.syncIfDirty() }
+        }
+    }
+
+    /// Refuses new appends, finishes queued ones, syncs everything and ends every tail.
+    public func close() {
+        for topic in topics.withLock({ Array($0.values) }) {
+            for partition in topic.partitions { partition.close() }
+        }
+        logger.info("closed event log", metadata: ["directory": "\(directory)"])
+    }
+}

@@ -1,0 +1,71 @@
+/// One stored record, as read back from the log.
+public struct LogRecord: Sendable {
+    /// The record's position in its partition.
+    public var offset: Int64
+    /// Event time, epoch milliseconds.
+    public var eventTime: Int64
+    /// When the log accepted it, epoch milliseconds.
+    public var ingestTime: Int64
+    /// The partitioning key, if the record has one.
+    public var key: ArraySlice<UInt8>?
+    /// The payload bytes.
+    public var payload: ArraySlice<UInt8>
+}
+
+/// Consecutive records of one partition, read in one go and held in one buffer.
+public struct RecordBatch: Sendable, RandomAccessCollection {
+    struct Reference: Sendable {
+        var offset: Int64
+        var eventTime: Int64
+        var ingestTime: Int64
+        var keyStart: Int
+        var keyCount: Int
+        var payloadStart: Int
+        var payloadCount: Int
+    }
+
+    var storage: [UInt8] = []
+    var references: [Reference] = []
+
+    /// An empty batch.
+    public init() {}
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { references.count }
+
+    public subscript(position: Int) -> LogRecord {
+        let reference = references[position]
+        return LogRecord(
+            offset: reference.offset,
+            eventTime: reference.eventTime,
+            ingestTime: reference.ingestTime,
+            key: reference.keyStart < 0 ? nil : storage[reference.keyStart..<reference.keyStart + reference.keyCount],
+            payload: storage[reference.payloadStart..<reference.payloadStart + reference.payloadCount]
+        )
+    }
+
+    /// The offset after the last record, if the batch is not empty.
+    public var nextOffset: Int64? { references.last.map { $0.offset + 1 } }
+
+    /// The bytes of record data held.
+    public var byteCount: Int { storage.count }
+
+    /// Copies one framed record (checked by the caller) from `bytes` at `position`.
+    mutating func appendFramed(_ bytes: UnsafeRawBufferPointer, at position: Int, size: Int) {
+        let base = storage.count
+        storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(position + RecordFormat.headerSize)..<(position + size)]))
+        let keyLength = Int(Int32(bitPattern: RecordFormat.load(bytes, position + 32, as: UInt32.self)))
+        let keyCount = Swift.max(keyLength, 0)
+        references.append(
+            Reference(
+                offset: Int64(bitPattern: RecordFormat.load(bytes, position + 8, as: UInt64.self)),
+                eventTime: Int64(bitPattern: RecordFormat.load(bytes, position + 16, as: UInt64.self)),
+                ingestTime: Int64(bitPattern: RecordFormat.load(bytes, position + 24, as: UInt64.self)),
+                keyStart: keyLength < 0 ? -1 : base,
+                keyCount: keyCount,
+                payloadStart: base + keyCount,
+                payloadCount: size - RecordFormat.headerSize - keyCount
+            )
+        )
+    }
+}

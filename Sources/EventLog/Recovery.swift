@@ -1,0 +1,90 @@
+import Logging
+import Synchronization
+
+/// Opens a partition directory after a clean stop or a crash.
+///
+/// Sealed segments are checked at their end (the last index entry onwards) and must hold exactly
+/// the offsets up to the next segment's base. The active (last) segment is checked record by
+/// record: a damaged tail that can only be a write cut short by a crash (a partial record, or a
+/// bad record with nothing valid after it, shorter than `maxTornTailBytes`) is cut off and logged;
+/// anything else is corruption and stops the open, since skipping it would silently lose data.
+struct Recovery {
+    struct Outcome {
+        var segments: [Segment]
+        var activeSize: Int
+        var nextOffset: Int64
+    }
+
+    let directory: String
+    let configuration: LogConfiguration
+    let logger: Logger
+
+    func run() throws -> Outcome {
+        try FileIO.makeDirectories(directory)
+        let bases = try FileIO.list(directory).compactMap { name -> Int64? in
+            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+            return Int64(name.dropLast(4))
+        }.sorted()
+        guard !bases.isEmpty else {
+            let segment = try Segment(directory: directory, baseOffset: 0, create: true)
+            try FileIO.syncDirectory(directory)
+            return Outcome(segments: [segment], activeSize: 0, nextOffset: 0)
+        }
+        var segments: [Segment] = []
+        for (i, base) in bases.enumerated() {
+            let segment = try Segment(directory: directory, baseOffset: base, create: false)
+            if i + 1 < bases.count {
+                try checkSealed(segment, nextBase: bases[i + 1])
+            }
+            segments.append(segment)
+        }
+        let active = segments.last!
+        let size = try FileIO.size(active.fd, path: active.path)
+        let scanner = SegmentScanner(segment: active, fileSize: size, indexIntervalBytes: configuration.indexIntervalBytes)
+        let result = try scanner.scan(from: 0, expectedOffset: active.baseOffset, lastIndexedPosition: 0)
+        if let problem = result.problem {
+            let dropped = size - problem.position
+            if problem.validDataFollows || dropped > configuration.maxTornTailBytes {
+                throw LogError(
+                    .corrupt,
+                    "record at byte \(problem.position) is damaged (\(problem.reason)) and is not a torn tail: \(dropped) bytes follow it"
+                        + (problem.validDataFollows ? ", starting with valid records" : "")
+                        + "; refusing to start rather than lose data. Restore the file or truncate it by hand.",
+                    path: active.path)
+            }
+            try FileIO.truncate(active.fd, to: problem.position, path: active.path)
+            try FileIO.sync(active.fd, path: active.path)
+            logger.warning(
+                "truncated a torn tail",
+                metadata: ["file": "\(active.path)", "dropped_bytes": "\(dropped)", "reason": "\(problem.reason)",
+                           "next_offset": "\(result.nextOffset)"])
+        }
+        active.commit(size: result.endPosition, nextOffset: result.nextOffset, newIndexEntries: result.newIndexEntries)
+        FileIO.remove(active.indexPath)
+        return Outcome(segments: segments, activeSize: result.endPosition, nextOffset: result.nextOffset)
+    }
+
+    private func checkSealed(_ segment: Segment, nextBase: Int64) throws {
+        let size = try FileIO.size(segment.fd, path: segment.path)
+        let scanner = SegmentScanner(segment: segment, fileSize: size, indexIntervalBytes: configuration.indexIntervalBytes)
+        let result: SegmentScanner.Result
+        if let index = segment.loadIndex(size: size), let last = index.last {
+            segment.commit(size: 0, nextOffset: segment.baseOffset, newIndexEntries: index)
+            result = try scanner.scan(from: last.position, expectedOffset: last.offset, lastIndexedPosition: last.position)
+        } else {
+            result = try scanner.scan(from: 0, expectedOffset: segment.baseOffset, lastIndexedPosition: 0)
+            segment.commit(size: 0, nextOffset: segment.baseOffset, newIndexEntries: result.newIndexEntries)
+            try? segment.writeIndex()
+        }
+        if let problem = result.problem {
+            throw LogError(.corrupt, "sealed segment is damaged at byte \(problem.position): \(problem.reason)", path: segment.path)
+        }
+        guard result.nextOffset == nextBase else {
+            throw LogError(.corrupt, "sealed segment ends at offset \(result.nextOffset) but the next segment starts at \(nextBase)", path: segment.path)
+        }
+        segment.state.withLock {
+            $0.size = size
+            $0.nextOffset = nextBase
+        }
+    }
+}

@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// One file of a partition: records from `baseOffset` on, with a sparse offset index.
+///
+/// The partition's writer is the only one that appends; readers see the committed prefix.
+final class Segment: Sendable {
+    /// A sparse index entry: the record at `offset` starts at byte `position`.
+    struct IndexEntry: Sendable, Equatable {
+        var offset: Int64
+        var position: Int
+    }
+
+    struct State: Sendable {
+        /// Bytes of whole, durable-as-configured records.
+        var size: Int
+        /// One past the last record's offset.
+        var nextOffset: Int64
+        var index: [IndexEntry]
+    }
+
+    let baseOffset: Int64
+    let path: String
+    let fd: Int32
+    let state: Mutex<State>
+
+    static func fileName(base: Int64, suffix: String) -> String {
+        let digits = String(base)
+        return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + suffix
+    }
+
+    var indexPath: String { String(path.dropLast(4)) + ".index" }
+
+    init(directory: String, baseOffset: Int64, create: Bool) throws {
+        self.baseOffset = baseOffset
+        self.path = directory + "/" + Self.fileName(base: baseOffset, suffix: ".log")
+        self.fd = try FileIO.open(path, flags: O_RDWR | (create ? O_CREAT | O_EXCL : 0))
+        self.state = Mutex(State(size: 0, nextOffset: baseOffset, index: []))
+    }
+
+    deinit { close(fd) }
+
+    var snapshot: State { state.withLock { $0 } }
+
+    /// Publishes what the writer has appended.
+    func commit(size: Int, nextOffset: Int64, newIndexEntries: [IndexEntry]) {
+        state.withLock {
+            $0.size = size
+            $0.nextOffset = nextOffset
+            $0.index.append(contentsOf: newIndexEntries)
+        }
+    }
+
+    /// Writes the index to its file (done when the segment is sealed).
+    func writeIndex() throws {
+        let index = snapshot.index
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(index.count * 16)
+        for entry in index {
+            RecordFormat.appendInteger(UInt64(bitPattern: entry.offset), to: &bytes)
+            RecordFormat.appendInteger(UInt64(entry.position), to: &bytes)
+        }
+        try FileIO.writeFileAtomically(indexPath, bytes)
+    }
+
+    /// Reads the index file, if present and consistent with a file of `size` bytes.
+    func loadIndex(size: Int) -> [IndexEntry]? {
+        guard FileIO.exists(indexPath), let bytes = try? FileIO.readFile(indexPath), bytes.count % 16 == 0 else { return nil }
+        var entries: [IndexEntry] = []
+        var previous = IndexEntry(offset: baseOffset, position: 0)
+        bytes.withUnsafeBytes { raw in
+            for i in stride(from: 0, to: raw.count, by: 16) {
+                entries.append(IndexEntry(
+                    offset: Int64(bitPattern: RecordFormat.load(raw, i, as: UInt64.self)),
+                    position: Int(RecordFormat.load(raw, i + 8, as: UInt64.self))))
+            }
+        }
+        for entry in entries {
+            guard entry.offset > previous.offset, entry.position > previous.position, entry.position < size else { return nil }
+            previous = entry
+        }
+        return entries
+    }
+
+    /// Where to start scanning for `offset`: the last index entry at or before it.
+    static func startPosition(for offset: Int64, in state: State, baseOffset: Int64) -> (offset: Int64, position: Int) {
+        var low = 0, high = state.index.count
+        while low < high {
+            let mid = (low + high) / 2
+            if state.index[mid].offset <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? (baseOffset, 0) : (state.index[low - 1].offset, state.index[low - 1].position)
+    }
+
+    /// Appends records with `offset >= from` and `< limit` to `batch`, until a limit is reached.
+    /// - Returns: whether the batch is full.
+    func read(from offset: Int64, limit: Int64, maxRecords: Int, maxBytes: Int, into batch: inout RecordBatch) throws -> Bool {
+        let state = self.snapshot
+        var position = Self.startPosition(for: offset, in: state, baseOffset: baseOffset).position
+        let chunkSize = max(64 << 10, min(maxBytes, 8 << 20))
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while position < state.size {
+            let want = min(buffer.count, state.size - position)
+            let got = try buffer.withUnsafeMutableBytes { (raw) throws -> Int in
+                try FileIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position, path: path)
+            }
+            guard got == want else { throw LogError(.corrupt, "segment is shorter than its committed size", path: path) }
+            var consumed = 0
+            var full = false
+            var needed = 0
+            try buffer.withUnsafeBytes { (raw) throws in
+                let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<got])
+                while consumed < got {
+                    switch RecordFormat.check(bytes, at: consumed) {
+                    case .valid(let size, let recordOffset):
+                        if recordOffset >= limit {
+                            full = true
+                            return
+                        }
+                        if recordOffset >= offset {
+                            batch.appendFramed(bytes, at: consumed, size: size)
+                            if batch.count >= maxRecords || batch.byteCount >= maxBytes {
+                                full = true
+                                consumed += size
+                                return
+                            }
+                        }
+                        consumed += size
+                    case .incomplete:
+                        needed = bytes.count - consumed >= RecordFormat.headerSize
+                            ? Int(RecordFormat.load(bytes, consumed, as: UInt32.self)) + 4 : RecordFormat.headerSize
+                        return
+                    case .corrupt(let reason, _):
+                        throw LogError(.corrupt, "record at byte \(position + consumed): \(reason)", path: path)
+                    }
+                }
+            }
+            if full { return true }
+            if consumed == 0 {
+                guard position + needed <= state.size else {
+                    throw LogError(.corrupt, "record at byte \(position) runs past the segment's end", path: path)
+                }
+                buffer = [UInt8](repeating: 0, count: needed)
+            }
+            position += consumed
+        }
+        return false
+    }
+}

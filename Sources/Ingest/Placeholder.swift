@@ -1,0 +1,4 @@
+import Hummingbird
+import Events
+import EventLog
+public enum IngestPlaceholder {}

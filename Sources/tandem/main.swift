@@ -1,0 +1,4 @@
+import ArgumentParser
+import AsyncHTTPClient
+import TandemServer
+print("x")
