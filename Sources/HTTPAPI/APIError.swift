@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// An error answer of the HTTP API: a status, a stable snake_case code, a message, and optional
+/// details (one per invalid event, for instance), written as
+/// `{"error": {"code": ..., "message": ..., "details": [...]}}`.
+public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
+    /// One detail of an error, such as one invalid event.
+    public struct Detail: Sendable, Codable, Equatable {
+        /// The 0-based index in a JSON array or line in NDJSON, when the detail is about an event.
+        public var index: Int?
+        /// The field at fault.
+        public var field: String?
+        /// A stable code.
+        public var code: String
+        /// A message for a person.
+        public var message: String
+
+        /// Creates a detail.
+        public init(index: Int? = nil, field: String? = nil, code: String, message: String) {
+            self.index = index
+            self.field = field
+            self.code = code
+            self.message = message
+        }
+    }
+
+    /// The HTTP status.
+    public var status: HTTPResponse.Status
+    /// The stable code.
+    public var code: String
+    /// What went wrong, for a person.
+    public var message: String
+    /// Further details.
+    public var details: [Detail]
+    /// Seconds after which a retry may succeed (sent as `Retry-After`).
+    public var retryAfterSeconds: Int?
+
+    /// Creates an error answer.
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, details: [Detail] = [], retryAfterSeconds: Int? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    public var description: String { "\(status.code) \(code): \(message)" }
+
+    private struct Body: Encodable {
+        struct Inner: Encodable {
+            var code: String
+            var message: String
+            var details: [Detail]?
+        }
+        var error: Inner
+    }
+
+    /// The JSON body of this error.
+    public var jsonBody: Data {
+        let body = Body(error: .init(code: code, message: message, details: details.isEmpty ? nil : details))
+        return (try? JSONCoding.encoder.encode(body)) ?? Data("{\"error\":{\"code\":\"\(code)\"}}".utf8)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody)))
+    }
+}
+
+extension APIError {
+    /// 404 for a named thing that does not exist.
+    public static func notFound(_ code: String, _ message: String) -> APIError { APIError(.notFound, code: code, message) }
+
+    /// 400 for a request that is malformed.
+    public static func badRequest(_ code: String, _ message: String, field: String? = nil) -> APIError {
+        APIError(.badRequest, code: code, message, details: field.map { [Detail(field: $0, code: code, message: message)] } ?? [])
+    }
+}

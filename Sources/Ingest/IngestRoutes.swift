@@ -1,0 +1,151 @@
+import EventLog
+import Events
+import HTTPAPI
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The HTTP routes of streams, ingest and reading the log back:
+///
+/// - `POST /v1/streams`, `GET /v1/streams`, `GET /v1/streams/{name}`
+/// - `POST /v1/streams/{name}/events` (JSON object, JSON array, or NDJSON)
+/// - `GET /v1/streams/{name}/partitions`
+/// - `GET /v1/streams/{name}/records?partition=P&offset=O&limit=N[&wait_ms=W]` (NDJSON)
+public struct IngestRoutes: Sendable {
+    let ingestor: Ingestor
+    let catalog: StreamCatalog
+    let log: EventLog
+    let configuration: IngestConfiguration
+
+    /// Creates the routes.
+    public init(ingestor: Ingestor, catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration) {
+        self.ingestor = ingestor
+        self.catalog = catalog
+        self.log = log
+        self.configuration = configuration
+    }
+
+    /// Adds the routes to `router`.
+    public func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post("/v1/streams") { request, _ in try await createStream(request) }
+        router.get("/v1/streams") { _, _ in try JSONCoding.response(StreamList(streams: catalog.all)) }
+        router.get("/v1/streams/:name") { _, context in try JSONCoding.response(try definition(context)) }
+        router.post("/v1/streams/:name/events") { request, context in try await postEvents(request, context) }
+        router.get("/v1/streams/:name/partitions") { _, context in try partitions(context) }
+        router.get("/v1/streams/:name/records") { request, context in try await records(request, context) }
+    }
+
+    struct StreamList: Encodable {
+        var streams: [StreamDefinition]
+    }
+
+    private func definition(_ context: some RequestContext) throws -> StreamDefinition {
+        let name = context.parameters.get("name") ?? ""
+        guard let definition = catalog.stream(name) else {
+            throw APIError.notFound("unknown_stream", "stream \"\(name)\" does not exist")
+        }
+        return definition
+    }
+
+    private func createStream(_ request: Request) async throws -> Response {
+        let requested = try await JSONCoding.decodeBody(StreamDefinition.self, from: request)
+        do {
+            let (stored, outcome) = try catalog.define(requested)
+            return try JSONCoding.response(stored, status: outcome == .created ? .created : .ok)
+        } catch let error as SchemaError {
+            let status: HTTPResponse.Status = error.code == .streamConflict ? .conflict : .badRequest
+            throw APIError(status, code: error.code.rawValue, error.message,
+                           details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
+        }
+    }
+
+    /// The body format named by a `Content-Type` header, or 415.
+    static func bodyFormat(_ contentType: String?) throws -> BodyFormat {
+        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch mediaType {
+        case "application/json": return .json
+        case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines": return .ndjson
+        default:
+            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
+                           "Content-Type must be application/json (an object or an array) or application/x-ndjson, got \(mediaType.isEmpty ? "none" : "\"\(mediaType)\"")")
+        }
+    }
+
+    private func postEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let name = context.parameters.get("name") ?? ""
+        guard catalog.stream(name) != nil else { throw APIError.notFound("unknown_stream", "stream \"\(name)\" does not exist") }
+        let format = try Self.bodyFormat(request.headers[.contentType])
+        let limit = configuration.maxBodyBytes
+        let tooLarge = APIError(.contentTooLarge, code: "body_too_large", "the body is larger than the limit of \(limit) bytes; nothing was appended")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch {
+            throw tooLarge
+        }
+        let result = try await ingestor.ingest(body, format: format, stream: name)
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: result.json)))
+    }
+
+    struct PartitionList: Encodable {
+        var stream: String
+        var partitions: [PartitionInfo]
+    }
+
+    private func partitions(_ context: some RequestContext) throws -> Response {
+        let definition = try definition(context)
+        guard let topic = log.topic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
+        return try JSONCoding.response(PartitionList(stream: definition.name, partitions: topic.partitionInfo()))
+    }
+
+    private func records(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let definition = try definition(context)
+        guard let topic = log.topic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
+        let query = request.uri.queryParameters
+        func integer(_ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+            guard let text = query.get(name) else { return value }
+            guard let number = Int64(text), range.contains(number) else {
+                throw APIError.badRequest("invalid_parameter", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"", field: name)
+            }
+            return number
+        }
+        let partition = Int(try integer("partition", default: 0, range: 0...Int64(definition.partitions - 1)))
+        let offset = try integer("offset", default: 0, range: 0...Int64.max)
+        let limit = Int(try integer("limit", default: 1000, range: 1...10_000))
+        let waitMilliseconds = try integer("wait_ms", default: 0, range: 0...60_000)
+        var batch = try topic.read(partition: partition, from: offset, maxRecords: limit)
+        if batch.isEmpty && waitMilliseconds > 0 {
+            let arrived = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await topic.waitForData(partition: partition, at: offset)) ?? false }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(waitMilliseconds))
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if arrived { batch = try topic.read(partition: partition, from: offset, maxRecords: limit) }
+        }
+        var text = ""
+        text.reserveCapacity(batch.byteCount * 3)
+        for record in batch {
+            text += "{\"partition\":\(partition),\"offset\":\(record.offset),\"event_time\":\"\(Timestamp.format(record.eventTime))\""
+            text += ",\"ingest_time\":\"\(Timestamp.format(record.ingestTime))\",\"key\":"
+            if let key = record.key {
+                JSONText.appendString(String(decoding: key, as: UTF8.self), to: &text)
+            } else {
+                text += "null"
+            }
+            text += ",\"event\":"
+            try record.payload.withUnsafeBytes { try RecordCodec.appendJSON($0, definition: definition, to: &text) }
+            text += "}\n"
+        }
+        var headers: HTTPFields = [.contentType: "application/x-ndjson"]
+        if let next = batch.nextOffset { headers[HTTPField.Name("Tandem-Next-Offset")!] = String(next) }
+        headers[HTTPField.Name("Tandem-End-Offset")!] = String(topic.endOffsets()[partition])
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

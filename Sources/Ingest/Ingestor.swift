@@ -1,0 +1,131 @@
+import EventLog
+import Events
+import HTTPAPI
+import HTTPTypes
+import Logging
+import NIOCore
+import Synchronization
+
+/// What an ingest request achieved: every event durable, with the offsets given per partition.
+public struct IngestResult: Sendable, Equatable {
+    /// How many events were appended.
+    public var accepted: Int
+    /// How many were recognised as duplicates and skipped (de-duplication is not done yet: 0).
+    public var duplicates: Int
+    /// The offsets given, by partition.
+    public var partitions: [Int: OffsetRange]
+
+    /// The JSON answer, as in API.md.
+    public var json: String {
+        var text = "{\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"partitions\":{"
+        text += partitions.keys.sorted().map { partition in
+            let range = partitions[partition]!
+            return "\"\(partition)\":{\"first_offset\":\(range.first),\"last_offset\":\(range.last)}"
+        }.joined(separator: ",")
+        return text + "}}"
+    }
+}
+
+/// Validates request bodies against a stream's schema and appends them to the log atomically.
+///
+/// A request is all or nothing: every event is parsed and checked before anything is appended, so
+/// one invalid event refuses the whole request (400 `invalid_event`, listing the problems). The
+/// answer comes only after every partition's batch is durable.
+public final class Ingestor: Sendable {
+    private let catalog: StreamCatalog
+    private let log: EventLog
+    private let configuration: IngestConfiguration
+    private let logger: Logger
+    private let partitioner = Partitioner()
+    private let inFlightBytes = Atomic<Int>(0)
+
+    /// Creates an ingestor.
+    public init(catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration, logger: Logger) {
+        self.catalog = catalog
+        self.log = log
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Ingests one request body.
+    /// - Parameters:
+    ///   - body: the body bytes.
+    ///   - format: JSON (object or array) or NDJSON.
+    ///   - stream: the stream's name.
+    /// - Throws: ``APIError`` with the status and code that fit.
+    public func ingest(_ body: ByteBuffer, format: BodyFormat, stream: String) async throws -> IngestResult {
+        guard let definition = catalog.stream(stream) else {
+            throw APIError.notFound("unknown_stream", "stream \"\(stream)\" does not exist")
+        }
+        guard let topic = log.topic(stream) else {
+            throw APIError(.internalServerError, code: "internal", "stream \"\(stream)\" has no log topic")
+        }
+        let partitionCount = definition.partitions
+        var batches = [AppendBatch](repeating: AppendBatch(), count: partitionCount)
+        var parser = EventParser(definition: definition, bounds: configuration.eventTimeBounds)
+        var next = partitioner.nextStart()
+        let maxEvents = configuration.maxEventsPerRequest
+        let summary = body.withUnsafeReadableBytes { bytes in
+            parser.parse(bytes, format: format, ingestTime: Timestamp.now(), maxEvents: maxEvents) { event in
+                let partition: Int
+                if let key = event.key {
+                    partition = Partitioner.partition(forKey: key, partitions: partitionCount)
+                } else {
+                    partition = next % partitionCount
+                    next &+= 1
+                }
+                batches[partition].append(key: event.key, payload: event.payload, eventTime: event.eventTime)
+            }
+        }
+        if summary.exceededLimit {
+            throw APIError(.contentTooLarge, code: "too_many_events",
+                           "the request holds more than \(maxEvents) events; nothing was appended. Send them in smaller requests.")
+        }
+        if summary.invalidEvents > 0 {
+            let shown = summary.issues.count < summary.invalidEvents ? " (the first \(summary.issues.count) problems are listed)" : ""
+            throw APIError(
+                .badRequest, code: "invalid_event",
+                "\(summary.invalidEvents) of \(summary.events) events are invalid; nothing was appended\(shown)",
+                details: summary.issues.map { APIError.Detail(index: $0.index, field: $0.field, code: $0.code.rawValue, message: $0.message) })
+        }
+        let bytes = batches.reduce(0) { $0 + $1.byteCount }
+        try admit(bytes)
+        defer { inFlightBytes.subtract(bytes, ordering: .relaxed) }
+        let ranges = try await append(batches, to: topic)
+        return IngestResult(accepted: summary.events, duplicates: 0, partitions: ranges)
+    }
+
+    /// Reserves room in the log's queue or refuses with 503 and `Retry-After`.
+    private func admit(_ bytes: Int) throws {
+        let limit = configuration.maxInFlightBytes
+        var current = inFlightBytes.load(ordering: .relaxed)
+        while true {
+            guard current == 0 || current + bytes <= limit else {
+                throw APIError(.serviceUnavailable, code: "log_queue_full",
+                               "the log's write queue is full (\(current) bytes waiting); retry shortly", retryAfterSeconds: 1)
+            }
+            let (exchanged, original) = inFlightBytes.compareExchange(
+                expected: current, desired: current + bytes, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+
+    private func append(_ batches: [AppendBatch], to topic: Topic) async throws -> [Int: OffsetRange] {
+        do {
+            return try await withThrowingTaskGroup(of: (Int, OffsetRange).self) { group in
+                for (partition, batch) in batches.enumerated() where !batch.isEmpty {
+                    group.addTask { (partition, try await topic.append(batch, to: partition)) }
+                }
+                var ranges: [Int: OffsetRange] = [:]
+                for try await (partition, range) in group { ranges[partition] = range }
+                return ranges
+            }
+        } catch let error as LogError where error.code == .closed {
+            throw APIError(.serviceUnavailable, code: "shutting_down", "the server is shutting down; retry shortly", retryAfterSeconds: 1)
+        } catch {
+            logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+            throw APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log: \(error)")
+        }
+    }
+}

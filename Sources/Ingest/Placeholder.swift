@@ -1,4 +1,0 @@
-import Hummingbird
-import Events
-import EventLog
-public enum IngestPlaceholder {}

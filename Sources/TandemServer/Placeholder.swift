@@ -1,4 +1,0 @@
-import Hummingbird
-import Yams
-import ServiceLifecycle
-public enum ServerPlaceholder {}

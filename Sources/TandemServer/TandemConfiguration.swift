@@ -1,0 +1,140 @@
+import EventLog
+import Events
+import Foundation
+import Ingest
+import Yams
+
+/// Everything `tandem serve` can be told, read from `tandem.yaml` and overridden by flags.
+///
+/// ```yaml
+/// server: {host: 127.0.0.1, port: 8080}
+/// data_dir: data
+/// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms}
+/// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
+///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d}
+/// streams: [ {name: pageviews, partitions: 4, time_field: ts, fields: {...}} ]
+/// ```
+public struct TandemConfiguration: Sendable, Equatable {
+    /// Address to listen on.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on (0 picks a free one).
+    public var port: Int = 8080
+    /// Where the log and the stream catalog live.
+    public var dataDirectory: String = "data"
+    /// Log storage settings.
+    public var log = LogConfiguration()
+    /// Ingest limits.
+    public var ingest = IngestConfiguration()
+    /// Streams declared in the file; created or evolved on start.
+    public var streams: [StreamDefinition] = []
+
+    /// The defaults: listen on 127.0.0.1:8080, data in `./data`.
+    public init() {}
+
+    /// A configuration file that cannot be used.
+    public struct Error: Swift.Error, CustomStringConvertible {
+        /// What is wrong, naming the key.
+        public var description: String
+    }
+
+    /// Reads a YAML configuration file.
+    public static func load(path: String) throws -> TandemConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw Error(description: "cannot read configuration file \(path): \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, source: path)
+    }
+
+    /// Parses YAML configuration text.
+    public static func parse(yaml: String, source: String = "configuration") throws -> TandemConfiguration {
+        let file: File
+        do {
+            file = try YAMLDecoder().decode(File.self, from: yaml)
+        } catch let error as DecodingError {
+            throw Error(description: "\(source): \(Self.describe(error))")
+        } catch {
+            throw Error(description: "\(source): \(error)")
+        }
+        return try file.apply(to: TandemConfiguration(), source: source)
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context): "missing key \(path(context.codingPath + [key]))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            "\(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: "\(error)"
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// The file's shape; every key optional.
+    struct File: Decodable {
+        struct Server: Decodable {
+            var host: String?
+            var port: Int?
+        }
+        struct Log: Decodable {
+            var segment_bytes: Int?
+            var durability: String?
+            var sync_interval: String?
+        }
+        struct IngestSection: Decodable {
+            var max_body_bytes: Int?
+            var max_events_per_request: Int?
+            var max_in_flight_bytes: Int?
+            var max_event_age: String?
+            var max_event_future: String?
+        }
+        var server: Server?
+        var data_dir: String?
+        var log: Log?
+        var ingest: IngestSection?
+        var streams: [StreamDefinition]?
+
+        func apply(to base: TandemConfiguration, source: String) throws -> TandemConfiguration {
+            var configuration = base
+            func duration(_ text: String?, _ key: String) throws -> Int64? {
+                guard let text else { return nil }
+                if text == "none" { return nil }
+                guard let value = DurationText.milliseconds(text) else {
+                    throw Error(description: "\(source): \(key) must be a duration such as 500ms, 30s, 5m, 1h or 1d (or none), got \"\(text)\"")
+                }
+                return value
+            }
+            if let host = server?.host { configuration.host = host }
+            if let port = server?.port { configuration.port = port }
+            if let dataDirectory = data_dir { configuration.dataDirectory = dataDirectory }
+            if let log {
+                if let bytes = log.segment_bytes { configuration.log.segmentBytes = bytes }
+                switch log.durability {
+                case nil, "batch": break
+                case "interval":
+                    let interval = try duration(log.sync_interval ?? "100ms", "log.sync_interval") ?? 100
+                    configuration.log.durability = .interval(milliseconds: Int(interval))
+                case let other?:
+                    throw Error(description: "\(source): log.durability must be batch or interval, got \"\(other)\"")
+                }
+            }
+            if let ingest {
+                if let value = ingest.max_body_bytes { configuration.ingest.maxBodyBytes = value }
+                if let value = ingest.max_events_per_request { configuration.ingest.maxEventsPerRequest = value }
+                if let value = ingest.max_in_flight_bytes { configuration.ingest.maxInFlightBytes = value }
+                if ingest.max_event_age != nil {
+                    configuration.ingest.eventTimeBounds.maxAgeMilliseconds = try duration(ingest.max_event_age, "ingest.max_event_age")
+                }
+                if ingest.max_event_future != nil {
+                    configuration.ingest.eventTimeBounds.maxFutureMilliseconds = try duration(ingest.max_event_future, "ingest.max_event_future")
+                }
+            }
+            configuration.streams = streams ?? []
+            return configuration
+        }
+    }
+}

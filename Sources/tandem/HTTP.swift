@@ -1,0 +1,51 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A small JSON-over-HTTP client for the verbs that talk to a server.
+struct APIClient {
+    let base: String
+    let client = HTTPClient.shared
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Sends a request; returns the status and body, throwing on transport errors only.
+    func send(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json") async throws
+        -> (status: Int, body: ByteBuffer)
+    {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(body)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(120))
+        } catch {
+            throw Failure(description: "cannot reach the server at \(base): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 512 << 20)
+        return (Int(response.status.code), bytes)
+    }
+
+    /// Sends a request and fails with the server's error message unless it answers 2xx.
+    func expectOK(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json") async throws -> ByteBuffer {
+        let (status, bytes) = try await send(method, path, body: body, contentType: contentType)
+        guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status): \(String(buffer: bytes))") }
+        return bytes
+    }
+
+    func json(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil) async throws -> Any {
+        let bytes = try await expectOK(method, path, body: body)
+        return try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))
+    }
+}
+
+/// Writes to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}

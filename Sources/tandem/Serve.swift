@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import TandemServer
+
+/// `tandem serve`: runs the server until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Tandem server.")
+
+    @Option(name: .long, help: "Configuration file (YAML). Default: ./tandem.yaml when it exists.")
+    var config: String?
+
+    @Option(name: .long, help: "Data directory (log and catalog). Overrides data_dir.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Address to listen on. Overrides server.host.")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (0: any free port). Overrides server.port.")
+    var port: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
+
+    func run() async throws {
+        var configuration = TandemConfiguration()
+        if let config {
+            configuration = try TandemConfiguration.load(path: config)
+        } else if FileManager.default.fileExists(atPath: "tandem.yaml") {
+            configuration = try TandemConfiguration.load(path: "tandem.yaml")
+        }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tandem")
+        let host = configuration.host
+        let (app, _) = try TandemApplication.build(configuration: configuration, logger: logger) { port in
+            print("tandem listening on http://\(host):\(port)")
+            fflush(nil)
+        }
+        try await app.runService()
+    }
+}

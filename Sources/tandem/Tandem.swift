@@ -1,0 +1,18 @@
+import ArgumentParser
+
+/// The `tandem` command line: run the server, or talk to a running one.
+@main
+struct Tandem: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tandem",
+        abstract: "Tandem: a Lambda-architecture analytics service.",
+        subcommands: [Serve.self, Post.self, Streams.self, Topics.self, Consume.self, Bench.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Options shared by the verbs that talk to a running server.
+struct ServerOptions: ParsableArguments {
+    @Option(name: .long, help: "The server's base URL.")
+    var server: String = "http://127.0.0.1:8080"
+}
