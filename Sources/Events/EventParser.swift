@@ -50,6 +50,8 @@ public struct EventParser {
     private struct Slot {
         var generation: UInt32 = 0
         var isNull = false
+        /// Set when the value was present but wrong, so that it is not also reported missing.
+        var invalid = false
         var integer: Int64 = 0
         var double: Double = 0
         /// A string value: where its bytes are, in the body or in `scratch`.
@@ -278,6 +280,7 @@ public struct EventParser {
         let first = cursor.peek
         let type = fieldTypes[field]
         var slot = Slot(generation: generation)
+        slots[field] = Slot(generation: generation, isNull: true, invalid: true)
         func mismatch(_ cursor: inout JSONCursor, _ expected: String) throws(JSONSyntaxError) {
             if cursor.position == start { try cursor.skipValue() }
             report(&summary, index: index, field: definition.fields[field].name, code: .typeMismatch,
@@ -360,10 +363,12 @@ public struct EventParser {
     @inline(__always)
     private func isSet(_ field: Int) -> Bool { slots[field].generation == generation && !slots[field].isNull }
 
+    private func isInvalid(_ field: Int) -> Bool { slots[field].generation == generation && slots[field].invalid }
+
     private mutating func finishEvent(
         _ body: UnsafeRawBufferPointer, index: Int, ingestTime: Int64, summary: inout ParseSummary, sink: (ParsedEvent) -> Void
     ) {
-        for (field, definition) in definition.fields.enumerated() where definition.required && !isSet(field) {
+        for (field, definition) in definition.fields.enumerated() where definition.required && !isSet(field) && !isInvalid(field) {
             report(&summary, index: index, field: definition.name, code: .missingField, "required field \"\(definition.name)\" is missing")
         }
         var eventTime = ingestTime
@@ -377,7 +382,7 @@ public struct EventParser {
                     report(&summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
                            "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxFuture)) in the future")
                 }
-            } else if definition.defaultTime != .ingest && !definition.fields[timeIndex].required {
+            } else if definition.defaultTime != .ingest && !definition.fields[timeIndex].required && !isInvalid(timeIndex) {
                 report(&summary, index: index, field: definition.timeField, code: .missingField,
                        "time field \"\(definition.timeField!)\" is missing and the stream has no default_time")
             }

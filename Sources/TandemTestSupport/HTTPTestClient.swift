@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Plain HTTP calls to a real server, for tests.
+public struct HTTPTestClient: Sendable {
+    /// The server's base URL.
+    public let baseURL: String
+
+    /// Creates a client for `baseURL`.
+    public init(baseURL: String) {
+        self.baseURL = baseURL
+    }
+
+    /// Sends a request and returns the status code and body text.
+    public func send(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
+                     timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: String) {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let bytes = try await response.body.collect(upTo: 256 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    /// Reads every record of a stream's partition via `GET /records`, as JSON objects.
+    public func readAll(stream: String, partition: Int) async throws -> [[String: Any]] {
+        var offset = 0
+        var records: [[String: Any]] = []
+        while true {
+            let (status, body) = try await send(.GET, "/v1/streams/\(stream)/records?partition=\(partition)&offset=\(offset)&limit=10000")
+            guard status == 200 else { throw ServerProcess.Failure(description: "records: HTTP \(status) \(body)") }
+            let lines = body.split(separator: "\n")
+            if lines.isEmpty { return records }
+            for line in lines {
+                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                records.append(object)
+                offset = (object["offset"] as! Int) + 1
+            }
+        }
+    }
+}

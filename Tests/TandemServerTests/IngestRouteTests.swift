@@ -1,0 +1,246 @@
+import EventLog
+import Events
+import Ingest
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import TandemServer
+import TandemTestSupport
+import Testing
+
+@Suite("Ingest through the real application")
+struct IngestRouteTests {
+    @Test func singleObjectIsAcceptedAndReadBack() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            let response = try await client.post(#"{"ts":"2026-11-20T00:00:01.250Z","url":"/products/1","user_id":"u42","latency_ms":12.5}"#)
+            #expect(response.status == .ok)
+            let body = try json(response)
+            #expect(body["accepted"] as? Int == 1)
+            #expect(body["duplicates"] as? Int == 0)
+            let partitions = try #require(body["partitions"] as? [String: [String: Int]])
+            #expect(partitions.count == 1)
+            let records = try await client.records()
+            #expect(records.count == 1)
+            let record = try #require(records.first)
+            #expect(record["key"] as? String == "u42")
+            #expect(record["event_time"] as? String == "2026-11-20T00:00:01.250Z")
+            #expect(String(record["partition"] as! Int) == partitions.keys.first)
+            let event = try #require(record["event"] as? [String: Any])
+            #expect(event["url"] as? String == "/products/1")
+            #expect(event["latency_ms"] as? Double == 12.5)
+        }
+    }
+
+    @Test func arrayAndNDJSONAreAcceptedWithContiguousOffsets() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            let array = "[" + (0..<100).map { #"{"ts":1763596800000,"url":"/a","user_id":"u\#($0 % 7)","n":\#($0)}"# }.joined(separator: ",") + "]"
+            let first = try await client.post(array)
+            #expect(first.status == .ok)
+            #expect(try json(first)["accepted"] as? Int == 100)
+            let ndjson = (100..<250).map { #"{"ts":"2026-11-20T01:00:00Z","url":"/b","n":\#($0)}"# }.joined(separator: "\n") + "\n\n"
+            let second = try await client.post(ndjson, contentType: "application/x-ndjson")
+            #expect(second.status == .ok, "\(String(buffer: second.body))")
+            #expect(try json(second)["accepted"] as? Int == 150)
+            let records = try await client.records()
+            #expect(records.count == 250)
+            let numbers = records.map { ($0["event"] as! [String: Any])["n"] as! Int }
+            #expect(Set(numbers) == Set(0..<250))
+            var byPartition: [Int: [Int]] = [:]
+            for record in records { byPartition[record["partition"] as! Int, default: []].append(record["offset"] as! Int) }
+            for (_, offsets) in byPartition { #expect(offsets == Array(0..<offsets.count)) }
+            // Keyless events are spread round-robin over all partitions.
+            #expect(byPartition.count == 4)
+            // Events with the same key share a partition.
+            var partitionOfKey: [String: Int] = [:]
+            for record in records {
+                guard let key = record["key"] as? String else { continue }
+                let partition = record["partition"] as! Int
+                #expect(partitionOfKey[key, default: partition] == partition)
+                partitionOfKey[key] = partition
+            }
+        }
+    }
+
+    @Test func invalidEventRefusesTheWholeRequest() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            #expect(try await client.post(#"{"ts":1763596800000,"url":"/seed"}"#).status == .ok)
+            let before = try await client.endOffsets()
+            let body = #"""
+                [{"ts":1763596800000,"url":"/ok"},
+                 {"ts":"yesterday","url":"/bad"},
+                 {"ts":1763596800000,"url":"/ok","n":1.5},
+                 {"ts":1763596800000},
+                 {"ts":1763596800000,"url":"/x","color":"red"},
+                 {"ts":1763596800000,"url":"/x","url":"/y"},
+                 {"ts":1763596800000,"url":"/x","n":99999999999999999999},
+                 "not an object"]
+                """#
+            let response = try await client.post(body)
+            #expect(response.status == .badRequest)
+            let error = try errorBody(response)
+            #expect(error["code"] as? String == "invalid_event")
+            #expect((error["message"] as? String)?.contains("7 of 8 events are invalid; nothing was appended") == true)
+            let details = try #require(error["details"] as? [[String: Any]])
+            func detail(_ index: Int) -> [String: Any]? { details.first { $0["index"] as? Int == index } }
+            #expect(detail(0) == nil)
+            #expect(detail(1)?["code"] as? String == "type_mismatch")
+            #expect(detail(1)?["field"] as? String == "ts")
+            #expect((detail(1)?["message"] as? String)?.contains("\"yesterday\"") == true)
+            #expect(detail(2)?["code"] as? String == "type_mismatch")
+            #expect(detail(2)?["field"] as? String == "n")
+            #expect(detail(3)?["code"] as? String == "missing_field")
+            #expect(detail(3)?["field"] as? String == "url")
+            #expect(detail(4)?["code"] as? String == "unknown_field")
+            #expect(detail(4)?["field"] as? String == "color")
+            #expect(detail(5)?["code"] as? String == "duplicate_field")
+            #expect(detail(6)?["code"] as? String == "out_of_range")
+            #expect(detail(7)?["code"] as? String == "not_an_object")
+            #expect(try await client.endOffsets() == before)
+        }
+    }
+
+    @Test func ndjsonErrorsNameTheLine() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            let body = "{\"ts\":1763596800000,\"url\":\"/a\"}\n\n{\"ts\":1763596800000,\"url\":\"/b\"\n{\"ts\":1763596800000,\"url\":3}\n"
+            let response = try await client.post(body, contentType: "application/x-ndjson")
+            #expect(response.status == .badRequest)
+            let details = try #require(try errorBody(response)["details"] as? [[String: Any]])
+            #expect(details.map { $0["index"] as? Int } == [2, 3])
+            #expect(details.map { $0["code"] as? String } == ["invalid_json", "type_mismatch"])
+            #expect(try await client.endOffsets() == [0, 0, 0, 0])
+        }
+    }
+
+    @Test func malformedJSONIsRefused() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            for body in ["", "[", "{\"ts\":", "[{\"ts\":1,\"url\":\"/a\"},]", "{\"ts\":1,\"url\":\"/a\"} trailing", "42"] {
+                let response = try await client.post(body)
+                #expect(response.status == .badRequest, "body \(body)")
+                let details = try errorBody(response)["details"] as? [[String: Any]]
+                #expect(details?.first?["code"] as? String == "invalid_json", "body \(body)")
+            }
+            #expect(try await client.endOffsets() == [0, 0, 0, 0])
+        }
+    }
+
+    @Test func unknownStreamIs404() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            let response = try await client.post(#"{"ts":1,"url":"/a"}"#, stream: "nope")
+            #expect(response.status == .notFound)
+            #expect(try errorBody(response)["code"] as? String == "unknown_stream")
+        }
+    }
+
+    @Test(arguments: [nil, "text/plain", "application/x-www-form-urlencoded"])
+    func wrongContentTypeIs415(contentType: String?) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            var headers: HTTPFields = [:]
+            if let contentType { headers[.contentType] = contentType }
+            let response = try await client.execute(
+                uri: "/v1/streams/pageviews/events", method: .post, headers: headers, body: ByteBuffer(string: #"{"ts":1,"url":"/a"}"#))
+            #expect(response.status == .unsupportedMediaType)
+            #expect(try errorBody(response)["code"] as? String == "unsupported_media_type")
+        }
+    }
+
+    @Test func bodyAndEventLimitsAre413() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: {
+            $0.ingest.maxBodyBytes = 4096
+            $0.ingest.maxEventsPerRequest = 10
+        }) { client async throws in
+            let big = "[" + (0..<200).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: ",") + "]"
+            let tooLarge = try await client.post(big)
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect(try errorBody(tooLarge)["code"] as? String == "body_too_large")
+            let many = (0..<11).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: "\n")
+            let tooMany = try await client.post(many, contentType: "application/x-ndjson")
+            #expect(tooMany.status == .contentTooLarge)
+            #expect(try errorBody(tooMany)["code"] as? String == "too_many_events")
+            let ten = (0..<10).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: "\n")
+            #expect(try await client.post(ten, contentType: "application/x-ndjson").status == .ok)
+            #expect(try await client.endOffsets().reduce(0, +) == 10)
+        }
+    }
+
+    @Test func eventTimeOutsideBoundsIs400() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: {
+            $0.ingest.eventTimeBounds = EventTimeBounds(maxAgeMilliseconds: 86_400_000, maxFutureMilliseconds: 60_000)
+        }) { client async throws in
+            let now = Timestamp.now()
+            let future = try await client.post(#"{"ts":\#(now + 3_600_000),"url":"/a"}"#)
+            #expect(future.status == .badRequest)
+            let details = try errorBody(future)["details"] as? [[String: Any]]
+            #expect(details?.first?["code"] as? String == "event_time_out_of_bounds")
+            #expect(details?.first?["field"] as? String == "ts")
+            let old = try await client.post(#"{"ts":"2020-01-01T00:00:00Z","url":"/a"}"#)
+            #expect(old.status == .badRequest)
+            #expect(try await client.post(#"{"ts":\#(now - 1000),"url":"/a"}"#).status == .ok)
+        }
+    }
+
+    @Test func fullQueueIs503WithRetryAfterAndLosesNothingAccepted() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: { $0.ingest.maxInFlightBytes = 1 }) { client async throws in
+            var accepted = 0
+            var refused = 0
+            for round in 0..<10 where refused == 0 {
+                let results = try await withThrowingTaskGroup(of: (Int, String?, String?).self) { group in
+                    for i in 0..<64 {
+                        group.addTask {
+                            let body = (0..<50).map { #"{"ts":1763596800000,"url":"/r\#(round)/\#(i)/\#($0)"}"# }.joined(separator: "\n")
+                            let response = try await client.post(body, contentType: "application/x-ndjson")
+                            let code = response.status == .ok ? nil : try errorBody(response)["code"] as? String
+                            return (response.status.code, code, response.headers[.retryAfter])
+                        }
+                    }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                for (status, code, retryAfter) in results {
+                    if status == 200 {
+                        accepted += 50
+                    } else {
+                        #expect(status == 503)
+                        #expect(code == "log_queue_full")
+                        #expect(retryAfter == "1")
+                        refused += 1
+                    }
+                }
+            }
+            #expect(refused > 0, "64 concurrent requests against a 1-byte queue never overlapped")
+            #expect(try await client.endOffsets().reduce(0, +) == accepted)
+            #expect(try await client.records().count == accepted)
+        }
+    }
+
+    @Test func escapedStringsRoundTrip() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            let response = try await client.post(#"{"ts":1763596800000,"url":"/caf\u00e9/\"q\"/\ud83d\ude00\n","user_id":"ü"}"#)
+            #expect(response.status == .ok)
+            let record = try #require(try await client.records().first)
+            #expect((record["event"] as? [String: Any])?["url"] as? String == "/café/\"q\"/😀\n")
+            #expect(record["key"] as? String == "ü")
+        }
+    }
+}

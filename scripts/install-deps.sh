@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Tandem needs that is missing: PostgreSQL 15 (server binaries), curl, and checks
+# for the Swift toolchain (which apt cannot provide). Safe to run again: it installs nothing twice.
+set -euo pipefail
+
+need=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v pg_config >/dev/null 2>&1; then
+    need+=(postgresql postgresql-contrib)
+fi
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+
+if [ ${#need[@]} -gt 0 ]; then
+    echo "install-deps: installing ${need[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "install-deps: swift is at /opt/swift/usr/bin; add it to PATH" >&2
+    else
+        echo "install-deps: the Swift 6 toolchain is missing; install it from swift.org (apt has no package for it)" >&2
+    fi
+    exit 1
+fi
