@@ -20,6 +20,10 @@ public struct LogConfiguration: Sendable, Equatable {
     public var maxWriteBytes: Int
     /// On open, a damaged tail longer than this is treated as corruption rather than a torn write.
     public var maxTornTailBytes: Int
+    /// Whether opening checks every record of sealed segments (`true`) or only their ends (`false`,
+    /// the default: opening stays fast however large the log; damage elsewhere is still caught by
+    /// the CRC on every read, never served). The active segment is always checked in full.
+    public var verifySealedSegments: Bool
 
     /// Creates a configuration; the defaults suit a production server.
     public init(
@@ -27,12 +31,14 @@ public struct LogConfiguration: Sendable, Equatable {
         indexIntervalBytes: Int = 4096,
         durability: Durability = .everyBatch,
         maxWriteBytes: Int = 16 << 20,
-        maxTornTailBytes: Int = 64 << 20
+        maxTornTailBytes: Int = 64 << 20,
+        verifySealedSegments: Bool = false
     ) {
         self.segmentBytes = min(max(segmentBytes, 1024), 1 << 30)
         self.indexIntervalBytes = max(indexIntervalBytes, 64)
         self.durability = durability
         self.maxWriteBytes = max(maxWriteBytes, 1024)
         self.maxTornTailBytes = maxTornTailBytes
+        self.verifySealedSegments = verifySealedSegments
     }
 }

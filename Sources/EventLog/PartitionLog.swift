@@ -255,23 +255,28 @@ final class PartitionLog: @unchecked Sendable {
     /// Waits until a record at `offset` or later exists. Returns `false` when the log closed or the
     /// task was cancelled first.
     func waitForData(at offset: Int64) async -> Bool {
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let ready = state.withLock { state -> Bool in
-                    if state.closed || state.endOffset > offset || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
+        // Every append wakes every waiter, so wait again until the offset exists.
+        while true {
+            let id = state.withLock { state -> UInt64 in
+                state.nextWaiterID += 1
+                return state.nextWaiterID
             }
-        } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = state.withLock { state -> Bool in
+                        if state.closed || state.endOffset > offset || Task.isCancelled { return true }
+                        state.waiters[id] = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            } onCancel: {
+                state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            }
+            let (closed, end) = state.withLock { ($0.closed, $0.endOffset) }
+            if end > offset { return !closed }
+            if closed || Task.isCancelled { return false }
         }
-        return state.withLock { !$0.closed && $0.endOffset > offset }
     }
 
     /// Sizes and offsets, for operators.

@@ -3,8 +3,8 @@ import Synchronization
 
 /// Opens a partition directory after a clean stop or a crash.
 ///
-/// Sealed segments are checked at their end (the last index entry onwards) and must hold exactly
-/// the offsets up to the next segment's base. The active (last) segment is checked record by
+/// Sealed segments are checked at their end (the last index entry onwards), or record by record
+/// with `verifySealedSegments`, and must hold exactly the offsets up to the next segment's base. The active (last) segment is checked record by
 /// record: a damaged tail that can only be a write cut short by a crash (a partial record, or a
 /// bad record with nothing valid after it, shorter than `maxTornTailBytes`) is cut off and logged;
 /// anything else is corruption and stops the open, since skipping it would silently lose data.
@@ -68,7 +68,7 @@ struct Recovery {
         let size = try FileIO.size(segment.fd, path: segment.path)
         let scanner = SegmentScanner(segment: segment, fileSize: size, indexIntervalBytes: configuration.indexIntervalBytes)
         let result: SegmentScanner.Result
-        if let index = segment.loadIndex(size: size), let last = index.last {
+        if !configuration.verifySealedSegments, let index = segment.loadIndex(size: size), let last = index.last {
             segment.commit(size: 0, nextOffset: segment.baseOffset, newIndexEntries: index)
             result = try scanner.scan(from: last.position, expectedOffset: last.offset, lastIndexedPosition: last.position)
         } else {

@@ -46,6 +46,8 @@ public struct EventParser {
     private var payload: [UInt8] = []
     private var keyText: [UInt8] = []
     private var issuesInEvent = 0
+    /// Whether the event being parsed has already been counted invalid.
+    private var countedInvalid = false
 
     private struct Slot {
         var generation: UInt32 = 0
@@ -130,6 +132,7 @@ public struct EventParser {
                     summary.events += 1
                     try parseEvent(&cursor, index: index, ingestTime: ingestTime, summary: &summary, sink: sink)
                     index += 1
+                    countedInvalid = false
                     cursor.skipWhitespace()
                     if cursor.peek == UInt8(ascii: ",") {
                         cursor.position += 1
@@ -146,7 +149,7 @@ public struct EventParser {
         } catch {
             summary.events = max(summary.events, index + 1)
             report(&summary, index: index, field: nil, code: .invalidJSON, "\(error.message) at byte \(error.position)")
-            summary.invalidEvents += 1
+            if !countedInvalid { summary.invalidEvents += 1 }
         }
     }
 
@@ -170,6 +173,7 @@ public struct EventParser {
                 return
             }
             summary.events += 1
+            countedInvalid = false
             do throws(JSONSyntaxError) {
                 guard cursor.peek == UInt8(ascii: "{") else { throw cursor.error("expected a JSON object") }
                 try parseEvent(&cursor, index: line, ingestTime: ingestTime, summary: &summary, sink: sink)
@@ -177,7 +181,7 @@ public struct EventParser {
                 guard cursor.atEnd else { throw cursor.error("unexpected data after the object") }
             } catch {
                 report(&summary, index: line, field: nil, code: .invalidJSON, "\(error.message) at byte \(error.position - lineStart) of the line")
-                summary.invalidEvents += 1
+                if !countedInvalid { summary.invalidEvents += 1 }
             }
         }
     }
@@ -212,11 +216,13 @@ public struct EventParser {
     private mutating func parseEvent(
         _ cursor: inout JSONCursor, index: Int, ingestTime: Int64, summary: inout ParseSummary, sink: (ParsedEvent) -> Void
     ) throws(JSONSyntaxError) {
+        countedInvalid = false
         guard cursor.peek == UInt8(ascii: "{") else {
             let start = cursor.position
             try cursor.skipValue()
             report(&summary, index: index, field: nil, code: .notAnObject, "expected a JSON object, got \(describe(cursor, from: start))")
             summary.invalidEvents += 1
+            countedInvalid = true
             return
         }
         generation &+= 1
@@ -310,7 +316,7 @@ public struct EventParser {
                 return try mismatch(&cursor, "an int")
             }
             let number = try cursor.scanNumber()
-            guard let integer = number.integer else {
+            guard let integer = number.integer ?? cursor.exactInteger(number) else {
                 let looksIntegral = number.double.rounded(.towardZero) == number.double
                 if looksIntegral {
                     report(&summary, index: index, field: definition.fields[field].name, code: .outOfRange,
@@ -351,7 +357,7 @@ public struct EventParser {
                 slot.integer = millis
             } else if first == UInt8(ascii: "-") || (first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")) {
                 let number = try cursor.scanNumber()
-                guard let integer = number.integer else { return try mismatch(&cursor, expected) }
+                guard let integer = number.integer ?? cursor.exactInteger(number) else { return try mismatch(&cursor, expected) }
                 slot.integer = integer
             } else {
                 return try mismatch(&cursor, expected)
@@ -389,6 +395,7 @@ public struct EventParser {
         }
         if issuesInEvent > 0 {
             summary.invalidEvents += 1
+            countedInvalid = true
             return
         }
         guard summary.invalidEvents == 0 else { return }

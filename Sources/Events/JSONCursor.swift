@@ -143,7 +143,8 @@ struct JSONCursor {
     struct RawNumber {
         var start: Int
         var count: Int
-        /// The value, when it is an integer that fits in 64 bits.
+        /// The value, when it is written as a plain integer (no fraction or exponent) that fits in
+        /// 64 bits; see ``JSONCursor/exactInteger(_:)`` for other integral spellings.
         var integer: Int64?
         /// The value as a double.
         var double: Double
@@ -225,18 +226,72 @@ struct JSONCursor {
             var value = Double(mantissa)
             value = scale < 0 ? value / Self.powersOfTen[-scale] : value * Self.powersOfTen[scale]
             let double = negative ? -value : value
-            return RawNumber(start: start, count: count, integer: Self.exactInteger(double), double: double)
+            return RawNumber(start: start, count: count, integer: nil, double: double)
         }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
         guard let double = Double(text) else { throw JSONSyntaxError(position: start, message: "bad number") }
-        return RawNumber(start: start, count: count, integer: Self.exactInteger(double), double: double)
+        return RawNumber(start: start, count: count, integer: nil, double: double)
     }
 
-    private static func exactInteger(_ value: Double) -> Int64? {
-        guard value.rounded(.towardZero) == value, value >= -9.223372036854775808e18, value < 9.223372036854775808e18 else {
-            return nil
+    /// The exact value of a number written with a fraction or an exponent (`2.0`, `1e3`,
+    /// `9007199254740993.0`) when it is an integer that fits in 64 bits; computed from the decimal
+    /// digits, never through a double, so no precision is lost. Off the hot path: only int and
+    /// timestamp fields given such spellings get here.
+    func exactInteger(_ number: RawNumber) -> Int64? {
+        if let integer = number.integer { return integer }
+        var index = number.start
+        let end = number.start + number.count
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        var digits: [UInt8] = []
+        var fractionDigits = 0
+        var exponent = 0
+        var inFraction = false
+        while index < end {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: ".") {
+                inFraction = true
+            } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                index += 1
+                var exponentNegative = false
+                if bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    exponentNegative = bytes[index] == UInt8(ascii: "-")
+                    index += 1
+                }
+                while index < end {
+                    if exponent < 10_000 { exponent = exponent * 10 + Int(bytes[index] &- 48) }
+                    index += 1
+                }
+                if exponentNegative { exponent = -exponent }
+                break
+            } else {
+                digits.append(byte &- 48)
+                if inFraction { fractionDigits += 1 }
+            }
+            index += 1
         }
-        return Int64(value)
+        var scale = exponent - fractionDigits
+        while scale < 0 {
+            guard let last = digits.last else { break }
+            guard last == 0 else { return nil }
+            digits.removeLast()
+            scale += 1
+        }
+        while digits.first == 0 { digits.removeFirst() }
+        if digits.isEmpty { return 0 }
+        guard scale >= 0, digits.count + scale <= 19 else { return nil }
+        var magnitude: UInt64 = 0
+        for digit in digits { magnitude = magnitude * 10 + UInt64(digit) }
+        for _ in 0..<scale {
+            let (product, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            magnitude = product
+        }
+        if negative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { return nil }
+            return magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
+        }
+        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
     }
 
     /// Scans `true`, `false` or `null` at `position`.

@@ -9,7 +9,7 @@ import Yams
 /// ```yaml
 /// server: {host: 127.0.0.1, port: 8080}
 /// data_dir: data
-/// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms}
+/// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms, verify_on_start: tail}
 /// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
 ///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d}
 /// streams: [ {name: pageviews, partitions: 4, time_field: ts, fields: {...}} ]
@@ -84,6 +84,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             var segment_bytes: Int?
             var durability: String?
             var sync_interval: String?
+            var verify_on_start: String?
         }
         struct IngestSection: Decodable {
             var max_body_bytes: Int?
@@ -113,6 +114,12 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let dataDirectory = data_dir { configuration.dataDirectory = dataDirectory }
             if let log {
                 if let bytes = log.segment_bytes { configuration.log.segmentBytes = bytes }
+                switch log.verify_on_start {
+                case nil, "tail": break
+                case "full": configuration.log.verifySealedSegments = true
+                case let other?:
+                    throw Error(description: "\(source): log.verify_on_start must be tail or full, got \"\(other)\"")
+                }
                 switch log.durability {
                 case nil, "batch": break
                 case "interval":

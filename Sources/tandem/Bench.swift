@@ -131,7 +131,7 @@ struct IngestBench: AsyncParsableCommand {
             print(String(format: "HTTP ingest, NDJSON, %d events/request, %d clients, fsync per group commit: %10.0f events/s (median of %d)",
                          batch, clients, Self.median(rates), runs))
             await group.triggerGracefulShutdown()
-            tasks.cancelAll()
+            try await tasks.waitForAll()
         }
     }
 }
