@@ -33,7 +33,8 @@ public struct AppendBatch: Sendable {
         if let key { bytes.append(contentsOf: key) }
         let payloadStart = bytes.count
         bytes.append(contentsOf: payload)
-        entries.append(Entry(keyStart: keyStart, keyCount: key?.count ?? 0, payloadStart: payloadStart, payloadCount: payload.count, eventTime: eventTime))
+        entries.append(
+            Entry(keyStart: keyStart, keyCount: key?.count ?? 0, payloadStart: payloadStart, payloadCount: payload.count, eventTime: eventTime))
     }
 
     /// Adds a record from arrays (convenient in tests and tools).

@@ -47,8 +47,9 @@ public final class EventLog: Service, Sendable {
         _ name: String, partitions: Int, directory: String, configuration: LogConfiguration, logger: Logger
     ) throws -> Topic {
         let logs = try (0..<partitions).map { partition in
-            try PartitionLog(topic: name, partition: partition, directory: "\(directory)/\(name)/\(partition)",
-                             configuration: configuration, logger: logger)
+            try PartitionLog(
+                topic: name, partition: partition, directory: "\(directory)/\(name)/\(partition)",
+                configuration: configuration, logger: logger)
         }
         return Topic(name: name, partitions: logs)
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Thin, throwing wrappers over the POSIX calls the log needs. The log does its own I/O so that it
@@ -52,9 +52,9 @@ enum FileIO {
 
     static func sync(_ fd: Int32, path: String) throws {
         #if canImport(Glibc)
-        guard fdatasync(fd) == 0 else { throw fail("fdatasync", path) }
+            guard fdatasync(fd) == 0 else { throw fail("fdatasync", path) }
         #else
-        guard fsync(fd) == 0 else { throw fail("fsync", path) }
+            guard fsync(fd) == 0 else { throw fail("fsync", path) }
         #endif
     }
 

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One partition: an ordered list of segments, a group-committing writer, and readers.
 ///
@@ -151,7 +152,8 @@ final class PartitionLog: @unchecked Sendable {
                     }
                     let key = entry.keyStart < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.keyStart..<entry.keyStart + entry.keyCount])
                     let payload = UnsafeRawBufferPointer(rebasing: bytes[entry.payloadStart..<entry.payloadStart + entry.payloadCount])
-                    RecordFormat.append(offset: offset, eventTime: entry.eventTime, ingestTime: ingestTime, key: key, payload: payload, to: &writer.buffer)
+                    RecordFormat.append(
+                        offset: offset, eventTime: entry.eventTime, ingestTime: ingestTime, key: key, payload: payload, to: &writer.buffer)
                     offset += 1
                 }
             }

@@ -56,8 +56,10 @@ struct Recovery {
             try FileIO.sync(active.fd, path: active.path)
             logger.warning(
                 "truncated a torn tail",
-                metadata: ["file": "\(active.path)", "dropped_bytes": "\(dropped)", "reason": "\(problem.reason)",
-                           "next_offset": "\(result.nextOffset)"])
+                metadata: [
+                    "file": "\(active.path)", "dropped_bytes": "\(dropped)", "reason": "\(problem.reason)",
+                    "next_offset": "\(result.nextOffset)",
+                ])
         }
         active.commit(size: result.endPosition, nextOffset: result.nextOffset, newIndexEntries: result.newIndexEntries)
         FileIO.remove(active.indexPath)
@@ -80,7 +82,8 @@ struct Recovery {
             throw LogError(.corrupt, "sealed segment is damaged at byte \(problem.position): \(problem.reason)", path: segment.path)
         }
         guard result.nextOffset == nextBase else {
-            throw LogError(.corrupt, "sealed segment ends at offset \(result.nextOffset) but the next segment starts at \(nextBase)", path: segment.path)
+            throw LogError(
+                .corrupt, "sealed segment ends at offset \(result.nextOffset) but the next segment starts at \(nextBase)", path: segment.path)
         }
         segment.state.withLock {
             $0.size = size

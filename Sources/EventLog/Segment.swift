@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One file of a partition: records from `baseOffset` on, with a sparse offset index.
 ///
@@ -74,9 +75,10 @@ final class Segment: Sendable {
         var previous = IndexEntry(offset: baseOffset, position: 0)
         bytes.withUnsafeBytes { raw in
             for i in stride(from: 0, to: raw.count, by: 16) {
-                entries.append(IndexEntry(
-                    offset: Int64(bitPattern: RecordFormat.load(raw, i, as: UInt64.self)),
-                    position: Int(RecordFormat.load(raw, i + 8, as: UInt64.self))))
+                entries.append(
+                    IndexEntry(
+                        offset: Int64(bitPattern: RecordFormat.load(raw, i, as: UInt64.self)),
+                        position: Int(RecordFormat.load(raw, i + 8, as: UInt64.self))))
             }
         }
         for entry in entries {
@@ -131,7 +133,8 @@ final class Segment: Sendable {
                         }
                         consumed += size
                     case .incomplete:
-                        needed = bytes.count - consumed >= RecordFormat.headerSize
+                        needed =
+                            bytes.count - consumed >= RecordFormat.headerSize
                             ? Int(RecordFormat.load(bytes, consumed, as: UInt32.self)) + 4 : RecordFormat.headerSize
                         return
                     case .corrupt(let reason, _):

@@ -42,7 +42,8 @@ struct SegmentScanner {
                     switch RecordFormat.check(bytes, at: consumed) {
                     case .valid(let size, let offset):
                         guard offset == result.nextOffset else {
-                            result.problem = Problem(position: position, reason: "offset \(offset) where \(result.nextOffset) was expected", validDataFollows: true)
+                            result.problem = Problem(
+                                position: position, reason: "offset \(offset) where \(result.nextOffset) was expected", validDataFollows: true)
                             stop = true
                             return
                         }
@@ -81,17 +82,21 @@ struct SegmentScanner {
 
     private func validRecord(at position: Int, offset: Int64) -> Bool {
         var header = [UInt8](repeating: 0, count: 4)
-        guard let got = try? header.withUnsafeMutableBytes({ (raw) throws -> Int in
-            try FileIO.read(segment.fd, into: raw, at: position, path: segment.path)
-        }), got == 4 else { return false }
+        guard
+            let got = try? header.withUnsafeMutableBytes({ (raw) throws -> Int in
+                try FileIO.read(segment.fd, into: raw, at: position, path: segment.path)
+            }), got == 4
+        else { return false }
         let length = header.withUnsafeBytes { RecordFormat.load($0, 0, as: UInt32.self) }
         guard length >= RecordFormat.minimumLength, length <= RecordFormat.maximumLength, position + Int(length) + 4 <= fileSize else {
             return false
         }
         var record = [UInt8](repeating: 0, count: Int(length) + 4)
-        guard let read = try? record.withUnsafeMutableBytes({ (raw) throws -> Int in
-            try FileIO.read(segment.fd, into: raw, at: position, path: segment.path)
-        }), read == record.count else { return false }
+        guard
+            let read = try? record.withUnsafeMutableBytes({ (raw) throws -> Int in
+                try FileIO.read(segment.fd, into: raw, at: position, path: segment.path)
+            }), read == record.count
+        else { return false }
         return record.withUnsafeBytes { raw in
             if case .valid(_, let found) = RecordFormat.check(raw, at: 0) { return found == offset }
             return false

@@ -264,7 +264,9 @@ public struct EventParser {
                     try cursor.skipValue()
                     if definition.unknownFields == .reject {
                         let name = String(decoding: UnsafeRawBufferPointer(rebasing: cursor.bytes[key.start..<key.start + key.count]), as: UTF8.self)
-                        report(&summary, index: index, field: name, code: .unknownField, "field \"\(name)\" is not in the schema of stream \"\(definition.name)\"")
+                        report(
+                            &summary, index: index, field: name, code: .unknownField,
+                            "field \"\(name)\" is not in the schema of stream \"\(definition.name)\"")
                     }
                 }
                 cursor.skipWhitespace()
@@ -289,8 +291,9 @@ public struct EventParser {
         slots[field] = Slot(generation: generation, isNull: true, invalid: true)
         func mismatch(_ cursor: inout JSONCursor, _ expected: String) throws(JSONSyntaxError) {
             if cursor.position == start { try cursor.skipValue() }
-            report(&summary, index: index, field: definition.fields[field].name, code: .typeMismatch,
-                   "expected \(expected), got \(describe(cursor, from: start))")
+            report(
+                &summary, index: index, field: definition.fields[field].name, code: .typeMismatch,
+                "expected \(expected), got \(describe(cursor, from: start))")
         }
         if first == UInt8(ascii: "n") {
             _ = try cursor.scanLiteral()
@@ -319,8 +322,9 @@ public struct EventParser {
             guard let integer = number.integer ?? cursor.exactInteger(number) else {
                 let looksIntegral = number.double.rounded(.towardZero) == number.double
                 if looksIntegral {
-                    report(&summary, index: index, field: definition.fields[field].name, code: .outOfRange,
-                           "\(describe(cursor, from: start)) does not fit in a 64-bit int")
+                    report(
+                        &summary, index: index, field: definition.fields[field].name, code: .outOfRange,
+                        "\(describe(cursor, from: start)) does not fit in a 64-bit int")
                     return
                 }
                 return try mismatch(&cursor, "an int")
@@ -332,8 +336,9 @@ public struct EventParser {
             }
             let number = try cursor.scanNumber()
             guard number.double.isFinite else {
-                report(&summary, index: index, field: definition.fields[field].name, code: .outOfRange,
-                       "\(describe(cursor, from: start)) is out of range for a double")
+                report(
+                    &summary, index: index, field: definition.fields[field].name, code: .outOfRange,
+                    "\(describe(cursor, from: start)) is out of range for a double")
                 return
             }
             slot.double = number.double
@@ -382,15 +387,18 @@ public struct EventParser {
             if isSet(timeIndex) {
                 eventTime = slots[timeIndex].integer
                 if let maxAge = bounds.maxAgeMilliseconds, eventTime < ingestTime - maxAge {
-                    report(&summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
-                           "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxAge)) in the past")
+                    report(
+                        &summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
+                        "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxAge)) in the past")
                 } else if let maxFuture = bounds.maxFutureMilliseconds, eventTime > ingestTime + maxFuture {
-                    report(&summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
-                           "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxFuture)) in the future")
+                    report(
+                        &summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
+                        "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxFuture)) in the future")
                 }
             } else if definition.defaultTime != .ingest && !definition.fields[timeIndex].required && !isInvalid(timeIndex) {
-                report(&summary, index: index, field: definition.timeField, code: .missingField,
-                       "time field \"\(definition.timeField!)\" is missing and the stream has no default_time")
+                report(
+                    &summary, index: index, field: definition.timeField, code: .missingField,
+                    "time field \"\(definition.timeField!)\" is missing and the stream has no default_time")
             }
         }
         if issuesInEvent > 0 {

@@ -1,7 +1,7 @@
 import EventLog
 import Events
-import HTTPAPI
 import Foundation
+import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -55,8 +55,9 @@ public struct IngestRoutes: Sendable {
             return try JSONCoding.response(stored, status: outcome == .created ? .created : .ok)
         } catch let error as SchemaError {
             let status: HTTPResponse.Status = error.code == .streamConflict ? .conflict : .badRequest
-            throw APIError(status, code: error.code.rawValue, error.message,
-                           details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
+            throw APIError(
+                status, code: error.code.rawValue, error.message,
+                details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
         }
     }
 
@@ -67,8 +68,10 @@ public struct IngestRoutes: Sendable {
         case "application/json": return .json
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines": return .ndjson
         default:
-            throw APIError(.unsupportedMediaType, code: "unsupported_media_type",
-                           "Content-Type must be application/json (an object or an array) or application/x-ndjson, got \(mediaType.isEmpty ? "none" : "\"\(mediaType)\"")")
+            throw APIError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                "Content-Type must be application/json (an object or an array) or application/x-ndjson, got \(mediaType.isEmpty ? "none" : "\"\(mediaType)\"")"
+            )
         }
     }
 
@@ -107,7 +110,8 @@ public struct IngestRoutes: Sendable {
         func integer(_ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
             guard let text = query.get(name) else { return value }
             guard let number = Int64(text), range.contains(number) else {
-                throw APIError.badRequest("invalid_parameter", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"", field: name)
+                throw APIError.badRequest(
+                    "invalid_parameter", "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound), got \"\(text)\"", field: name)
             }
             return number
         }

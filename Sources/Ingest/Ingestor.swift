@@ -78,8 +78,9 @@ public final class Ingestor: Sendable {
             }
         }
         if summary.exceededLimit {
-            throw APIError(.contentTooLarge, code: "too_many_events",
-                           "the request holds more than \(maxEvents) events; nothing was appended. Send them in smaller requests.")
+            throw APIError(
+                .contentTooLarge, code: "too_many_events",
+                "the request holds more than \(maxEvents) events; nothing was appended. Send them in smaller requests.")
         }
         if summary.invalidEvents > 0 {
             let shown = summary.issues.count < summary.invalidEvents ? " (the first \(summary.issues.count) problems are listed)" : ""
@@ -101,8 +102,9 @@ public final class Ingestor: Sendable {
         var current = inFlightBytes.load(ordering: .relaxed)
         while true {
             guard current == 0 || current + bytes <= limit else {
-                throw APIError(.serviceUnavailable, code: "log_queue_full",
-                               "the log's write queue is full (\(current) bytes waiting); retry shortly", retryAfterSeconds: 1)
+                throw APIError(
+                    .serviceUnavailable, code: "log_queue_full",
+                    "the log's write queue is full (\(current) bytes waiting); retry shortly", retryAfterSeconds: 1)
             }
             let (exchanged, original) = inFlightBytes.compareExchange(
                 expected: current, desired: current + bytes, ordering: .relaxed)

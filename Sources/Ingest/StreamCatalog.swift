@@ -66,8 +66,9 @@ public final class StreamCatalog: Sendable {
             try log.createTopic(stored.name, partitions: stored.partitions)
             try persist(stored)
             streams[stored.name] = stored
-            logger.info("stream \(outcome == .created ? "created" : "updated")",
-                        metadata: ["stream": "\(stored.name)", "version": "\(stored.version)"])
+            logger.info(
+                "stream \(outcome == .created ? "created" : "updated")",
+                metadata: ["stream": "\(stored.name)", "version": "\(stored.version)"])
             return (stored, outcome)
         }
     }

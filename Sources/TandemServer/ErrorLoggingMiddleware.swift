@@ -18,7 +18,9 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
             if error.status == .notFound {
                 throw APIError(.notFound, code: "not_found", "no route for \(request.method) \(request.uri.path)")
             }
-            throw APIError(error.status, code: error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"), error.body ?? error.status.reasonPhrase)
+            throw APIError(
+                error.status, code: error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
+                error.body ?? error.status.reasonPhrase)
         } catch {
             logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
             throw APIError(.internalServerError, code: "internal", "internal error: \(error)")

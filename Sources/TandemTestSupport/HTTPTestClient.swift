@@ -14,8 +14,10 @@ public struct HTTPTestClient: Sendable {
     }
 
     /// Sends a request and returns the status code and body text.
-    public func send(_ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
-                     timeout: TimeAmount = .seconds(30)) async throws -> (status: Int, body: String) {
+    public func send(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let body {

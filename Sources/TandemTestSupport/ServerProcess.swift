@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `tandem serve` process, for tests that must kill a server (crash tests) or talk to it

@@ -2,11 +2,11 @@ import ArgumentParser
 import AsyncHTTPClient
 import Events
 import Foundation
-import NIOHTTP1
 import Hummingbird
 import Ingest
 import Logging
 import NIOCore
+import NIOHTTP1
 import ServiceLifecycle
 import TandemServer
 
@@ -32,7 +32,8 @@ struct IngestBench: AsyncParsableCommand {
         for i in 0..<events {
             let n = seed &* 7919 &+ i
             if !ndjson && i > 0 { text += "," }
-            text += "{\"ts\":\"2026-11-20T\(String(format: "%02d:%02d:%02d", n / 3600 % 24, n / 60 % 60, n % 60)).\(String(format: "%03d", n % 1000))Z\","
+            text +=
+                "{\"ts\":\"2026-11-20T\(String(format: "%02d:%02d:%02d", n / 3600 % 24, n / 60 % 60, n % 60)).\(String(format: "%03d", n % 1000))Z\","
             text += "\"url\":\"/products/\(n % 5000)\",\"user_id\":\"u\(n % 100_000)\",\"country\":\"\(countries[n % countries.count])\","
             text += "\"latency_ms\":\(Double(n % 2000) / 10)}"
             if ndjson { text += "\n" }
@@ -70,11 +71,14 @@ struct IngestBench: AsyncParsableCommand {
         for _ in 0..<runs {
             var parser = EventParser(definition: Self.definition, bounds: bounds)
             var bytes = 0
-            ours.append(Self.seconds {
-                for _ in 0..<20 {
-                    _ = arrayBody.withUnsafeBytes { parser.parse($0, format: .json, ingestTime: 0, maxEvents: .max) { bytes += $0.payload.count } }
-                }
-            })
+            ours.append(
+                Self.seconds {
+                    for _ in 0..<20 {
+                        _ = arrayBody.withUnsafeBytes {
+                            parser.parse($0, format: .json, ingestTime: 0, maxEvents: .max) { bytes += $0.payload.count }
+                        }
+                    }
+                })
             let data = Data(arrayBody)
             foundation.append(try Self.seconds { for _ in 0..<20 { _ = try JSONSerialization.jsonObject(with: data) } })
         }
@@ -128,8 +132,10 @@ struct IngestBench: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - start
                 rates.append(Double(requests * batch) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
             }
-            print(String(format: "HTTP ingest, NDJSON, %d events/request, %d clients, fsync per group commit: %10.0f events/s (median of %d)",
-                         batch, clients, Self.median(rates), runs))
+            print(
+                String(
+                    format: "HTTP ingest, NDJSON, %d events/request, %d clients, fsync per group commit: %10.0f events/s (median of %d)",
+                    batch, clients, Self.median(rates), runs))
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 /// `tandem consume STREAM`: prints stored records as NDJSON, like Kafka's console consumer.
 struct Consume: AsyncParsableCommand {
@@ -14,7 +14,9 @@ struct Consume: AsyncParsableCommand {
     @Option(help: "Start at this offset (of each partition read).") var offset: Int64?
     @Option(help: "Read only this partition.") var partition: Int?
     @Option(help: "Stop after this many records.") var maxMessages: Int?
-    @Option(help: "Stop when no record arrives for this many milliseconds (default: with --from-beginning or --offset, stop at the end; otherwise never).")
+    @Option(
+        help: "Stop when no record arrives for this many milliseconds (default: with --from-beginning or --offset, stop at the end; otherwise never)."
+    )
     var timeoutMs: Int?
 
     func run() async throws {
@@ -47,7 +49,8 @@ struct Consume: AsyncParsableCommand {
                 }
                 if let lastLine = text.split(separator: "\n").last,
                     let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-                    let last = object["offset"] as? Int {
+                    let last = object["offset"] as? Int
+                {
                     positions[number] = Int64(last) + 1
                 }
             }

@@ -33,7 +33,8 @@ struct APIClient {
     }
 
     /// Sends a request and fails with the server's error message unless it answers 2xx.
-    func expectOK(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json") async throws -> ByteBuffer {
+    func expectOK(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json") async throws -> ByteBuffer
+    {
         let (status, bytes) = try await send(method, path, body: body, contentType: contentType)
         guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status): \(String(buffer: bytes))") }
         return bytes

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `tandem post STREAM [FILE|-]`: sends JSON or NDJSON events in batches.
@@ -37,7 +37,8 @@ struct Post: AsyncParsableCommand {
                     body.writeInteger(UInt8(ascii: "\n"))
                 }
                 group.addTask {
-                    let (status, reply) = try await client.send(.POST, "/v1/streams/\(stream)/events", body: body, contentType: "application/x-ndjson")
+                    let (status, reply) = try await client.send(
+                        .POST, "/v1/streams/\(stream)/events", body: body, contentType: "application/x-ndjson")
                     return (range, status, reply)
                 }
             }
@@ -46,7 +47,9 @@ struct Post: AsyncParsableCommand {
                 guard status == 200 else {
                     progress.finish()
                     group.cancelAll()
-                    printError("events \(range.lowerBound)..<\(range.upperBound) (indexes in the error are relative to \(range.lowerBound)) were refused with HTTP \(status):")
+                    printError(
+                        "events \(range.lowerBound)..<\(range.upperBound) (indexes in the error are relative to \(range.lowerBound)) were refused with HTTP \(status):"
+                    )
                     printError(String(buffer: reply))
                     printError("\(accepted) events were accepted before this batch.")
                     throw ExitCode(1)

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 
 /// `tandem streams`: list, show and create streams.
 struct Streams: AsyncParsableCommand {
@@ -19,9 +19,10 @@ struct Streams: AsyncParsableCommand {
             for stream in streams {
                 let name = stream["name"] as? String ?? "?"
                 let fields = (stream["field_order"] as? [String] ?? []).joined(separator: ",")
-                print(name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                      + "\(stream["partitions"] ?? "?")".padding(toLength: 12, withPad: " ", startingAt: 0)
-                      + "\(stream["version"] ?? "?")".padding(toLength: 9, withPad: " ", startingAt: 0) + fields)
+                print(
+                    name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                        + "\(stream["partitions"] ?? "?")".padding(toLength: 12, withPad: " ", startingAt: 0)
+                        + "\(stream["version"] ?? "?")".padding(toLength: 9, withPad: " ", startingAt: 0) + fields)
             }
         }
     }

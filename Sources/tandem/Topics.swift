@@ -24,8 +24,9 @@ struct Topics: AsyncParsableCommand {
                 func column(_ key: String, _ width: Int) -> String {
                     "\(partition[key] ?? "?")".padding(toLength: width, withPad: " ", startingAt: 0)
                 }
-                print(name.padding(toLength: 24, withPad: " ", startingAt: 0) + column("partition", 11) + column("start_offset", 14)
-                      + column("end_offset", 12) + column("segments", 10) + "\(partition["size_bytes"] ?? "?")")
+                print(
+                    name.padding(toLength: 24, withPad: " ", startingAt: 0) + column("partition", 11) + column("start_offset", 14)
+                        + column("end_offset", 12) + column("segments", 10) + "\(partition["size_bytes"] ?? "?")")
             }
         }
     }

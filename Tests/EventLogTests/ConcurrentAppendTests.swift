@@ -18,7 +18,9 @@ struct ConcurrentAppendTests {
                     for i in 0..<appendsPerTask {
                         let count = 1 + (task + i) % 3
                         let records = (0..<count).map { j in
-                            SentRecord("task \(task) append \(i) record \(j)", key: j == 1 ? nil : "t\(task)", eventTime: Int64(task * 1_000_000 + i * 10 + j))
+                            SentRecord(
+                                "task \(task) append \(i) record \(j)", key: j == 1 ? nil : "t\(task)",
+                                eventTime: Int64(task * 1_000_000 + i * 10 + j))
                         }
                         let range = try await topic.append(makeBatch(records), to: partition)
                         mine.append(Acknowledged(range: range, records: records))

@@ -109,9 +109,10 @@ func framedRecords(inSegment path: String) throws -> [FramedRecord] {
     while position + 36 <= bytes.count {
         let size = Int(u32(position)) + 4
         guard position + size <= bytes.count else { break }
-        records.append(FramedRecord(
-            position: position, size: size, offset: Int64(bitPattern: u64(position + 8)),
-            keyLength: Int32(bitPattern: u32(position + 32))))
+        records.append(
+            FramedRecord(
+                position: position, size: size, offset: Int64(bitPattern: u64(position + 8)),
+                keyLength: Int32(bitPattern: u32(position + 32))))
         position += size
     }
     #expect(position == bytes.count, "segment \(path) does not end on a record boundary")

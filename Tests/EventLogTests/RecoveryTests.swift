@@ -27,14 +27,17 @@ struct RecoveryTests {
 
     static func records(_ count: Int) -> [SentRecord] {
         (0..<count).map { i in
-            SentRecord(key: i % 2 == 0 ? Array("key\(i)".utf8) : nil,
-                       payload: Array(String(repeating: "payload \(i) ", count: 1 + i % 5).utf8),
-                       eventTime: Int64(1_767_225_600_000 + i))
+            SentRecord(
+                key: i % 2 == 0 ? Array("key\(i)".utf8) : nil,
+                payload: Array(String(repeating: "payload \(i) ", count: 1 + i % 5).utf8),
+                eventTime: Int64(1_767_225_600_000 + i))
         }
     }
 
     /// Reopens, checks the first `count` records survive, then checks appends continue at `count`.
-    static func expectRecovered(_ directory: String, _ sent: [SentRecord], count: Int, configuration: LogConfiguration = LogConfiguration()) async throws {
+    static func expectRecovered(_ directory: String, _ sent: [SentRecord], count: Int, configuration: LogConfiguration = LogConfiguration())
+        async throws
+    {
         let log = try EventLog(directory: directory, configuration: configuration, logger: testLogger)
         defer { log.close() }
         let topic = try #require(log.topic(topicName))
@@ -128,9 +131,11 @@ struct RecoveryTests {
         }
     }
 
-    @Test("a corrupted last record is cut off", arguments: [
-        "length", "crc", "offset", "event time", "key length", "key", "payload start", "payload end",
-    ])
+    @Test(
+        "a corrupted last record is cut off",
+        arguments: [
+            "length", "crc", "offset", "event time", "key length", "key", "payload start", "payload end",
+        ])
     func corruptedTail(part: String) async throws {
         try await withTemporaryDirectory { directory in
             let sent = Self.records(13)
@@ -295,7 +300,8 @@ struct RecoveryTests {
                 #expect(topic.endOffsets() == [Int64(sent.count)])
                 #expect(topic.partitionInfo().first?.segments == files.count)
                 for start in 0...sent.count {
-                    expectRecords(Array(try topic.read(partition: 0, from: Int64(start), maxRecords: 11)), equal: sent[start..<min(sent.count, start + 11)])
+                    expectRecords(
+                        Array(try topic.read(partition: 0, from: Int64(start), maxRecords: 11)), equal: sent[start..<min(sent.count, start + 11)])
                 }
                 for index in indexes { #expect(FileManager.default.fileExists(atPath: index)) }
             }

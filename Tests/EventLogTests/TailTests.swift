@@ -29,7 +29,8 @@ struct TailTests {
     @Test("a tail receives records appended after it started and ends when the log closes")
     func tailFollowsAppends() async throws {
         try await withTemporaryDirectory { directory in
-            let log = try EventLog(directory: directory, configuration: LogConfiguration(segmentBytes: 4096, indexIntervalBytes: 256), logger: testLogger)
+            let log = try EventLog(
+                directory: directory, configuration: LogConfiguration(segmentBytes: 4096, indexIntervalBytes: 256), logger: testLogger)
             let topic = try log.createTopic("live", partitions: 2)
             let sent = variedRecords(count: 120, seed: 51)
             _ = try await topic.append(makeBatch(Array(sent[0..<3])), to: 1)

@@ -23,8 +23,13 @@ struct EventParserTests {
 
     static let unbounded = EventTimeBounds(maxAgeMilliseconds: nil, maxFutureMilliseconds: nil)
 
-    static func values(ts: Int64? = nil, user: String, amount: Double? = nil, count: Int64? = nil, paid: Bool? = nil, note: String? = nil) -> [FieldValue?] {
-        [ts.map(FieldValue.timestamp), .string(user), amount.map(FieldValue.double), count.map(FieldValue.int), paid.map(FieldValue.bool), note.map(FieldValue.string)]
+    static func values(ts: Int64? = nil, user: String, amount: Double? = nil, count: Int64? = nil, paid: Bool? = nil, note: String? = nil)
+        -> [FieldValue?]
+    {
+        [
+            ts.map(FieldValue.timestamp), .string(user), amount.map(FieldValue.double), count.map(FieldValue.int), paid.map(FieldValue.bool),
+            note.map(FieldValue.string),
+        ]
     }
 
     // MARK: Bodies
@@ -35,22 +40,26 @@ struct EventParserTests {
         #expect(run.summary.events == 1)
         #expect(run.summary.invalidEvents == 0)
         #expect(!run.summary.exceededLimit)
-        #expect(run.emitted == [
-            Emitted(index: 0, eventTime: ingestTime + 500, key: Array("u1".utf8),
-                    values: Self.values(ts: ingestTime + 500, user: "u1", amount: 12.5, count: 3, paid: true)),
-        ])
+        #expect(
+            run.emitted == [
+                Emitted(
+                    index: 0, eventTime: ingestTime + 500, key: Array("u1".utf8),
+                    values: Self.values(ts: ingestTime + 500, user: "u1", amount: 12.5, count: 3, paid: true))
+            ])
     }
 
     @Test("a JSON array, with whitespace everywhere")
     func jsonArray() {
-        let body = " \n[ {\"user\" : \"a\" , \"count\":-7 }\t,\r\n{ \"paid\":false,\"user\":\"b\",\"amount\":-0.25e2} ,{\"user\":\"c\",\"ts\":1767225600001} ] \n"
+        let body =
+            " \n[ {\"user\" : \"a\" , \"count\":-7 }\t,\r\n{ \"paid\":false,\"user\":\"b\",\"amount\":-0.25e2} ,{\"user\":\"c\",\"ts\":1767225600001} ] \n"
         let run = parse(body, Self.orders)
         #expect(run.summary.events == 3)
-        #expect(run.emitted == [
-            Emitted(index: 0, eventTime: ingestTime, key: Array("a".utf8), values: Self.values(user: "a", count: -7)),
-            Emitted(index: 1, eventTime: ingestTime, key: Array("b".utf8), values: Self.values(user: "b", amount: -25, paid: false)),
-            Emitted(index: 2, eventTime: ingestTime + 1, key: Array("c".utf8), values: Self.values(ts: ingestTime + 1, user: "c")),
-        ])
+        #expect(
+            run.emitted == [
+                Emitted(index: 0, eventTime: ingestTime, key: Array("a".utf8), values: Self.values(user: "a", count: -7)),
+                Emitted(index: 1, eventTime: ingestTime, key: Array("b".utf8), values: Self.values(user: "b", amount: -25, paid: false)),
+                Emitted(index: 2, eventTime: ingestTime + 1, key: Array("c".utf8), values: Self.values(ts: ingestTime + 1, user: "c")),
+            ])
     }
 
     @Test("an empty array holds no events")
@@ -75,14 +84,16 @@ struct EventParserTests {
 
     // MARK: Issues
 
-    @Test("invalid JSON", arguments: [
-        "", "   ", "{", #"{"user":}"#, #"{"user" "a"}"#, #"{"user":"a",}"#, #"{"user":"a"} x"#, #"{user:"a"}"#,
-        #"{"user":'a'}"#, #"{"user":"a""#, #"{"user":"a\q"}"#, #"{"user":"\ud83d"}"#, #"{"user":"\ude00"}"#,
-        #"{"user":"\u12"}"#, #"{"user":"\u12G4"}"#, #"{"user":"a","count":01}"#, #"{"user":"a","count":1.}"#,
-        #"{"user":"a","count":-}"#, #"{"user":"a","count":1e}"#, #"{"user":"a","paid":tru}"#, #"{"user":"a","note":nul}"#,
-        "[", "[{\"user\":\"a\"}", "[{\"user\":\"a\"},]", "[{\"user\":\"a\"} {\"user\":\"b\"}]", "{\"user\":\"a\tb\"}", "nope", "\"text\"",
-        "{\"user\":\"a\",\"x\":[1,2}", "{\"user\":\"a\"}{\"user\":\"b\"}",
-    ])
+    @Test(
+        "invalid JSON",
+        arguments: [
+            "", "   ", "{", #"{"user":}"#, #"{"user" "a"}"#, #"{"user":"a",}"#, #"{"user":"a"} x"#, #"{user:"a"}"#,
+            #"{"user":'a'}"#, #"{"user":"a""#, #"{"user":"a\q"}"#, #"{"user":"\ud83d"}"#, #"{"user":"\ude00"}"#,
+            #"{"user":"\u12"}"#, #"{"user":"\u12G4"}"#, #"{"user":"a","count":01}"#, #"{"user":"a","count":1.}"#,
+            #"{"user":"a","count":-}"#, #"{"user":"a","count":1e}"#, #"{"user":"a","paid":tru}"#, #"{"user":"a","note":nul}"#,
+            "[", "[{\"user\":\"a\"}", "[{\"user\":\"a\"},]", "[{\"user\":\"a\"} {\"user\":\"b\"}]", "{\"user\":\"a\tb\"}", "nope", "\"text\"",
+            "{\"user\":\"a\",\"x\":[1,2}", "{\"user\":\"a\"}{\"user\":\"b\"}",
+        ])
     func invalidJSON(body: String) {
         let run = parse(body, Self.dropping)
         #expect(run.codes.contains(.invalidJSON))
@@ -134,12 +145,14 @@ struct EventParserTests {
         #expect(run.emitted.isEmpty)
     }
 
-    @Test("type mismatches name the field", arguments: [
-        ("note", "5"), ("note", "true"), ("note", "{\"a\":1}"), ("note", "[\"a\"]"),
-        ("amount", "\"1.5\""), ("amount", "false"), ("count", "\"3\""), ("count", "1.5"), ("count", "1e-3"), ("count", "[]"),
-        ("paid", "1"), ("paid", "\"true\""), ("paid", "0"), ("ts", "\"yesterday\""), ("ts", "false"), ("ts", "1.5"),
-        ("ts", "\"2026-02-30T00:00:00Z\""), ("ts", "\"2026-01-01\""), ("ts", "{}"),
-    ])
+    @Test(
+        "type mismatches name the field",
+        arguments: [
+            ("note", "5"), ("note", "true"), ("note", "{\"a\":1}"), ("note", "[\"a\"]"),
+            ("amount", "\"1.5\""), ("amount", "false"), ("count", "\"3\""), ("count", "1.5"), ("count", "1e-3"), ("count", "[]"),
+            ("paid", "1"), ("paid", "\"true\""), ("paid", "0"), ("ts", "\"yesterday\""), ("ts", "false"), ("ts", "1.5"),
+            ("ts", "\"2026-02-30T00:00:00Z\""), ("ts", "\"2026-01-01\""), ("ts", "{}"),
+        ])
     func typeMismatch(field: String, json: String) {
         let run = parse("[{\"user\":\"a\",\"\(field)\":\(json)}]", Self.orders)
         #expect(run.codes == [.typeMismatch])
@@ -209,10 +222,12 @@ struct EventParserTests {
         #expect(escaped.issueFields == ["user"])
     }
 
-    @Test("numbers out of range", arguments: [
-        ("count", "9223372036854775808"), ("count", "-9223372036854775809"), ("count", "1e30"), ("count", "-1e19"),
-        ("count", "123456789012345678901234567890"), ("amount", "1e400"), ("amount", "-1e309"),
-    ])
+    @Test(
+        "numbers out of range",
+        arguments: [
+            ("count", "9223372036854775808"), ("count", "-9223372036854775809"), ("count", "1e30"), ("count", "-1e19"),
+            ("count", "123456789012345678901234567890"), ("amount", "1e400"), ("amount", "-1e309"),
+        ])
     func outOfRange(field: String, json: String) {
         let run = parse("{\"user\":\"a\",\"\(field)\":\(json)}", Self.orders)
         #expect(run.codes == [.outOfRange])
@@ -220,10 +235,12 @@ struct EventParserTests {
         #expect(run.emitted.isEmpty)
     }
 
-    @Test("an integral number for an int or timestamp field keeps its exact value or is refused", arguments: [
-        ("count", "9007199254740993.0"), ("count", "9007199254740993e0"), ("count", "90071992547409931e-1"),
-        ("count", "-9223372036854775807.0"), ("ts", "9007199254740993.0"), ("ts", "-9223372036854775809"),
-    ])
+    @Test(
+        "an integral number for an int or timestamp field keeps its exact value or is refused",
+        arguments: [
+            ("count", "9007199254740993.0"), ("count", "9007199254740993e0"), ("count", "90071992547409931e-1"),
+            ("count", "-9223372036854775807.0"), ("ts", "9007199254740993.0"), ("ts", "-9223372036854775809"),
+        ])
     func exactIntegers(field: String, json: String) throws {
         let run = parse("{\"user\":\"a\",\"\(field)\":\(json)}", Self.orders, bounds: Self.unbounded)
         guard let event = run.emitted.first else {
@@ -232,28 +249,33 @@ struct EventParserTests {
             return
         }
         let index = try #require(Self.orders.fieldIndex(field))
-        let stored: Int64? = switch event.values[index] {
-        case .int(let value)?, .timestamp(let value)?: value
-        default: nil
-        }
+        let stored: Int64? =
+            switch event.values[index] {
+            case .int(let value)?, .timestamp(let value)?: value
+            default: nil
+            }
         let text = json.split(separator: ".").first.map(String.init) ?? json
-        let exact: Int64? = switch json {
-        case "9007199254740993.0", "9007199254740993e0", "90071992547409931e-1": 9_007_199_254_740_993
-        case "-9223372036854775807.0": -9_223_372_036_854_775_807
-        default: nil  // not an Int64 at all: must be refused
-        }
+        let exact: Int64? =
+            switch json {
+            case "9007199254740993.0", "9007199254740993e0", "90071992547409931e-1": 9_007_199_254_740_993
+            case "-9223372036854775807.0": -9_223_372_036_854_775_807
+            default: nil  // not an Int64 at all: must be refused
+            }
         #expect(exact != nil, "\(json) is not a 64-bit integer and was accepted as \(String(describing: stored)) (\(text))")
         #expect(stored == exact, "\(json) was stored as \(String(describing: stored))")
     }
 
     @Test("int and double limits that fit")
     func numbersInRange() {
-        let run = parse(#"[{"user":"a","count":9223372036854775807},{"user":"b","count":-9223372036854775808},{"user":"c","count":1e3,"amount":1},{"user":"d","count":-0,"amount":1.7976931348623157e308},{"user":"e","amount":5e-324,"count":2.0}]"#, Self.orders)
-        #expect(run.emitted.map(\.values) == [
-            Self.values(user: "a", count: Int64.max), Self.values(user: "b", count: Int64.min),
-            Self.values(user: "c", amount: 1, count: 1000), Self.values(user: "d", amount: .greatestFiniteMagnitude, count: 0),
-            Self.values(user: "e", amount: .leastNonzeroMagnitude, count: 2),
-        ])
+        let run = parse(
+            #"[{"user":"a","count":9223372036854775807},{"user":"b","count":-9223372036854775808},{"user":"c","count":1e3,"amount":1},{"user":"d","count":-0,"amount":1.7976931348623157e308},{"user":"e","amount":5e-324,"count":2.0}]"#,
+            Self.orders)
+        #expect(
+            run.emitted.map(\.values) == [
+                Self.values(user: "a", count: Int64.max), Self.values(user: "b", count: Int64.min),
+                Self.values(user: "c", amount: 1, count: 1000), Self.values(user: "d", amount: .greatestFiniteMagnitude, count: 0),
+                Self.values(user: "e", amount: .leastNonzeroMagnitude, count: 2),
+            ])
     }
 
     @Test("event times outside the bounds")
@@ -272,18 +294,22 @@ struct EventParserTests {
         #expect(run.emitted.map(\.eventTime) == [ingestTime - 3_600_000, ingestTime + 60_000])
 
         // the default bounds allow any past time and up to a day ahead
-        let defaults = parse(#"[{"user":"a","ts":"1900-01-01T00:00:00Z"},{"user":"b","ts":"2026-01-02T00:00:00Z"},{"user":"c","ts":"2026-01-02T00:00:00.001Z"}]"#, Self.orders)
+        let defaults = parse(
+            #"[{"user":"a","ts":"1900-01-01T00:00:00Z"},{"user":"b","ts":"2026-01-02T00:00:00Z"},{"user":"c","ts":"2026-01-02T00:00:00.001Z"}]"#,
+            Self.orders)
         #expect(defaults.codes == [.eventTimeOutOfBounds])
         #expect(defaults.issueIndexes == [2])
         #expect(defaults.emitted.map(\.eventTime) == [Timestamp.parse("1900-01-01T00:00:00Z")!, ingestTime + 86_400_000])
     }
 
-    @Test("epoch millisecond and RFC 3339 timestamps", arguments: [
-        ("1767225600123", Int64(1_767_225_600_123)), ("-1", -1), ("0", 0), ("-62135596800000", -62_135_596_800_000),
-        ("\"1969-12-31T23:59:59.999Z\"", -1), ("\"2026-01-01T01:00:00+01:00\"", 1_767_225_600_000),
-        ("\"2026-01-01T00:00:00.123456789Z\"", 1_767_225_600_123), ("1.7672256e12", 1_767_225_600_000),
-        (#""2026\u002d01-01T00:00:00Z""#, 1_767_225_600_000),
-    ])
+    @Test(
+        "epoch millisecond and RFC 3339 timestamps",
+        arguments: [
+            ("1767225600123", Int64(1_767_225_600_123)), ("-1", -1), ("0", 0), ("-62135596800000", -62_135_596_800_000),
+            ("\"1969-12-31T23:59:59.999Z\"", -1), ("\"2026-01-01T01:00:00+01:00\"", 1_767_225_600_000),
+            ("\"2026-01-01T00:00:00.123456789Z\"", 1_767_225_600_123), ("1.7672256e12", 1_767_225_600_000),
+            (#""2026\u002d01-01T00:00:00Z""#, 1_767_225_600_000),
+        ])
     func timestamps(json: String, millis: Int64) throws {
         let run = parse("{\"user\":\"a\",\"ts\":\(json)}", Self.orders, bounds: Self.unbounded)
         let event = try #require(run.emitted.first)
@@ -291,17 +317,19 @@ struct EventParserTests {
         #expect(event.values[0] == .timestamp(millis))
     }
 
-    @Test("escaped strings decode through RecordCodec", arguments: [
-        (#""a\"b\\c\/d""#, "a\"b\\c/d"),
-        (#""\b\f\n\r\t""#, "\u{8}\u{C}\n\r\t"),
-        (#""\u00e9\u00E9\u4e2d""#, "éé中"),
-        (#""\ud83d\ude00!""#, "😀!"),
-        (#""\uD834\uDD1E""#, "𝄞"),
-        (#""\u0000x""#, "\u{0}x"),
-        (#""plain é 😀 中""#, "plain é 😀 中"),
-        (#""mixed é\u00e9""#, "mixed éé"),
-        (#""""#, ""),
-    ])
+    @Test(
+        "escaped strings decode through RecordCodec",
+        arguments: [
+            (#""a\"b\\c\/d""#, "a\"b\\c/d"),
+            (#""\b\f\n\r\t""#, "\u{8}\u{C}\n\r\t"),
+            (#""\u00e9\u00E9\u4e2d""#, "éé中"),
+            (#""\ud83d\ude00!""#, "😀!"),
+            (#""\uD834\uDD1E""#, "𝄞"),
+            (#""\u0000x""#, "\u{0}x"),
+            (#""plain é 😀 中""#, "plain é 😀 中"),
+            (#""mixed é\u00e9""#, "mixed éé"),
+            (#""""#, ""),
+        ])
     func escapes(json: String, text: String) throws {
         let run = parse("{\"user\":\(json),\"note\":\(json)}", Self.orders)
         let event = try #require(run.emitted.first)
@@ -317,7 +345,9 @@ struct EventParserTests {
 
         var byInt = Self.orders
         byInt.keyField = "count"
-        let ints = parse(#"[{"user":"a","count":42},{"user":"b","count":-9223372036854775808},{"user":"c","count":0},{"user":"d"},{"user":"e","count":null}]"#, byInt)
+        let ints = parse(
+            #"[{"user":"a","count":42},{"user":"b","count":-9223372036854775808},{"user":"c","count":0},{"user":"d"},{"user":"e","count":null}]"#,
+            byInt)
         #expect(ints.emitted.map(\.key) == [Array("42".utf8), Array("-9223372036854775808".utf8), Array("0".utf8), nil, nil])
 
         var noKey = Self.orders
@@ -350,7 +380,9 @@ struct EventParserTests {
         #expect(run.issueIndexes == [2, 4])
         #expect(run.emitted.map(\.index) == [0, 1])
         // an invalid first event: no sink call at all
-        let first = parse(format == .json ? "[" + events.reversed().joined(separator: ",") + "]" : events.reversed().joined(separator: "\n"), Self.orders, format: format)
+        let first = parse(
+            format == .json ? "[" + events.reversed().joined(separator: ",") + "]" : events.reversed().joined(separator: "\n"), Self.orders,
+            format: format)
         #expect(first.emitted.map(\.index) == [0])
         let invalidFirst = events[2] + (format == .json ? "" : "\n" + events[0])
         let none = parse(format == .json ? "[" + invalidFirst + "," + events[0] + "]" : invalidFirst, Self.orders, format: format)
@@ -390,9 +422,13 @@ struct EventParserTests {
     /// Random valid events for `orders` (drop policy), with the values a decoder must find.
     static func generate(count: Int, seed: UInt64) -> [Generated] {
         var random = SplitMix(seed: seed)
-        let texts = ["", "a", "hello world", "quote \" and \\ backslash", "tab\tnew\nline\r", "é", "中文", "😀 emoji 𝄞",
-                     "\u{0}\u{1F}", "slash / here", "mixed é 😀 \" \\ \u{7}", String(repeating: "long ", count: 40)]
-        let doubles: [Double] = [0, -0.0, 1, -1, 0.1, 2.5e-8, 1e21, -3.75, 123456.789, .greatestFiniteMagnitude, .leastNonzeroMagnitude, 4.9406564584124654e-300]
+        let texts = [
+            "", "a", "hello world", "quote \" and \\ backslash", "tab\tnew\nline\r", "é", "中文", "😀 emoji 𝄞",
+            "\u{0}\u{1F}", "slash / here", "mixed é 😀 \" \\ \u{7}", String(repeating: "long ", count: 40),
+        ]
+        let doubles: [Double] = [
+            0, -0.0, 1, -1, 0.1, 2.5e-8, 1e21, -3.75, 123456.789, .greatestFiniteMagnitude, .leastNonzeroMagnitude, 4.9406564584124654e-300,
+        ]
         let ints: [Int64] = [0, 1, -1, 42, Int64.max, Int64.min, 1 << 53, -(1 << 53) - 1, 999_999_999_999]
         return (0..<count).map { _ in
             var members: [(String, String)] = []
@@ -444,7 +480,9 @@ struct EventParserTests {
                 members.append(("note", string(text)))
                 values[5] = .string(text)
             }
-            if chance(30) { members.append(("unknown_\(random.next() % 5)", choose(["1", "\"x\"", "[1,[2,{\"a\":null}]]", "{}", "null", "-0.5e-3"]))) }
+            if chance(30) {
+                members.append(("unknown_\(random.next() % 5)", choose(["1", "\"x\"", "[1,[2,{\"a\":null}]]", "{}", "null", "-0.5e-3"])))
+            }
             // shuffle, unique keys only
             var seen = Set<String>()
             members = members.filter { seen.insert($0.0).inserted }

@@ -23,11 +23,15 @@ struct RecordCodecTests {
     static let samples: [FieldType: [FieldValue]] = [
         .string: [.string(""), .string("hello"), .string("é中😀"), .string("a\u{0}b\"\\\n"), .string(String(repeating: "x", count: 300))],
         .int: [.int(0), .int(1), .int(-1), .int(63), .int(-64), .int(64), .int(-65), .int(Int64.max), .int(Int64.min), .int(1 << 40)],
-        .double: [.double(0), .double(-0.0), .double(1.5), .double(-2.25e-300), .double(.infinity), .double(-.infinity),
-                  .double(.nan), .double(.greatestFiniteMagnitude), .double(.leastNonzeroMagnitude), .double(0.1)],
+        .double: [
+            .double(0), .double(-0.0), .double(1.5), .double(-2.25e-300), .double(.infinity), .double(-.infinity),
+            .double(.nan), .double(.greatestFiniteMagnitude), .double(.leastNonzeroMagnitude), .double(0.1),
+        ],
         .bool: [.bool(true), .bool(false)],
-        .timestamp: [.timestamp(0), .timestamp(-1), .timestamp(1_767_225_600_123), .timestamp(-62_135_596_800_000),
-                     .timestamp(Int64.max), .timestamp(Int64.min)],
+        .timestamp: [
+            .timestamp(0), .timestamp(-1), .timestamp(1_767_225_600_123), .timestamp(-62_135_596_800_000),
+            .timestamp(Int64.max), .timestamp(Int64.min),
+        ],
     ]
 
     @Test("every value of every type round-trips", arguments: FieldType.allCases)
@@ -92,9 +96,11 @@ struct RecordCodecTests {
 
     @Test("a record written before fields were added decodes with the new fields absent")
     func decodesUnderEvolvedSchema() throws {
-        let v1 = StreamDefinition(name: "s", fields: [
-            FieldDefinition(name: "ts", type: .timestamp), FieldDefinition(name: "user", type: .string),
-        ])
+        let v1 = StreamDefinition(
+            name: "s",
+            fields: [
+                FieldDefinition(name: "ts", type: .timestamp), FieldDefinition(name: "user", type: .string),
+            ])
         var request = v1
         request.fields += [FieldDefinition(name: "score", type: .double), FieldDefinition(name: "vip", type: .bool)]
         let v2 = try v1.evolved(to: request)
@@ -117,9 +123,11 @@ struct RecordCodecTests {
         #expect(try new.withUnsafeBytes { try RecordCodec.decode($0, definition: v2) } == values)
     }
 
-    @Test("damaged records do not decode", arguments: [
-        [UInt8](), [0], [2, 1, 1, 0], [1], [1, 1], [1, 0x80], [1, 1, 9], [1, 1, 1, 1], [1, 1, 1, 1, 0x80], [1, 1, 2, 3, 4],
-    ])
+    @Test(
+        "damaged records do not decode",
+        arguments: [
+            [UInt8](), [0], [2, 1, 1, 0], [1], [1, 1], [1, 0x80], [1, 1, 9], [1, 1, 1, 1], [1, 1, 1, 1, 0x80], [1, 1, 2, 3, 4],
+        ])
     func damaged(bytes: [UInt8]) {
         let definition = Self.definition([.int, .string])
         #expect(throws: RecordCodec.DecodingError.self) { try bytes.withUnsafeBytes { try RecordCodec.decode($0, definition: definition) } }
@@ -129,7 +137,8 @@ struct RecordCodecTests {
     func truncations() {
         let definition = Self.definition([.string, .int, .double, .bool, .timestamp])
         var bytes: [UInt8] = []
-        RecordCodec.encode([.string("hello"), .int(-123_456_789), .double(2.5), .bool(true), .timestamp(1_767_225_600_000)], schemaVersion: 1, into: &bytes)
+        RecordCodec.encode(
+            [.string("hello"), .int(-123_456_789), .double(2.5), .bool(true), .timestamp(1_767_225_600_000)], schemaVersion: 1, into: &bytes)
         for length in 0..<bytes.count {
             #expect(throws: RecordCodec.DecodingError.self, "length \(length)") {
                 try bytes.withUnsafeBytes { try RecordCodec.decode(UnsafeRawBufferPointer(rebasing: $0[..<length]), definition: definition) }

@@ -51,7 +51,12 @@ struct StreamDefinitionTests {
         ("zero partitions", { $0.partitions = 0 }, "partitions"),
         ("negative partitions", { $0.partitions = -1 }, "partitions"),
         ("too many partitions", { $0.partitions = StreamDefinition.maxPartitions + 1 }, "partitions"),
-        ("no fields", { $0.fields = []; $0.timeField = nil; $0.keyField = nil; $0.idField = nil }, "fields"),
+        (
+            "no fields",
+            {
+                $0.fields = []; $0.timeField = nil; $0.keyField = nil; $0.idField = nil
+            }, "fields"
+        ),
         ("bad field name", { $0.fields.append(FieldDefinition(name: "Bad", type: .int)) }, "fields"),
         ("duplicate field", { $0.fields.append(FieldDefinition(name: "amount", type: .int)) }, "fields.amount"),
         ("undeclared time field", { $0.timeField = "when" }, "time_field"),
@@ -134,7 +139,12 @@ struct StreamDefinitionTests {
         ("renamed field", { $0.fields[2].name = "total" }, "fields.amount"),
         ("more partitions", { $0.partitions = 8 }, "partitions"),
         ("fewer partitions", { $0.partitions = 1 }, "partitions"),
-        ("time field change", { $0.fields.append(FieldDefinition(name: "t2", type: .timestamp)); $0.timeField = "t2" }, "time_field"),
+        (
+            "time field change",
+            {
+                $0.fields.append(FieldDefinition(name: "t2", type: .timestamp)); $0.timeField = "t2"
+            }, "time_field"
+        ),
         ("time field removed", { $0.timeField = nil }, "time_field"),
         ("key field change", { $0.keyField = "id" }, "key_field"),
         ("key field removed", { $0.keyField = nil }, "key_field"),
@@ -185,8 +195,10 @@ struct StreamDefinitionTests {
         #expect(amount["type"] as? String == "double")
         #expect(amount["required"] as? Bool == false)
         // absent optionals are left out
-        let minimal = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(
-            StreamDefinition(name: "m", fields: [FieldDefinition(name: "x", type: .int)]))) as? [String: Any]
+        let minimal =
+            try JSONSerialization.jsonObject(
+                with: try JSONEncoder().encode(
+                    StreamDefinition(name: "m", fields: [FieldDefinition(name: "x", type: .int)]))) as? [String: Any]
         #expect(minimal?["time_field"] == nil)
         #expect(minimal?["key_field"] == nil)
         #expect(minimal?["default_time"] == nil)
@@ -214,24 +226,27 @@ struct StreamDefinitionTests {
         #expect(decoded.unknownFields == .reject)
         #expect(decoded.defaultTime == nil)
         #expect(decoded.timeField == nil)
-        #expect(decoded.fields == [
-            FieldDefinition(name: "at", type: .timestamp),
-            FieldDefinition(name: "n", type: .int),
-            FieldDefinition(name: "url", type: .string, required: true),
-        ])
+        #expect(
+            decoded.fields == [
+                FieldDefinition(name: "at", type: .timestamp),
+                FieldDefinition(name: "n", type: .int),
+                FieldDefinition(name: "url", type: .string, required: true),
+            ])
         let ordered = #"{"name":"clicks","fields":{"url":{"type":"string"},"at":{"type":"timestamp"}},"field_order":["url","at"]}"#
         #expect(try JSONDecoder().decode(StreamDefinition.self, from: Data(ordered.utf8)).fields.map(\.name) == ["url", "at"])
     }
 
-    @Test("decoding rejects a bad field_order or type", arguments: [
-        #"{"name":"c","fields":{"a":{"type":"int"},"b":{"type":"int"}},"field_order":["a"]}"#,
-        #"{"name":"c","fields":{"a":{"type":"int"}},"field_order":["a","a"]}"#,
-        #"{"name":"c","fields":{"a":{"type":"int"}},"field_order":["b"]}"#,
-        #"{"name":"c","fields":{"a":{"type":"integer"}}}"#,
-        #"{"name":"c","fields":[{"name":"a","type":"int"}]}"#,
-        #"{"fields":{"a":{"type":"int"}}}"#,
-        #"{"name":"c","fields":{"a":{"type":"int"}},"unknown_fields":"keep"}"#,
-    ])
+    @Test(
+        "decoding rejects a bad field_order or type",
+        arguments: [
+            #"{"name":"c","fields":{"a":{"type":"int"},"b":{"type":"int"}},"field_order":["a"]}"#,
+            #"{"name":"c","fields":{"a":{"type":"int"}},"field_order":["a","a"]}"#,
+            #"{"name":"c","fields":{"a":{"type":"int"}},"field_order":["b"]}"#,
+            #"{"name":"c","fields":{"a":{"type":"integer"}}}"#,
+            #"{"name":"c","fields":[{"name":"a","type":"int"}]}"#,
+            #"{"fields":{"a":{"type":"int"}}}"#,
+            #"{"name":"c","fields":{"a":{"type":"int"}},"unknown_fields":"keep"}"#,
+        ])
     func decodingErrors(json: String) {
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(StreamDefinition.self, from: Data(json.utf8)) }
     }

@@ -58,8 +58,10 @@ struct CrashTests {
                         let body = range.map { #"{"ts":1763596800000,"client":"c\#(c)","seq":\#($0)}"# }.joined(separator: "\n")
                         next += batch
                         ledger.sent.withLock { $0 += 1 }
-                        guard let (status, _) = try? await client.send(.POST, "/v1/streams/orders/events", body: body,
-                                                                        contentType: "application/x-ndjson", timeout: .seconds(10)),
+                        guard
+                            let (status, _) = try? await client.send(
+                                .POST, "/v1/streams/orders/events", body: body,
+                                contentType: "application/x-ndjson", timeout: .seconds(10)),
                             status == 200
                         else { return }
                         ledger.acknowledged.withLock { $0["c\(c)", default: []].append(range) }

@@ -1,9 +1,9 @@
 import EventLog
 import Events
-import Ingest
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Ingest
 import NIOCore
 import TandemServer
 import TandemTestSupport
@@ -161,10 +161,13 @@ struct IngestRouteTests {
     @Test func bodyAndEventLimitsAre413() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        try await withApp(directory: directory, configure: {
-            $0.ingest.maxBodyBytes = 4096
-            $0.ingest.maxEventsPerRequest = 10
-        }) { client async throws in
+        try await withApp(
+            directory: directory,
+            configure: {
+                $0.ingest.maxBodyBytes = 4096
+                $0.ingest.maxEventsPerRequest = 10
+            }
+        ) { client async throws in
             let big = "[" + (0..<200).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: ",") + "]"
             let tooLarge = try await client.post(big)
             #expect(tooLarge.status == .contentTooLarge)
@@ -182,9 +185,12 @@ struct IngestRouteTests {
     @Test func eventTimeOutsideBoundsIs400() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        try await withApp(directory: directory, configure: {
-            $0.ingest.eventTimeBounds = EventTimeBounds(maxAgeMilliseconds: 86_400_000, maxFutureMilliseconds: 60_000)
-        }) { client async throws in
+        try await withApp(
+            directory: directory,
+            configure: {
+                $0.ingest.eventTimeBounds = EventTimeBounds(maxAgeMilliseconds: 86_400_000, maxFutureMilliseconds: 60_000)
+            }
+        ) { client async throws in
             let now = Timestamp.now()
             let future = try await client.post(#"{"ts":\#(now + 3_600_000),"url":"/a"}"#)
             #expect(future.status == .badRequest)

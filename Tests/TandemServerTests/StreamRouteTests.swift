@@ -8,7 +8,8 @@ import Testing
 
 @Suite("Streams over HTTP")
 struct StreamRouteTests {
-    static let orders = #"{"name":"orders","partitions":2,"time_field":"ts","key_field":"customer","fields":{"ts":{"type":"timestamp","required":true},"customer":{"type":"string"},"amount":{"type":"double"}}}"#
+    static let orders =
+        #"{"name":"orders","partitions":2,"time_field":"ts","key_field":"customer","fields":{"ts":{"type":"timestamp","required":true},"customer":{"type":"string"},"amount":{"type":"double"}}}"#
 
     func create(_ client: some TestClientProtocol, _ body: String) async throws -> TestResponse {
         try await client.execute(uri: "/v1/streams", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
@@ -28,7 +29,8 @@ struct StreamRouteTests {
             #expect(one["key_field"] as? String == "customer")
             #expect(one["field_order"] as? [String] == ["amount", "customer", "ts"])
 
-            let evolved = Self.orders.replacingOccurrences(of: #""amount":{"type":"double"}"#, with: #""amount":{"type":"double"},"coupon":{"type":"string"}"#)
+            let evolved = Self.orders.replacingOccurrences(
+                of: #""amount":{"type":"double"}"#, with: #""amount":{"type":"double"},"coupon":{"type":"string"}"#)
             let update = try await create(client, evolved)
             #expect(update.status == .ok)
             #expect(try json(update)["version"] as? Int == 2)

@@ -1,10 +1,10 @@
 import EventLog
 import Events
-import Ingest
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Ingest
 import Logging
 import NIOCore
 import TandemServer
