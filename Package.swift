@@ -41,6 +41,35 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Aggregation",
+            dependencies: ["Events"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SpeedLayer",
+            dependencies: [
+                "Events",
+                "EventLog",
+                "Aggregation",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ServingLayer",
+            dependencies: [
+                "Events",
+                "Aggregation",
+                "SpeedLayer",
+                "HTTPAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HTTPAPI",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -68,6 +97,9 @@ let package = Package(
                 "Events",
                 "EventLog",
                 "Ingest",
+                "Aggregation",
+                "SpeedLayer",
+                "ServingLayer",
                 "HTTPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

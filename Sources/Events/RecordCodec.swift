@@ -91,6 +91,55 @@ public enum RecordCodec {
         }
     }
 
+    /// Decodes only the `wanted` fields of a record into `values` (one slot per schema field; the
+    /// others are set to `nil`), skipping the rest without building strings. Fields beyond the
+    /// reader's schema (written by a newer version of the stream) are ignored.
+    ///
+    /// This is the read path of the aggregation layers: `values` is reused from record to record.
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, fieldTypes: [FieldType], wanted: [Bool], into values: inout [FieldValue?]
+    ) throws {
+        func fail(_ message: String) -> DecodingError { DecodingError(message: message) }
+        for index in values.indices { values[index] = nil }
+        guard bytes.count >= 1, bytes[0] == formatVersion else { throw fail("unknown format version") }
+        var position = 1
+        guard Varint.read(bytes, at: &position) != nil, let count = Varint.read(bytes, at: &position) else {
+            throw fail("truncated header")
+        }
+        let fieldCount = min(Int(count), fieldTypes.count)
+        let bitmapStart = position
+        position += (Int(count) + 7) / 8
+        guard position <= bytes.count else { throw fail("truncated presence bitmap") }
+        for index in 0..<fieldCount where bytes[bitmapStart + index / 8] & (1 << UInt8(index % 8)) != 0 {
+            let keep = wanted[index]
+            switch fieldTypes[index] {
+            case .string:
+                guard let length = Varint.read(bytes, at: &position), position + Int(length) <= bytes.count else {
+                    throw fail("truncated string")
+                }
+                if keep {
+                    values[index] = .string(
+                        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + Int(length)]), as: UTF8.self))
+                }
+                position += Int(length)
+            case .int, .timestamp:
+                guard let number = Varint.readSigned(bytes, at: &position) else { throw fail("truncated int") }
+                if keep { values[index] = fieldTypes[index] == .int ? .int(number) : .timestamp(number) }
+            case .double:
+                guard position + 8 <= bytes.count else { throw fail("truncated double") }
+                if keep {
+                    values[index] = .double(
+                        Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt64.self))))
+                }
+                position += 8
+            case .bool:
+                guard position < bytes.count else { throw fail("truncated bool") }
+                if keep { values[index] = .bool(bytes[position] != 0) }
+                position += 1
+            }
+        }
+    }
+
     /// The schema version a record was written with.
     public static func schemaVersion(of bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= 1, bytes[0] == formatVersion else { return nil }

@@ -1,7 +1,8 @@
-/// LEB128 variable-length integers, the building block of the binary record format.
-enum Varint {
+/// LEB128 variable-length integers, the building block of the binary record format and of the
+/// aggregate state encodings.
+public enum Varint {
     @inline(__always)
-    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+    public static func append(_ value: UInt64, to bytes: inout [UInt8]) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -11,12 +12,12 @@ enum Varint {
     }
 
     @inline(__always)
-    static func appendSigned(_ value: Int64, to bytes: inout [UInt8]) {
+    public static func appendSigned(_ value: Int64, to bytes: inout [UInt8]) {
         append(UInt64(bitPattern: (value << 1) ^ (value >> 63)), to: &bytes)
     }
 
     @inline(__always)
-    static func read(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> UInt64? {
+    public static func read(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while position < bytes.count {
@@ -31,7 +32,7 @@ enum Varint {
     }
 
     @inline(__always)
-    static func readSigned(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Int64? {
+    public static func readSigned(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Int64? {
         guard let raw = read(bytes, at: &position) else { return nil }
         return Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1)
     }

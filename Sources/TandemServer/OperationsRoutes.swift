@@ -5,15 +5,19 @@ import HTTPAPI
 import Hummingbird
 import Ingest
 import NIOCore
+import SpeedLayer
 
 /// Health, readiness, status and the landing page.
 struct OperationsRoutes: Sendable {
     let catalog: StreamCatalog
     let log: EventLog
+    let speed: SpeedLayer
     let started = Date()
 
     struct Health: Encodable {
         var status: String
+        var ready: Bool
+        var views: [SpeedViewStatus]
     }
 
     struct Status: Encodable {
@@ -29,8 +33,14 @@ struct OperationsRoutes: Sendable {
     }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get("/healthz") { _, _ in try JSONCoding.response(Health(status: "ok")) }
-        router.get("/readyz") { _, _ in try JSONCoding.response(Health(status: "ready")) }
+        router.get("/healthz") { _, _ in
+            try JSONCoding.response(Health(status: "ok", ready: speed.isCaughtUp, views: speed.status()))
+        }
+        router.get("/readyz") { _, _ in
+            let ready = speed.isCaughtUp
+            return try JSONCoding.response(
+                Health(status: ready ? "ready" : "replaying", ready: ready, views: speed.status()), status: ready ? .ok : .serviceUnavailable)
+        }
         router.get("/v1/status") { _, _ in try JSONCoding.response(status()) }
         router.get("/") { _, _ in dashboard() }
     }

@@ -2,10 +2,13 @@ import EventLog
 import Events
 import HTTPAPI
 import Hummingbird
+import Aggregation
 import Ingest
 import Logging
 import NIOCore
 import ServiceLifecycle
+import ServingLayer
+import SpeedLayer
 
 /// Builds the Tandem server: opens the log, loads the stream catalog, declares the configured
 /// streams, and wires the HTTP routes. Services run in dependency order (the log first, the HTTP
@@ -19,6 +22,10 @@ public enum TandemApplication {
         public var catalog: StreamCatalog
         /// The ingest path.
         public var ingestor: Ingestor
+        /// The speed layer.
+        public var speed: SpeedLayer
+        /// Views: their catalog and the speed layer's work on them.
+        public var views: ViewService
     }
 
     /// Opens storage and builds the application.
@@ -36,11 +43,15 @@ public enum TandemApplication {
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
             .register(on: router)
-        OperationsRoutes(catalog: components.catalog, log: components.log).register(on: router)
+        ViewRoutes(service: components.views).register(on: router)
+        let views = components.views
+        let engine = QueryEngine(views: { views.compiledView($0) }, speed: components.speed, maxGroups: configuration.maxQueryGroups)
+        QueryRoutes(engine: engine).register(on: router)
+        OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed).register(on: router)
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
-            services: [components.log],
+            services: [components.log, components.speed],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
@@ -52,6 +63,11 @@ public enum TandemApplication {
         let catalog = try StreamCatalog(directory: configuration.dataDirectory + "/streams", log: log, logger: logger)
         for stream in configuration.streams { try catalog.define(stream) }
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
-        return Components(log: log, catalog: catalog, ingestor: ingestor)
+        let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
+        let viewCatalog = try ViewCatalog(directory: configuration.dataDirectory + "/views")
+        let views = ViewService(catalog: viewCatalog, streams: catalog, speed: speed, logger: logger)
+        try views.startAll()
+        for view in configuration.views { try views.define(view) }
+        return Components(log: log, catalog: catalog, ingestor: ingestor, speed: speed, views: views)
     }
 }

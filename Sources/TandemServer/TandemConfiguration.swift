@@ -1,7 +1,9 @@
 import EventLog
 import Events
 import Foundation
+import Aggregation
 import Ingest
+import SpeedLayer
 import Yams
 
 /// Everything `tandem serve` can be told, read from `tandem.yaml` and overridden by flags.
@@ -13,6 +15,9 @@ import Yams
 /// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
 ///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d}
 /// streams: [ {name: pageviews, partitions: 4, time_field: ts, fields: {...}} ]
+/// views: [ {name: url_hourly, stream: pageviews, dimensions: [url], bucket: 1m, aggregates: {...}} ]
+/// speed: {watermark_delay: 5s}
+/// query: {max_groups: 100000}
 /// ```
 public struct TandemConfiguration: Sendable, Equatable {
     /// Address to listen on.
@@ -27,6 +32,12 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var ingest = IngestConfiguration()
     /// Streams declared in the file; created or evolved on start.
     public var streams: [StreamDefinition] = []
+    /// Views declared in the file; created on start (an existing view must be identical).
+    public var views: [ViewDefinition] = []
+    /// Speed layer settings.
+    public var speed = SpeedLayerConfiguration()
+    /// The most rows a query may produce.
+    public var maxQueryGroups = 100_000
 
     /// The defaults: listen on 127.0.0.1:8080, data in `./data`.
     public init() {}
@@ -98,6 +109,15 @@ public struct TandemConfiguration: Sendable, Equatable {
         var log: Log?
         var ingest: IngestSection?
         var streams: [StreamDefinition]?
+        var views: [ViewDefinition]?
+        struct Speed: Decodable {
+            var watermark_delay: String?
+        }
+        struct Query: Decodable {
+            var max_groups: Int?
+        }
+        var speed: Speed?
+        var query: Query?
 
         func apply(to base: TandemConfiguration, source: String) throws -> TandemConfiguration {
             var configuration = base
@@ -141,6 +161,11 @@ public struct TandemConfiguration: Sendable, Equatable {
                 }
             }
             configuration.streams = streams ?? []
+            configuration.views = views ?? []
+            if let delay = try duration(speed?.watermark_delay, "speed.watermark_delay") {
+                configuration.speed.watermarkDelayMilliseconds = delay
+            }
+            if let maxGroups = query?.max_groups { configuration.maxQueryGroups = maxGroups }
             return configuration
         }
     }

@@ -1,0 +1,52 @@
+import Events
+
+/// Reads the binary encodings of aggregate states.
+struct ByteReader {
+    let bytes: [UInt8]
+    var position = 0
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { position >= bytes.count }
+
+    mutating func byte() throws -> UInt8 {
+        guard position < bytes.count else { throw Failure(description: "truncated state") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func varint() throws -> UInt64 {
+        let value = bytes.withUnsafeBytes { Varint.read($0, at: &position) }
+        guard let value else { throw Failure(description: "truncated varint") }
+        return value
+    }
+
+    mutating func signed() throws -> Int64 {
+        let value = bytes.withUnsafeBytes { Varint.readSigned($0, at: &position) }
+        guard let value else { throw Failure(description: "truncated varint") }
+        return value
+    }
+
+    mutating func double() throws -> Double {
+        guard position + 8 <= bytes.count else { throw Failure(description: "truncated double") }
+        let bits = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
+        position += 8
+        return Double(bitPattern: bits)
+    }
+
+    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+        guard count >= 0, position + count <= bytes.count else { throw Failure(description: "truncated bytes") }
+        defer { position += count }
+        return bytes[position..<position + count]
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendDouble(_ value: Double) {
+        Swift.withUnsafeBytes(of: value.bitPattern.littleEndian) { append(contentsOf: $0) }
+    }
+}

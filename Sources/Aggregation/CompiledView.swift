@@ -1,0 +1,94 @@
+import Events
+
+/// A view bound to its stream's schema: field positions resolved, filter compiled, and the
+/// per-event path (decode only the fields needed, filter, bucket, group, update) ready to run.
+public struct CompiledView: Sendable {
+    /// The view.
+    public let definition: ViewDefinition
+    /// The stream's schema it was compiled against.
+    public let stream: StreamDefinition
+    let fieldTypes: [FieldType]
+    let wanted: [Bool]
+    let dimensionIndexes: [Int]
+    let aggregateFieldIndexes: [Int?]
+    /// The type of each aggregate's field (`nil` for `count`).
+    public let aggregateFieldTypes: [FieldType?]
+    let filter: CompiledFilter?
+    /// The identity row: every aggregate empty.
+    public let emptyRow: [AggregateState]
+
+    /// Compiles `definition` against `stream`.
+    /// - Throws: ``ViewError`` when the view does not fit the stream.
+    public init(_ definition: ViewDefinition, stream: StreamDefinition) throws(ViewError) {
+        try definition.validate(against: stream)
+        self.definition = definition
+        self.stream = stream
+        fieldTypes = stream.fields.map(\.type)
+        dimensionIndexes = definition.dimensions.map { stream.fieldIndex($0)! }
+        aggregateFieldIndexes = definition.aggregates.map { $0.spec.field.flatMap(stream.fieldIndex) }
+        aggregateFieldTypes = aggregateFieldIndexes.map { $0.map { stream.fields[$0].type } }
+        filter = try definition.filter.map { filter throws(ViewError) in
+            try CompiledFilter(filter, fields: stream.fields.map { ($0.name, $0.type) })
+        }
+        var wanted = [Bool](repeating: false, count: stream.fields.count)
+        for index in dimensionIndexes { wanted[index] = true }
+        for index in aggregateFieldIndexes.compactMap({ $0 }) { wanted[index] = true }
+        for name in definition.filter?.fields ?? [] { if let index = stream.fieldIndex(name) { wanted[index] = true } }
+        self.wanted = wanted
+        emptyRow = zip(definition.aggregates, aggregateFieldTypes).map { AggregateState.empty($0.spec, fieldType: $1) }
+    }
+
+    /// The view's name.
+    public var name: String { definition.name }
+
+    /// The start of the base bucket that holds `eventTime`.
+    @inline(__always)
+    public func bucket(of eventTime: Int64) -> Int64 { Self.floor(eventTime, to: definition.bucketMilliseconds) }
+
+    /// `time` rounded down to a multiple of `step` (also for times before 1970).
+    @inline(__always)
+    public static func floor(_ time: Int64, to step: Int64) -> Int64 {
+        let remainder = time % step
+        return remainder < 0 ? time - remainder - step : time - remainder
+    }
+
+    /// A reusable buffer for ``apply(payload:eventTime:to:scratch:)``.
+    public func makeScratch() -> [FieldValue?] { [FieldValue?](repeating: nil, count: stream.fields.count) }
+
+    /// Applies one stored event to `state`.
+    /// - Returns: whether the event passed the filter.
+    @discardableResult
+    @inline(__always)
+    public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout ViewState, scratch: inout [FieldValue?]) throws -> Bool {
+        try RecordCodec.decode(payload, fieldTypes: fieldTypes, wanted: wanted, into: &scratch)
+        if let filter, !filter.matches(scratch) { return false }
+        var group = [FieldValue?]()
+        group.reserveCapacity(dimensionIndexes.count)
+        for index in dimensionIndexes { group.append(scratch[index]) }
+        let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(group))
+        let values = scratch
+        state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes)
+        return true
+    }
+
+    /// Applies a decoded event (one value per stream field), for tests and tools.
+    public func apply(values: [FieldValue?], eventTime: Int64, to state: inout ViewState) {
+        if let filter, !filter.matches(values) { return }
+        let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(dimensionIndexes.map { values[$0] }))
+        state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes)
+    }
+
+    /// The answers of a row of states, in the view's aggregate order.
+    public func results(_ row: [AggregateState]) -> [AggregateValue] {
+        zip(row, zip(definition.aggregates, aggregateFieldTypes)).map { state, aggregate in state.result(aggregate.0.spec, fieldType: aggregate.1) }
+    }
+}
+
+extension Array where Element == AggregateState {
+    @inline(__always)
+    mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?]) {
+        for position in indices {
+            if let index = fieldIndexes[position] { self[position].add(values[index]) } else { self[position].add(nil) }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+import Events
+
+/// How a query turns base buckets into answer rows.
+public enum WindowShape: Sendable, Equatable {
+    /// One row per granularity step (or per group over the whole range when `nil`).
+    case tumbling(granularity: Int64?)
+    /// Windows of `size` starting every `advance` (both multiples of the bucket); sliding windows
+    /// are hopping windows whose advance is the bucket.
+    case hopping(size: Int64, advance: Int64)
+    /// Per value of the `key` dimension: runs of activity separated by at least `gap` of none.
+    case session(gap: Int64, key: String)
+}
+
+/// What to roll up: a time range, the dimensions kept, a filter on dimension values, a shape.
+public struct RollupRequest: Sendable {
+    /// Buckets starting at or after this time (epoch ms) are included...
+    public var from: Int64
+    /// ...up to, not including, this one.
+    public var to: Int64
+    /// The dimensions kept (a subset of the view's); the others are merged away.
+    public var groupBy: [String]
+    /// A filter over the view's dimensions.
+    public var filter: Filter?
+    /// The window shape.
+    public var window: WindowShape
+
+    /// Creates a request.
+    public init(from: Int64, to: Int64, groupBy: [String] = [], filter: Filter? = nil, window: WindowShape = .tumbling(granularity: nil)) {
+        self.from = from
+        self.to = to
+        self.groupBy = groupBy
+        self.filter = filter
+        self.window = window
+    }
+}
+
+/// One answer row before formatting: a window (start, and end for sessions), the kept
+/// dimensions' values, and merged states.
+public struct RollupRow: Sendable, Equatable {
+    /// The window's start (absent for `granularity: all`).
+    public var time: Int64?
+    /// The window's end, for sessions.
+    public var end: Int64?
+    /// Names of the kept dimensions, in order.
+    public var dimensions: [String]
+    /// Their values.
+    public var group: [FieldValue?]
+    /// The merged states, in the view's aggregate order.
+    public var states: [AggregateState]
+}
+
+extension CompiledView {
+    /// Checks a rollup request against this view.
+    public func check(_ request: RollupRequest) throws(ViewError) {
+        guard request.from < request.to else {
+            throw ViewError(.invalidRange, "the range is empty or inverted: from must be before to", field: "from")
+        }
+        for name in request.groupBy where !definition.dimensions.contains(name) {
+            throw ViewError(.unknownField, "group_by names \"\(name)\", which is not a dimension of view \"\(definition.name)\"", field: "group_by")
+        }
+        if let filter = request.filter { _ = try dimensionFilter(filter) }
+        let bucket = definition.bucketMilliseconds
+        switch request.window {
+        case .tumbling(let granularity):
+            if let granularity, granularity <= 0 || granularity % bucket != 0 {
+                throw ViewError(
+                    .invalidGranularity, "granularity must be a multiple of the view's bucket (\(DurationText.format(milliseconds: bucket)))",
+                    field: "granularity")
+            }
+        case .hopping(let size, let advance):
+            guard size > 0, advance > 0, size % bucket == 0, advance % bucket == 0 else {
+                throw ViewError(
+                    .invalidWindow, "hopping size and advance must be multiples of the view's bucket (\(DurationText.format(milliseconds: bucket)))",
+                    field: "window")
+            }
+        case .session(let gap, let key):
+            guard definition.dimensions.contains(key) else {
+                throw ViewError(.invalidWindow, "session key \"\(key)\" is not a dimension of the view", field: "window.key")
+            }
+            guard gap > 0 else { throw ViewError(.invalidWindow, "session gap must be positive", field: "window.gap") }
+        }
+    }
+
+    private func dimensionFilter(_ filter: Filter) throws(ViewError) -> CompiledFilter {
+        let fields = definition.dimensions.map { name in (name: name, type: stream.fields[stream.fieldIndex(name)!].type) }
+        return try CompiledFilter(filter, fields: fields)
+    }
+
+    /// Rolls base-bucket state up into answer rows (see ``WindowShape``), sorted by time, then
+    /// group. Call ``check(_:)`` first.
+    public func rollup(_ state: ViewState, _ request: RollupRequest) -> [RollupRow] {
+        let filter = request.filter.flatMap { try? dimensionFilter($0) }
+        var kept = request.groupBy
+        if case .session(_, let key) = request.window, !kept.contains(key) { kept.insert(key, at: 0) }
+        let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
+        var merged: [RollupKey: [AggregateState]] = [:]
+        var sessionInput: [GroupKey: [(Int64, [AggregateState])]] = [:]
+        for (key, row) in state.rows where key.bucket >= request.from && key.bucket < request.to {
+            if let filter, !filter.matches(key.group.values) { continue }
+            let group = GroupKey(positions.map { key.group.values[$0] })
+            switch request.window {
+            case .tumbling(let granularity):
+                let time = granularity.map { Self.floor(key.bucket, to: $0) }
+                merge(&merged, RollupKey(time: time, group: group), row)
+            case .hopping(let size, let advance):
+                var start = Self.floor(key.bucket - size, to: advance) + advance
+                while start <= key.bucket {
+                    if start >= request.from && start < request.to { merge(&merged, RollupKey(time: start, group: group), row) }
+                    start += advance
+                }
+            case .session:
+                sessionInput[group, default: []].append((key.bucket, row))
+            }
+        }
+        var rows: [RollupRow] = []
+        if case .session(let gap, _) = request.window {
+            let bucket = definition.bucketMilliseconds
+            for (group, buckets) in sessionInput {
+                // Several base rows can share a bucket (other dimensions merged away): merge first.
+                var byBucket: [Int64: [AggregateState]] = [:]
+                for (start, row) in buckets { byBucket[start] = byBucket[start].map { var r = $0; r.mergeRow(row); return r } ?? row }
+                var current: (start: Int64, end: Int64, states: [AggregateState])?
+                for start in byBucket.keys.sorted() {
+                    let row = byBucket[start]!
+                    if var open = current, start - open.end < gap {
+                        open.states.mergeRow(row)
+                        open.end = start + bucket
+                        current = open
+                    } else {
+                        if let open = current {
+                            rows.append(RollupRow(time: open.start, end: open.end, dimensions: kept, group: group.values, states: open.states))
+                        }
+                        current = (start, start + bucket, row)
+                    }
+                }
+                if let open = current { rows.append(RollupRow(time: open.start, end: open.end, dimensions: kept, group: group.values, states: open.states)) }
+            }
+        } else {
+            rows = merged.map { RollupRow(time: $0.key.time, end: nil, dimensions: kept, group: $0.key.group.values, states: $0.value) }
+        }
+        rows.sort(by: Self.rowOrder)
+        return rows
+    }
+
+    private func merge(_ merged: inout [RollupKey: [AggregateState]], _ key: RollupKey, _ row: [AggregateState]) {
+        if merged[key] == nil { merged[key] = row } else { merged[key]!.mergeRow(row) }
+    }
+
+    static func rowOrder(_ a: RollupRow, _ b: RollupRow) -> Bool {
+        if a.time != b.time { return (a.time ?? .min) < (b.time ?? .min) }
+        for (x, y) in zip(a.group, b.group) where x != y {
+            switch (x, y) {
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?): return FieldValueOrder.compare(x, y) == .less
+            }
+        }
+        return false
+    }
+}
+
+struct RollupKey: Hashable {
+    var time: Int64?
+    var group: GroupKey
+}

@@ -1,0 +1,34 @@
+/// A view definition or a query that cannot be used, with a stable code and the field at fault.
+public struct ViewError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Stable codes.
+    public enum Code: String, Sendable {
+        case invalidView = "invalid_view"
+        case unknownStream = "unknown_stream"
+        case unknownView = "unknown_view"
+        case unknownField = "unknown_field"
+        case unknownAggregate = "unknown_aggregate"
+        case invalidFilter = "invalid_filter"
+        case invalidAggregate = "invalid_aggregate"
+        case invalidGranularity = "invalid_granularity"
+        case invalidRange = "invalid_range"
+        case invalidWindow = "invalid_window"
+        case tooManyGroups = "too_many_groups"
+        case viewConflict = "view_conflict"
+    }
+
+    /// The stable code.
+    public var code: Code
+    /// What is wrong.
+    public var message: String
+    /// The field of the request at fault.
+    public var field: String?
+
+    /// Creates an error.
+    public init(_ code: Code, _ message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

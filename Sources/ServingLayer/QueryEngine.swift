@@ -1,0 +1,68 @@
+import Aggregation
+import Events
+import SpeedLayer
+
+/// Answers queries: resolves the view, reads the state (today the speed layer's segments from the
+/// starting cut; with the batch layer, the published version plus the speed segments at or after
+/// its cut), rolls it up into windows and groups, and orders and limits the rows.
+public struct QueryEngine: Sendable {
+    /// The most rows a query may produce before ordering and limiting.
+    public var maxGroups: Int
+    private let views: @Sendable (String) -> CompiledView?
+    private let speed: SpeedLayer
+
+    /// Creates an engine.
+    /// - Parameters:
+    ///   - views: looks up a running view by name.
+    ///   - speed: the speed layer.
+    ///   - maxGroups: the most rows a query may produce (400 `too_many_groups` beyond).
+    public init(views: @escaping @Sendable (String) -> CompiledView?, speed: SpeedLayer, maxGroups: Int = 100_000) {
+        self.views = views
+        self.speed = speed
+        self.maxGroups = maxGroups
+    }
+
+    /// Runs a query.
+    /// - Throws: ``ViewError`` for a request that cannot be answered.
+    public func run(_ query: QueryRequest) throws(ViewError) -> QueryResult {
+        guard let view = views(query.view) else { throw ViewError(.unknownView, "view \"\(query.view)\" does not exist", field: "view") }
+        let request = try query.rollup(for: view)
+        guard let snapshot = speed.snapshot(view: view.name, from: request.from, to: request.to) else {
+            throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
+        }
+        var rows = view.rollup(snapshot.state, request)
+        guard rows.count <= maxGroups else {
+            throw ViewError(
+                .tooManyGroups, "the query produces \(rows.count) rows, more than the limit of \(maxGroups); narrow the range, coarsen the granularity or group by fewer dimensions",
+                field: "group_by")
+        }
+        let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
+        let positions = wanted.map { name in view.definition.aggregates.firstIndex { $0.name == name }! }
+        var answered = rows.map { row in (row: row, values: view.results(row.states)) }
+        if let orderBy = query.orderBy, let position = view.definition.aggregates.firstIndex(where: { $0.name == orderBy.aggregate }) {
+            let descending = orderBy.desc ?? true
+            answered = answered.enumerated().sorted { a, b in
+                let x = a.element.values[position].sortKey, y = b.element.values[position].sortKey
+                switch (x, y) {
+                case (let x?, let y?) where x != y: return descending ? x > y : x < y
+                case (.some, nil): return true
+                case (nil, .some): return false
+                default: return a.offset < b.offset
+                }
+            }.map(\.element)
+        }
+        if let limit = query.limit { answered = Array(answered.prefix(limit)) }
+        rows = []
+        let hasTime: Bool
+        if case .tumbling(nil) = request.window { hasTime = false } else { hasTime = true }
+        var hasEnd = false
+        if case .session = request.window { hasEnd = true }
+        return QueryResult(
+            aggregateNames: wanted,
+            rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.dimensions, entry.row.group, positions.map { entry.values[$0] }) },
+            provenance: Provenance(
+                batchVersion: nil, cut: snapshot.cut, speedOffsets: snapshot.offsets, logEnd: snapshot.logEnd,
+                lagRecords: snapshot.lagRecords, source: "speed", watermark: snapshot.watermark),
+            hasTime: hasTime, hasEnd: hasEnd)
+    }
+}

@@ -1,0 +1,34 @@
+import Aggregation
+import Synchronization
+
+/// One partition's share of a view in the speed layer: its consumer position and its state,
+/// split into segments by cut. Only the partition's consumer task writes it, one log batch at a
+/// time under the lock (never a lock per event); queries read it under the same lock.
+final class PartitionRuntime: Sendable {
+    struct Segment: Sendable {
+        /// The cut this segment starts at: it holds this partition's records at offsets from
+        /// `cut[partition]` up to the next segment's.
+        var cut: [Int64]
+        var state = ViewState()
+    }
+
+    struct State: Sendable {
+        /// The next offset to consume.
+        var position: Int64
+        var segments: [Segment]
+        /// The largest event time consumed.
+        var maxEventTime: Int64?
+        /// Records that could not be decoded (skipped, and logged).
+        var undecodable: Int64 = 0
+        /// Set when the consumer stopped on an error.
+        var failure: String?
+    }
+
+    let partition: Int
+    let state: Mutex<State>
+
+    init(partition: Int, cut: [Int64]) {
+        self.partition = partition
+        self.state = Mutex(State(position: cut[partition], segments: [Segment(cut: cut)]))
+    }
+}

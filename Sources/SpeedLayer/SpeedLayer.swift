@@ -1,0 +1,286 @@
+import Aggregation
+import EventLog
+import Events
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The speed layer: consumes the log live and keeps every view's aggregate state in memory, by
+/// (bucket, group), split into segments by log-offset cut (the exact-merge contract of DESIGN.md).
+///
+/// Each partition of each view has its own consumer task tailing the log, so partitions are
+/// processed in parallel on all cores; a consumer updates its partition's state one log batch at
+/// a time under that partition's lock. A record at offset `o` of partition `p` goes to the segment
+/// whose cut range holds `o`, whatever its event time, so late events need no cut-off.
+public final class SpeedLayer: Service, Sendable {
+    enum Command: Sendable {
+        case start(ViewRuntime)
+    }
+
+    private let log: EventLog
+    private let configuration: SpeedLayerConfiguration
+    private let logger: Logger
+    private let runtimes = Mutex<[String: ViewRuntime]>([:])
+    private let commands: AsyncStream<Command>
+    private let commandSink: AsyncStream<Command>.Continuation
+
+    /// Creates the speed layer over `log`.
+    public init(log: EventLog, configuration: SpeedLayerConfiguration = SpeedLayerConfiguration(), logger: Logger) {
+        self.log = log
+        self.configuration = configuration
+        self.logger = logger
+        (commands, commandSink) = AsyncStream.makeStream(of: Command.self)
+    }
+
+    // MARK: Views
+
+    /// Starts computing a view from `cut` (default: offset 0 of every partition); replaces a
+    /// running view of the same name.
+    public func addView(_ view: CompiledView, from cut: [Int64]? = nil) throws {
+        guard let topic = log.topic(view.stream.name) else {
+            throw ViewError(.unknownStream, "stream \"\(view.stream.name)\" has no log topic")
+        }
+        let start = cut ?? [Int64](repeating: 0, count: topic.partitionCount)
+        let runtime = ViewRuntime(view: view, cut: start, replayTarget: topic.endOffsets())
+        let previous = runtimes.withLock { runtimes in
+            defer { runtimes[view.name] = runtime }
+            return runtimes[view.name]
+        }
+        previous?.stop()
+        commandSink.yield(.start(runtime))
+        logger.info(
+            "speed layer: view started", metadata: ["view": "\(view.name)", "replay_records": "\(runtime.consumedReplayTotal)"])
+    }
+
+    /// Stops computing a view and drops its state.
+    public func removeView(_ name: String) {
+        runtimes.withLock { $0.removeValue(forKey: name) }?.stop()
+    }
+
+    /// The names of the views being computed.
+    public var viewNames: [String] { runtimes.withLock { $0.keys.sorted() } }
+
+    // MARK: Running
+
+    /// Runs every view's consumers until graceful shutdown.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for await command in commands.cancelOnGracefulShutdown() {
+                switch command {
+                case .start(let runtime):
+                    group.addTask { await self.consume(runtime) }
+                    group.addTask { await self.reportReplay(runtime) }
+                }
+            }
+            for runtime in runtimes.withLock({ Array($0.values) }) { runtime.stop() }
+            group.cancelAll()
+        }
+    }
+
+    private func consume(_ runtime: ViewRuntime) async {
+        await withDiscardingTaskGroup { group in
+            for partition in runtime.partitions {
+                group.addTask { await self.consume(runtime, partition) }
+            }
+            await runtime.waitUntilStopped()
+            group.cancelAll()
+        }
+    }
+
+    private func consume(_ runtime: ViewRuntime, _ partition: PartitionRuntime) async {
+        let view = runtime.view
+        guard let topic = log.topic(view.stream.name) else { return }
+        var scratch = view.makeScratch()
+        let p = partition.partition
+        let start = partition.state.withLock { $0.position }
+        do {
+            for try await batch in try topic.tail(partition: p, from: start, maxRecords: configuration.batchRecords) {
+                var undecodable: [(Int64, String)] = []
+                partition.state.withLock { state in
+                    // The segment of each record: the last whose cut is at or below its offset.
+                    var segment = state.segments.count - 1
+                    for record in batch {
+                        while segment > 0 && state.segments[segment].cut[p] > record.offset { segment -= 1 }
+                        while segment + 1 < state.segments.count && state.segments[segment + 1].cut[p] <= record.offset { segment += 1 }
+                        do {
+                            try record.payload.withUnsafeBytes { payload in
+                                _ = try view.apply(payload: payload, eventTime: record.eventTime, to: &state.segments[segment].state, scratch: &scratch)
+                            }
+                        } catch {
+                            state.undecodable += 1
+                            undecodable.append((record.offset, "\(error)"))
+                        }
+                        if record.eventTime > state.maxEventTime ?? .min { state.maxEventTime = record.eventTime }
+                    }
+                    state.position = batch.nextOffset ?? state.position
+                }
+                for (offset, error) in undecodable.prefix(5) {
+                    logger.error(
+                        "speed layer: skipped an undecodable record",
+                        metadata: ["view": "\(view.name)", "partition": "\(p)", "offset": "\(offset)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            partition.state.withLock { $0.failure = "\(error)" }
+            logger.error("speed layer: consumer stopped", metadata: ["view": "\(view.name)", "partition": "\(p)", "error": "\(error)"])
+        }
+    }
+
+    /// Logs replay progress every few seconds until the view has caught up.
+    private func reportReplay(_ runtime: ViewRuntime) async {
+        let total = runtime.consumedReplayTotal
+        guard total > 0 else { return }
+        while !runtime.caughtUp && !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(2))
+            guard !Task.isCancelled else { return }
+            logger.info(
+                "speed layer: replaying", metadata: ["view": "\(runtime.view.name)", "consumed": "\(runtime.consumedSinceStart)", "total": "\(total)"])
+        }
+        logger.info("speed layer: replay done", metadata: ["view": "\(runtime.view.name)", "records": "\(total)"])
+    }
+
+    // MARK: Reading
+
+    /// The merged state of a view's segments at or after `cut`, restricted to buckets starting in
+    /// `[from, to)`, with the offsets consumed and the watermark.
+    /// - Returns: `nil` when the view is not running.
+    public func snapshot(view name: String, atOrAfter cut: [Int64]? = nil, from: Int64 = .min, to: Int64 = .max) -> SpeedSnapshot? {
+        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
+        let floor = cut ?? runtime.startCut
+        var state = ViewState()
+        var offsets: [Int64] = []
+        var partitionMaxima: [Int64?] = []
+        for partition in runtime.partitions {
+            partition.state.withLock { partitionState in
+                for segment in partitionState.segments where Self.isAtOrAfter(segment.cut, floor) {
+                    for (key, row) in segment.state.rows where key.bucket >= from && key.bucket < to { state.mergeRow(row, at: key) }
+                }
+                offsets.append(partitionState.position)
+                partitionMaxima.append(partitionState.maxEventTime)
+            }
+        }
+        let logEnd = topic.endOffsets()
+        return SpeedSnapshot(
+            state: state, cut: floor, offsets: offsets, logEnd: logEnd,
+            watermark: watermark(maxima: partitionMaxima, offsets: offsets, logEnd: logEnd))
+    }
+
+    /// The event-time watermark: the least, over partitions still behind the log end, of their
+    /// largest event time minus the delay. A partition that is caught up (idle) does not hold it
+    /// back; when all are, it is the largest over all.
+    func watermark(maxima: [Int64?], offsets: [Int64], logEnd: [Int64]) -> Int64? {
+        let delay = configuration.watermarkDelayMilliseconds
+        var behind: [Int64] = []
+        var all: [Int64] = []
+        for (index, maximum) in maxima.enumerated() {
+            let busy = offsets[index] < logEnd[index]
+            if let maximum { all.append(maximum - delay) }
+            if busy {
+                guard let maximum else { return nil }
+                behind.append(maximum - delay)
+            }
+        }
+        return behind.min() ?? all.max()
+    }
+
+    static func isAtOrAfter(_ cut: [Int64], _ floor: [Int64]) -> Bool {
+        zip(cut, floor).allSatisfy { $0 >= $1 }
+    }
+
+    // MARK: Cuts
+
+    /// Opens a new segment at the log's current end (read while every partition's consumer is
+    /// held, so no record at or past it can land in an older segment) and returns that cut.
+    public func openSegmentAtLogEnd(view name: String) throws -> [Int64] {
+        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else {
+            throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
+        }
+        return Self.withAllLocks(runtime.partitions) { states in
+            let cut = topic.endOffsets()
+            for index in states.indices where states[index].segments.last?.cut != cut {
+                states[index].segments.append(PartitionRuntime.Segment(cut: cut))
+            }
+            return cut
+        }
+    }
+
+    /// Opens a new segment at `cut`. Every partition's consumer must not have passed the cut.
+    public func openSegment(view name: String, at cut: [Int64]) throws {
+        guard let runtime = runtimes.withLock({ $0[name] }) else {
+            throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
+        }
+        try Self.withAllLocks(runtime.partitions) { states throws(ViewError) in
+            for (index, state) in states.enumerated() where state.position > cut[index] {
+                throw ViewError(.invalidRange, "partition \(index) has consumed up to \(state.position), past the cut \(cut[index])")
+            }
+            for index in states.indices where states[index].segments.last?.cut != cut {
+                states[index].segments.append(PartitionRuntime.Segment(cut: cut))
+            }
+        }
+    }
+
+    /// Drops the segments wholly below `cut` (their records are all in a published batch version).
+    public func dropSegments(view name: String, below cut: [Int64]) {
+        guard let runtime = runtimes.withLock({ $0[name] }) else { return }
+        for partition in runtime.partitions {
+            partition.state.withLock { state in
+                while state.segments.count > 1 && Self.isAtOrAfter(cut, state.segments[1].cut) { state.segments.removeFirst() }
+            }
+        }
+    }
+
+    private static func withAllLocks<T: Sendable, E: Error>(
+        _ partitions: [PartitionRuntime], _ body: (inout [PartitionRuntime.State]) throws(E) -> T
+    ) throws(E) -> T {
+        func nest(_ index: Int, _ collected: inout [PartitionRuntime.State]) throws(E) -> T {
+            if index == partitions.count {
+                var states = collected
+                let result = try body(&states)
+                collected = states
+                return result
+            }
+            return try partitions[index].state.withLock { (state: inout PartitionRuntime.State) throws(E) -> T in
+                collected.append(state)
+                defer { state = collected[index] }
+                return try nest(index + 1, &collected)
+            }
+        }
+        var collected: [PartitionRuntime.State] = []
+        return try nest(0, &collected)
+    }
+
+    // MARK: Status
+
+    /// Progress of every view.
+    public func status() -> [SpeedViewStatus] {
+        let all = runtimes.withLock { $0.values.sorted { $0.view.name < $1.view.name } }
+        return all.map { runtime in
+            var offsets: [Int64] = []
+            var rows = 0
+            var segments = 0
+            var undecodable: Int64 = 0
+            var failure: String?
+            for partition in runtime.partitions {
+                partition.state.withLock { state in
+                    offsets.append(state.position)
+                    rows += state.segments.reduce(0) { $0 + $1.state.count }
+                    segments = max(segments, state.segments.count)
+                    undecodable += state.undecodable
+                    failure = failure ?? state.failure
+                }
+            }
+            return SpeedViewStatus(
+                view: runtime.view.name, caughtUp: runtime.caughtUp, consumed: runtime.consumedSinceStart,
+                replayTotal: runtime.consumedReplayTotal, offsets: offsets, stateRows: rows, segments: segments,
+                undecodable: undecodable, failure: failure)
+        }
+    }
+
+    /// Whether every view has replayed up to the log end seen when it started.
+    public var isCaughtUp: Bool { runtimes.withLock { Array($0.values) }.allSatisfy(\.caughtUp) }
+}
+
+extension ViewRuntime {
+    /// Records between the starting cut and the replay target.
+    var consumedReplayTotal: Int64 { zip(replayTarget, startCut).reduce(0) { $0 + max($1.0 - $1.1, 0) } }
+}

@@ -1,0 +1,14 @@
+/// Settings of the speed layer.
+public struct SpeedLayerConfiguration: Sendable, Equatable {
+    /// How far behind a partition's largest event time its watermark trails, in milliseconds.
+    /// Windows ending at or before the watermark are final; nothing is dropped for lateness.
+    public var watermarkDelayMilliseconds: Int64
+    /// The most records read from the log at once per partition.
+    public var batchRecords: Int
+
+    /// Creates a configuration.
+    public init(watermarkDelayMilliseconds: Int64 = 5000, batchRecords: Int = 10_000) {
+        self.watermarkDelayMilliseconds = watermarkDelayMilliseconds
+        self.batchRecords = batchRecords
+    }
+}

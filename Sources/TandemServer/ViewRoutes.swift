@@ -1,0 +1,64 @@
+import Aggregation
+import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import ServingLayer
+import SpeedLayer
+
+/// `POST /v1/views` (201, or 200 when identical), `GET /v1/views`, `GET /v1/views/{name}`,
+/// `DELETE /v1/views/{name}`. Each view is answered with the speed layer's progress on it.
+struct ViewRoutes: Sendable {
+    let service: ViewService
+
+    struct ViewWithStatus: Encodable {
+        var view: ViewDefinition
+        var status: SpeedViewStatus?
+
+        func encode(to encoder: any Encoder) throws {
+            try view.encode(to: encoder)
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encodeIfPresent(status, forKey: .init("status"))
+        }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(_ string: String) { stringValue = string }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+    }
+
+    struct ViewList: Encodable {
+        var views: [ViewWithStatus]
+    }
+
+    func withStatus(_ view: ViewDefinition) -> ViewWithStatus {
+        ViewWithStatus(view: view, status: service.speed.status().first { $0.view == view.name })
+    }
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post("/v1/views") { request, _ in
+            let view = try await JSONCoding.decodeBody(ViewDefinition.self, from: request)
+            do {
+                let created = try service.define(view)
+                return try JSONCoding.response(withStatus(view), status: created ? .created : .ok)
+            } catch let error as ViewError {
+                throw APIError(error, status: error.code == .viewConflict ? .conflict : .badRequest)
+            }
+        }
+        router.get("/v1/views") { _, _ in
+            try JSONCoding.response(ViewList(views: service.catalog.all.map(withStatus)))
+        }
+        router.get("/v1/views/:name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let view = service.catalog.view(name) else { throw APIError.notFound("unknown_view", "view \"\(name)\" does not exist") }
+            return try JSONCoding.response(withStatus(view))
+        }
+        router.delete("/v1/views/:name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard try service.remove(name) else { throw APIError.notFound("unknown_view", "view \"\(name)\" does not exist") }
+            return Response(status: .noContent)
+        }
+    }
+}
