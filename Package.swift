@@ -141,6 +141,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "AggregationTests",
+            dependencies: ["Aggregation", "Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EventLogTests",
             dependencies: [
                 "EventLog",
