@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// `tandem query VIEW --from T --to T ...`: runs a query and prints JSON rows or CSV.
+struct Query: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Query a view (POST /v1/query).",
+        discussion: """
+            Example: tandem query url_hourly --from 2026-11-20T00:00:00Z --to 2026-11-21T00:00:00Z \\
+                       --granularity 1h --group-by url --aggregates views,users --order-by views --limit 10
+            Or give the whole request as JSON with --file (- for standard input).
+            """)
+    @OptionGroup var options: ServerOptions
+    @Argument(help: "The view.") var view: String?
+    @Option(help: "Start of the range (RFC 3339).") var from: String?
+    @Option(help: "End of the range, exclusive (RFC 3339). Default: now.") var to: String?
+    @Option(help: "A multiple of the view's bucket, or all.") var granularity: String?
+    @Option(help: "Dimensions to group by, comma-separated.") var groupBy: String?
+    @Option(help: "Aggregates to return, comma-separated (default: all).") var aggregates: String?
+    @Option(help: "A filter on dimensions, as JSON ({\"field\": ..., \"op\": ..., \"value\": ...}).") var filter: String?
+    @Option(help: "Order rows by this aggregate, largest first (top-N with --limit).") var orderBy: String?
+    @Flag(help: "With --order-by: smallest first.") var ascending = false
+    @Option(help: "The most rows.") var limit: Int?
+    @Option(help: "Hopping window size (e.g. 1h); with --advance.") var hop: String?
+    @Option(help: "Hopping window advance (e.g. 15m).") var advance: String?
+    @Option(help: "Session window gap (e.g. 30m); with --session-key.") var sessionGap: String?
+    @Option(help: "Session window key (a dimension).") var sessionKey: String?
+    @Flag(help: "Print CSV instead of JSON.") var csv = false
+    @Option(help: "The whole request as a JSON file ('-' for standard input).") var file: String?
+
+    func run() async throws {
+        let body: Data
+        if let file {
+            body = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+        } else {
+            guard let view, let from else { throw ValidationError("give a view and --from (or --file)") }
+            var request: [String: Any] = ["view": view, "from": from, "to": to ?? ISO8601DateFormatter().string(from: Date())]
+            if let granularity { request["granularity"] = granularity }
+            if let groupBy { request["group_by"] = groupBy.split(separator: ",").map(String.init) }
+            if let aggregates { request["aggregates"] = aggregates.split(separator: ",").map(String.init) }
+            if let filter { request["filter"] = try JSONSerialization.jsonObject(with: Data(filter.utf8)) }
+            if let orderBy { request["order_by"] = ["aggregate": orderBy, "desc": !ascending] }
+            if let limit { request["limit"] = limit }
+            if let hop { request["window"] = ["type": "hopping", "size": hop, "advance": advance ?? hop] }
+            if let sessionGap, let sessionKey { request["window"] = ["type": "session", "gap": sessionGap, "key": sessionKey] }
+            body = try JSONSerialization.data(withJSONObject: request)
+        }
+        let client = APIClient(base: options.server)
+        let (status, reply) = try await client.send(.POST, "/v1/query", body: ByteBuffer(bytes: body), accept: csv ? "text/csv" : "application/json")
+        guard status == 200 else {
+            printError("HTTP \(status): \(String(buffer: reply))")
+            throw ExitCode(1)
+        }
+        if csv {
+            print(String(buffer: reply), terminator: "")
+            return
+        }
+        let object = try JSONSerialization.jsonObject(with: Data(reply.readableBytesView)) as? [String: Any] ?? [:]
+        for row in object["rows"] as? [[String: Any]] ?? [] {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
+        }
+        if let provenance = object["provenance"] {
+            printError("provenance: " + String(decoding: try JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+}
+
+/// `tandem views`: list, show, create and delete views.
+struct Views: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List, show, create or delete views.", subcommands: [List.self, Show.self, Create.self, Delete.self],
+        defaultSubcommand: List.self)
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List views with the speed layer's progress.")
+        @OptionGroup var options: ServerOptions
+
+        func run() async throws {
+            let body = try await APIClient(base: options.server).json(.GET, "/v1/views") as? [String: Any]
+            print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "STREAM".padding(toLength: 20, withPad: " ", startingAt: 0)
+                  + "BUCKET  CAUGHT_UP  CONSUMED  ROWS")
+            for view in body?["views"] as? [[String: Any]] ?? [] {
+                let status = view["status"] as? [String: Any] ?? [:]
+                print("\(view["name"] ?? "?")".padding(toLength: 24, withPad: " ", startingAt: 0)
+                      + "\(view["stream"] ?? "?")".padding(toLength: 20, withPad: " ", startingAt: 0)
+                      + "\(view["bucket"] ?? "?")".padding(toLength: 8, withPad: " ", startingAt: 0)
+                      + "\(status["caught_up"] ?? "?")".padding(toLength: 11, withPad: " ", startingAt: 0)
+                      + "\(status["consumed"] ?? "?")".padding(toLength: 10, withPad: " ", startingAt: 0)
+                      + "\(status["state_rows"] ?? "?")")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print a view's definition and status as JSON.")
+        @OptionGroup var options: ServerOptions
+        @Argument(help: "The view.") var name: String
+
+        func run() async throws {
+            print(String(buffer: try await APIClient(base: options.server).expectOK(.GET, "/v1/views/\(name)")))
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a view from a JSON definition (the shape of POST /v1/views).")
+        @OptionGroup var options: ServerOptions
+        @Argument(help: "A JSON file with the definition ('-' for standard input).") var file: String
+
+        func run() async throws {
+            let body = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
+            print(String(buffer: try await APIClient(base: options.server).expectOK(.POST, "/v1/views", body: ByteBuffer(bytes: body))))
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a view and its state.")
+        @OptionGroup var options: ServerOptions
+        @Argument(help: "The view.") var name: String
+
+        func run() async throws {
+            _ = try await APIClient(base: options.server).expectOK(.DELETE, "/v1/views/\(name)")
+            print("deleted \(name)")
+        }
+    }
+}

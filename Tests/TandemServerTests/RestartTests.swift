@@ -1,0 +1,101 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TandemTestSupport
+import Testing
+
+/// The speed layer rebuilds by replaying the log: after a SIGKILL and a restart, the same queries
+/// give the same answers, once `/readyz` says replay is done.
+@Suite("Speed layer replay after a restart")
+struct RestartTests {
+    static let config = """
+        server: {host: 127.0.0.1, port: 0}
+        ingest: {max_event_future: none}
+        streams:
+          - name: pageviews
+            partitions: 3
+            time_field: ts
+            key_field: user_id
+            fields:
+              ts: {type: timestamp, required: true}
+              url: {type: string, required: true}
+              user_id: {type: string}
+              latency_ms: {type: double}
+              n: {type: int}
+        views:
+          - name: by_url
+            stream: pageviews
+            dimensions: [url]
+            bucket: 1m
+            aggregates:
+              views: {fn: count}
+              n_sum: {fn: sum, field: n}
+              users: {fn: distinct, field: user_id}
+              lat_p50: {fn: quantile, field: latency_ms, q: 0.5}
+        """
+
+    static let queries = [
+        #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"1h","group_by":["url"]}"#,
+        #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#,
+        #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"hopping","size":"30m","advance":"10m"}}"#,
+        #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"session","gap":"3m","key":"url"}}"#,
+    ]
+
+    func start(_ directory: TemporaryDirectory, run: Int) async throws -> ServerProcess {
+        let server = try ServerProcess(
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"],
+            outputPath: directory.path + "/server-\(run).log")
+        try await server.waitUntilListening()
+        return server
+    }
+
+    /// The rows of each query once the speed layer has consumed everything (bounded wait).
+    func answers(_ client: HTTPTestClient) async throws -> [String] {
+        var result: [String] = []
+        for query in Self.queries {
+            var rows: String?
+            for _ in 0..<500 where rows == nil {
+                let (status, body) = try await client.send(.POST, "/v1/query", body: query)
+                #expect(status == 200, "\(body)")
+                let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
+                let provenance = object["provenance"] as! [String: Any]
+                if provenance["lag_records"] as? Int == 0 {
+                    rows = String(decoding: try JSONSerialization.data(withJSONObject: object["rows"]!, options: [.sortedKeys]), as: UTF8.self)
+                } else {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            result.append(try #require(rows, "the speed layer did not catch up"))
+        }
+        return result
+    }
+
+    @Test func sameAnswersAfterSIGKILLAndReplay() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-restart")
+        defer { directory.remove() }
+        try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let first = try await start(directory, run: 1)
+        let client = HTTPTestClient(baseURL: first.baseURL)
+        let events = TestEvent.random(count: 20_000, seed: 11)
+        for chunk in stride(from: 0, to: events.count, by: 2000) {
+            let body = events[chunk..<min(chunk + 2000, events.count)].map(\.json).joined(separator: "\n")
+            let (status, reply) = try await client.send(.POST, "/v1/streams/pageviews/events", body: body, contentType: "application/x-ndjson")
+            #expect(status == 200, "\(reply)")
+        }
+        let before = try await answers(client)
+        #expect(before[1].contains("\"views\":20000"))
+        first.kill()
+
+        let second = try await start(directory, run: 2)
+        defer { second.terminate() }
+        let restarted = HTTPTestClient(baseURL: second.baseURL)
+        var ready = false
+        for _ in 0..<1000 where !ready {
+            ready = try await restarted.send(.GET, "/readyz").status == 200
+            if !ready { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(ready, "the restarted server never became ready")
+        let after = try await answers(restarted)
+        #expect(after == before)
+    }
+}
