@@ -61,7 +61,7 @@ struct CrashTests {
                         guard
                             let (status, _) = try? await client.send(
                                 .POST, "/v1/streams/orders/events", body: body,
-                                contentType: "application/x-ndjson", timeout: .seconds(10)),
+                                contentType: "application/x-ndjson", timeout: .seconds(3)),
                             status == 200
                         else { return }
                         ledger.acknowledged.withLock { $0["c\(c)", default: []].append(range) }
