@@ -124,7 +124,10 @@ let package = Package(
             dependencies: [
                 "TandemServer",
                 "Events",
+                "EventLog",
                 "Ingest",
+                "Aggregation",
+                "SpeedLayer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,6 @@
+import Aggregation
 import ArgumentParser
+import EventLog
 import AsyncHTTPClient
 import Events
 import Foundation
@@ -8,13 +10,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import SpeedLayer
 import TandemServer
 
 /// `tandem bench ingest`: measures the ingest path against baselines in the same run.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs, with ratios against a baseline measured in the same run).",
-        subcommands: [IngestBench.self], defaultSubcommand: IngestBench.self)
+        subcommands: [IngestBench.self, SpeedBench.self], defaultSubcommand: IngestBench.self)
 }
 
 struct IngestBench: AsyncParsableCommand {
@@ -138,6 +141,87 @@ struct IngestBench: AsyncParsableCommand {
                     batch, clients, Self.median(rates), runs))
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
+        }
+    }
+}
+
+/// `tandem bench speed`: how fast the speed layer consumes a log, on one partition and on
+/// several (the ratio shows how well partitions use the cores).
+struct SpeedBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speed",
+        abstract: "Speed layer throughput: replay N pageview events into url×hour counts and distinct users per hour.")
+    @Option(help: "Events in the log.") var events: Int = 2_000_000
+    @Option(help: "Partitions of the parallel run (the baseline run has 1).") var partitions: Int = 2
+    @Option(help: "Repetitions (the median is reported).") var runs: Int = 3
+
+    static let view = """
+        {"name":"url_hourly","stream":"pageviews","dimensions":["url"],"bucket":"1h",
+         "aggregates":{"views":{"fn":"count"},"users":{"fn":"distinct","field":"user_id"}}}
+        """
+
+    func run() async throws {
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
+        var results: [(Int, Double)] = []
+        for partitionCount in [1, partitions] {
+            var rates: [Double] = []
+            let directory = NSTemporaryDirectory() + "tandem-speed-bench-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            var logger = Logger(label: "bench")
+            logger.logLevel = .warning
+            let log = try EventLog(directory: directory, configuration: LogConfiguration(durability: .interval(milliseconds: 1000)), logger: logger)
+            var definition = IngestBench.definition
+            definition.partitions = partitionCount
+            let topic = try log.createTopic("pageviews", partitions: partitionCount)
+            try await fill(topic, definition: definition)
+            let view = try CompiledView(try JSONDecoder().decode(ViewDefinition.self, from: Data(Self.view.utf8)), stream: definition)
+            for _ in 0..<runs {
+                let speed = SpeedLayer(log: log, logger: logger)
+                let group = ServiceGroup(services: [speed], gracefulShutdownSignals: [], logger: logger)
+                let seconds = try await withThrowingTaskGroup(of: Double?.self) { tasks in
+                    tasks.addTask {
+                        try await group.run()
+                        return nil
+                    }
+                    tasks.addTask {
+                        let start = ContinuousClock.now
+                        try speed.addView(view)
+                        while !speed.isCaughtUp { try await Task.sleep(for: .milliseconds(2)) }
+                        let elapsed = ContinuousClock.now - start
+                        await group.triggerGracefulShutdown()
+                        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    }
+                    var measured = 0.0
+                    for try await value in tasks { if let value { measured = value } }
+                    return measured
+                }
+                rates.append(Double(events) / seconds)
+            }
+            log.close()
+            let median = IngestBench.median(rates)
+            results.append((partitionCount, median))
+            print(String(format: "speed layer, %d partition(s): %10.0f events/s (median of %d)", partitionCount, median, runs))
+        }
+        if results.count == 2 {
+            print(String(format: "ratio: %d partitions / 1 partition = %.2fx", results[1].0, results[1].1 / results[0].1))
+        }
+    }
+
+    /// Appends `events` pageviews, parsed and encoded by the real ingest parser.
+    func fill(_ topic: Topic, definition: StreamDefinition) async throws {
+        var parser = EventParser(definition: definition, bounds: EventTimeBounds(maxAgeMilliseconds: nil, maxFutureMilliseconds: nil))
+        let chunk = 10_000
+        for start in stride(from: 0, to: events, by: chunk) {
+            let body = IngestBench.body(events: min(chunk, events - start), seed: start, ndjson: true)
+            var batches = [AppendBatch](repeating: AppendBatch(), count: definition.partitions)
+            var next = 0
+            _ = body.withUnsafeBytes { bytes in
+                parser.parse(bytes, format: .ndjson, ingestTime: 0, maxEvents: .max) { event in
+                    batches[next % batches.count].append(key: event.key, payload: event.payload, eventTime: event.eventTime)
+                    next += 1
+                }
+            }
+            for (partition, batch) in batches.enumerated() where !batch.isEmpty { _ = try await topic.append(batch, to: partition) }
         }
     }
 }
