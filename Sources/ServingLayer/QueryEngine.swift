@@ -30,7 +30,7 @@ public struct QueryEngine: Sendable {
         guard let snapshot = speed.snapshot(view: view.name, from: request.from, to: request.to) else {
             throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
         }
-        var rows = view.rollup(snapshot.state, request)
+        let rows = view.rollup(snapshot.state, request)
         guard rows.count <= maxGroups else {
             throw ViewError(
                 .tooManyGroups, "the query produces \(rows.count) rows, more than the limit of \(maxGroups); narrow the range, coarsen the granularity or group by fewer dimensions",
@@ -52,7 +52,6 @@ public struct QueryEngine: Sendable {
             }.map(\.element)
         }
         if let limit = query.limit { answered = Array(answered.prefix(limit)) }
-        rows = []
         let hasTime: Bool
         if case .tumbling(nil) = request.window { hasTime = false } else { hasTime = true }
         var hasEnd = false

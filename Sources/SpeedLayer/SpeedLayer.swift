@@ -88,7 +88,9 @@ public final class SpeedLayer: Service, Sendable {
     }
 
     private func consume(_ runtime: ViewRuntime, _ partition: PartitionRuntime) async {
-        let view = runtime.view
+        // A private copy of the compiled view: consumers on different cores must not share the
+        // arrays they touch per event, or reference counting alone makes them contend.
+        guard let view = try? CompiledView(runtime.view.definition, stream: runtime.view.stream) else { return }
         guard let topic = log.topic(view.stream.name) else { return }
         var scratch = view.makeScratch()
         let p = partition.partition

@@ -154,8 +154,10 @@ struct SpeedBench: AsyncParsableCommand {
     @Option(help: "Events in the log.") var events: Int = 2_000_000
     @Option(help: "Partitions of the parallel run (the baseline run has 1).") var partitions: Int = 2
     @Option(help: "Repetitions (the median is reported).") var runs: Int = 3
+    @Option(help: "The view to compute, as JSON over the pageviews stream (default: url×hour views and distinct users).")
+    var view: String = SpeedBench.defaultView
 
-    static let view = """
+    static let defaultView = """
         {"name":"url_hourly","stream":"pageviews","dimensions":["url"],"bucket":"1h",
          "aggregates":{"views":{"fn":"count"},"users":{"fn":"distinct","field":"user_id"}}}
         """
@@ -174,7 +176,7 @@ struct SpeedBench: AsyncParsableCommand {
             definition.partitions = partitionCount
             let topic = try log.createTopic("pageviews", partitions: partitionCount)
             try await fill(topic, definition: definition)
-            let view = try CompiledView(try JSONDecoder().decode(ViewDefinition.self, from: Data(Self.view.utf8)), stream: definition)
+            let view = try CompiledView(try JSONDecoder().decode(ViewDefinition.self, from: Data(self.view.utf8)), stream: definition)
             for _ in 0..<runs {
                 let speed = SpeedLayer(log: log, logger: logger)
                 let group = ServiceGroup(services: [speed], gracefulShutdownSignals: [], logger: logger)
