@@ -149,6 +149,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SpeedLayerTests",
+            dependencies: [
+                "SpeedLayer",
+                "Aggregation",
+                "EventLog",
+                "Events",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EventLogTests",
             dependencies: [
                 "EventLog",

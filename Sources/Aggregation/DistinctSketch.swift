@@ -1,5 +1,5 @@
-import Foundation
 import Events
+import Foundation
 
 /// Counts distinct values: exactly (a set of 64-bit hashes) while few, then as a HyperLogLog with
 /// 2^precision one-byte registers. Merging is a set union or a register-wise maximum, so the state
@@ -137,8 +137,9 @@ public struct DistinctSketch: Sendable, Equatable {
         var sketch = DistinctSketch(precision: precision)
         switch try reader.byte() {
         case 0:
-            let count = Int(try reader.varint())
-            guard count <= exactLimit else { throw ByteReader.Failure(description: "too many exact hashes") }
+            guard let count = Int(exactly: try reader.varint()), count <= exactLimit else {
+                throw ByteReader.Failure(description: "too many exact hashes")
+            }
             var set = Set<UInt64>(minimumCapacity: count)
             for _ in 0..<count {
                 let raw = try reader.take(8)

@@ -1,5 +1,5 @@
-import Foundation
 import Events
+import Foundation
 
 /// A DDSketch: values fall into logarithmic bins of ratio γ = (1 + a) / (1 - a), so any quantile
 /// is answered within a relative error `a` of the true value at that rank. Bins merge by adding
@@ -103,15 +103,27 @@ public struct QuantileSketch: Sendable, Equatable {
         sketch.zeroCount = try reader.varint()
         sketch.min = try reader.double()
         sketch.max = try reader.double()
+        var total = sketch.zeroCount
         for store in 0..<2 {
-            let bins = Int(try reader.varint())
+            guard let bins = Int(exactly: try reader.varint()), bins <= reader.bytes.count else {
+                throw ByteReader.Failure(description: "bad quantile bin count")
+            }
             var map: [Int32: UInt64] = [:]
             for _ in 0..<bins {
                 let key = try reader.signed()
                 guard let key32 = Int32(exactly: key) else { throw ByteReader.Failure(description: "bad quantile bin") }
-                map[key32] = try reader.varint()
+                let binCount = try reader.varint()
+                let (sum, overflow) = total.addingReportingOverflow(binCount)
+                guard !overflow, map[key32] == nil else { throw ByteReader.Failure(description: "bad quantile bin") }
+                total = sum
+                map[key32] = binCount
             }
             if store == 0 { sketch.positive = map } else { sketch.negative = map }
+        }
+        // The bins must account for every value exactly: a damaged state is refused here rather
+        // than overflowing a merge or a rank later.
+        guard total == sketch.count, sketch.count < UInt64(1) << 62 else {
+            throw ByteReader.Failure(description: "quantile bins do not add up to the count")
         }
         return sketch
     }

@@ -118,7 +118,12 @@ extension CompiledView {
             for (group, buckets) in sessionInput {
                 // Several base rows can share a bucket (other dimensions merged away): merge first.
                 var byBucket: [Int64: [AggregateState]] = [:]
-                for (start, row) in buckets { byBucket[start] = byBucket[start].map { var r = $0; r.mergeRow(row); return r } ?? row }
+                for (start, row) in buckets {
+                    byBucket[start] =
+                        byBucket[start].map {
+                            var r = $0; r.mergeRow(row); return r
+                        } ?? row
+                }
                 var current: (start: Int64, end: Int64, states: [AggregateState])?
                 for start in byBucket.keys.sorted() {
                     let row = byBucket[start]!
@@ -133,7 +138,9 @@ extension CompiledView {
                         current = (start, start + bucket, row)
                     }
                 }
-                if let open = current { rows.append(RollupRow(time: open.start, end: open.end, dimensions: kept, group: group.values, states: open.states)) }
+                if let open = current {
+                    rows.append(RollupRow(time: open.start, end: open.end, dimensions: kept, group: group.values, states: open.states))
+                }
             }
         } else {
             rows = merged.map { RollupRow(time: $0.key.time, end: nil, dimensions: kept, group: $0.key.group.values, states: $0.value) }

@@ -68,10 +68,13 @@ public struct ViewDefinition: Sendable, Equatable {
             let at = "aggregates.\(outputName)"
             guard Names.isValid(outputName), !dimensions.contains(outputName), outputName != "time", outputName != "end" else {
                 throw ViewError(
-                    .invalidAggregate, "aggregate name \"\(outputName)\" must match [a-z][a-z0-9_]{0,62} and differ from the dimensions, time and end",
+                    .invalidAggregate,
+                    "aggregate name \"\(outputName)\" must match [a-z][a-z0-9_]{0,62} and differ from the dimensions, time and end",
                     field: at)
             }
-            guard names.insert(outputName).inserted else { throw ViewError(.invalidAggregate, "aggregate \"\(outputName)\" is declared twice", field: at) }
+            guard names.insert(outputName).inserted else {
+                throw ViewError(.invalidAggregate, "aggregate \"\(outputName)\" is declared twice", field: at)
+            }
             if spec.function == .count {
                 continue
             }
@@ -85,7 +88,8 @@ public struct ViewDefinition: Sendable, Equatable {
             switch spec.function {
             case .sum, .avg, .quantile:
                 guard type == .int || type == .double else {
-                    throw ViewError(.invalidAggregate, "\(spec.function.rawValue) needs an int or double field; \"\(fieldName)\" is \(type.rawValue)", field: at)
+                    throw ViewError(
+                        .invalidAggregate, "\(spec.function.rawValue) needs an int or double field; \"\(fieldName)\" is \(type.rawValue)", field: at)
                 }
             case .min, .max:
                 guard type == .int || type == .double || type == .timestamp else {

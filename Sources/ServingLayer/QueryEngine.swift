@@ -33,7 +33,8 @@ public struct QueryEngine: Sendable {
         let rows = view.rollup(snapshot.state, request)
         guard rows.count <= maxGroups else {
             throw ViewError(
-                .tooManyGroups, "the query produces \(rows.count) rows, more than the limit of \(maxGroups); narrow the range, coarsen the granularity or group by fewer dimensions",
+                .tooManyGroups,
+                "the query produces \(rows.count) rows, more than the limit of \(maxGroups); narrow the range, coarsen the granularity or group by fewer dimensions",
                 field: "group_by")
         }
         let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
@@ -58,7 +59,8 @@ public struct QueryEngine: Sendable {
         if case .session = request.window { hasEnd = true }
         return QueryResult(
             aggregateNames: wanted,
-            rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.dimensions, entry.row.group, positions.map { entry.values[$0] }) },
+            rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.dimensions, entry.row.group, positions.map { entry.values[$0] })
+            },
             provenance: Provenance(
                 batchVersion: nil, cut: snapshot.cut, speedOffsets: snapshot.offsets, logEnd: snapshot.logEnd,
                 lagRecords: snapshot.lagRecords, source: "speed", watermark: snapshot.watermark),

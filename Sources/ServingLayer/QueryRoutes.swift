@@ -22,7 +22,8 @@ public struct QueryRoutes: Sendable {
                 throw APIError(error)
             }
             if request.headers[.accept]?.contains("text/csv") == true {
-                return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: result.csv)))
+                return Response(
+                    status: .ok, headers: [.contentType: "text/csv; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: result.csv)))
             }
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: result.json)))
         }
@@ -32,6 +33,7 @@ public struct QueryRoutes: Sendable {
 extension APIError {
     /// The 400 answer for a view or query problem (404 for an unknown view when `notFound`).
     public init(_ error: ViewError, status: HTTPResponse.Status = .badRequest) {
-        self.init(status, code: error.code.rawValue, error.message, details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
+        self.init(
+            status, code: error.code.rawValue, error.message, details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
     }
 }

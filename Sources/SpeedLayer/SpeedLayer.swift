@@ -106,7 +106,8 @@ public final class SpeedLayer: Service, Sendable {
                         while segment + 1 < state.segments.count && state.segments[segment + 1].cut[p] <= record.offset { segment += 1 }
                         do {
                             try record.payload.withUnsafeBytes { payload in
-                                _ = try view.apply(payload: payload, eventTime: record.eventTime, to: &state.segments[segment].state, scratch: &scratch)
+                                _ = try view.apply(
+                                    payload: payload, eventTime: record.eventTime, to: &state.segments[segment].state, scratch: &scratch)
                             }
                         } catch {
                             state.undecodable += 1
@@ -136,7 +137,8 @@ public final class SpeedLayer: Service, Sendable {
             try? await Task.sleep(for: .seconds(2))
             guard !Task.isCancelled else { return }
             logger.info(
-                "speed layer: replaying", metadata: ["view": "\(runtime.view.name)", "consumed": "\(runtime.consumedSinceStart)", "total": "\(total)"])
+                "speed layer: replaying",
+                metadata: ["view": "\(runtime.view.name)", "consumed": "\(runtime.consumedSinceStart)", "total": "\(total)"])
         }
         logger.info("speed layer: replay done", metadata: ["view": "\(runtime.view.name)", "records": "\(total)"])
     }

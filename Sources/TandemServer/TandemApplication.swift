@@ -1,8 +1,8 @@
+import Aggregation
 import EventLog
 import Events
 import HTTPAPI
 import Hummingbird
-import Aggregation
 import Ingest
 import Logging
 import NIOCore

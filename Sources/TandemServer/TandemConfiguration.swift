@@ -1,7 +1,7 @@
+import Aggregation
 import EventLog
 import Events
 import Foundation
-import Aggregation
 import Ingest
 import SpeedLayer
 import Yams

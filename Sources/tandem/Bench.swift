@@ -1,7 +1,7 @@
 import Aggregation
 import ArgumentParser
-import EventLog
 import AsyncHTTPClient
+import EventLog
 import Events
 import Foundation
 import Hummingbird

@@ -62,7 +62,8 @@ struct Query: AsyncParsableCommand {
             print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
         }
         if let provenance = object["provenance"] {
-            printError("provenance: " + String(decoding: try JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys]), as: UTF8.self))
+            printError(
+                "provenance: " + String(decoding: try JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys]), as: UTF8.self))
         }
     }
 }
@@ -79,16 +80,18 @@ struct Views: AsyncParsableCommand {
 
         func run() async throws {
             let body = try await APIClient(base: options.server).json(.GET, "/v1/views") as? [String: Any]
-            print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "STREAM".padding(toLength: 20, withPad: " ", startingAt: 0)
-                  + "BUCKET  CAUGHT_UP  CONSUMED  ROWS")
+            print(
+                "NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "STREAM".padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + "BUCKET  CAUGHT_UP  CONSUMED  ROWS")
             for view in body?["views"] as? [[String: Any]] ?? [] {
                 let status = view["status"] as? [String: Any] ?? [:]
-                print("\(view["name"] ?? "?")".padding(toLength: 24, withPad: " ", startingAt: 0)
-                      + "\(view["stream"] ?? "?")".padding(toLength: 20, withPad: " ", startingAt: 0)
-                      + "\(view["bucket"] ?? "?")".padding(toLength: 8, withPad: " ", startingAt: 0)
-                      + "\(status["caught_up"] ?? "?")".padding(toLength: 11, withPad: " ", startingAt: 0)
-                      + "\(status["consumed"] ?? "?")".padding(toLength: 10, withPad: " ", startingAt: 0)
-                      + "\(status["state_rows"] ?? "?")")
+                print(
+                    "\(view["name"] ?? "?")".padding(toLength: 24, withPad: " ", startingAt: 0)
+                        + "\(view["stream"] ?? "?")".padding(toLength: 20, withPad: " ", startingAt: 0)
+                        + "\(view["bucket"] ?? "?")".padding(toLength: 8, withPad: " ", startingAt: 0)
+                        + "\(status["caught_up"] ?? "?")".padding(toLength: 11, withPad: " ", startingAt: 0)
+                        + "\(status["consumed"] ?? "?")".padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + "\(status["state_rows"] ?? "?")")
             }
         }
     }

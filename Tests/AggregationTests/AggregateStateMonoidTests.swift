@@ -9,7 +9,9 @@ struct AggregateStateMonoidTests {
     static let rounds = 40
 
     /// Asserts two states are the same: value for value where the kind is exact, else by answer.
-    static func expectSame(_ kind: AggregateKind, _ a: AggregateState, _ b: AggregateState, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectSame(
+        _ kind: AggregateKind, _ a: AggregateState, _ b: AggregateState, _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(kind.result(a) == kind.result(b), "\(kind) \(what): \(kind.result(a)) vs \(kind.result(b))", sourceLocation: sourceLocation)
         if kind.statesCompareExactly {
             #expect(a == b, "\(kind) \(what): states differ", sourceLocation: sourceLocation)

@@ -1,6 +1,6 @@
-import Foundation
 import Aggregation
 import Events
+import Foundation
 import Testing
 
 /// `QuantileSketch` (DDSketch): every answer within `relativeAccuracy` of the exact value at rank
@@ -34,7 +34,9 @@ struct QuantileSketchTests {
     }
 
     /// Checks every quantile of `sketch` against the sorted data.
-    static func check(_ sketch: QuantileSketch, _ values: [Double], accuracy: Double, _ label: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func check(
+        _ sketch: QuantileSketch, _ values: [Double], accuracy: Double, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let sorted = values.sorted()
         #expect(sketch.count == UInt64(values.count), sourceLocation: sourceLocation)
         for q in quantiles {

@@ -42,7 +42,11 @@ struct RollupOracleTests {
             for granularity in [minute, hour, nil] as [Int64?] {
                 for groupBy in [[], ["url"], ["url", "country"], ["country"]] {
                     for filter in [nil] + dimensionFilters {
-                        requests.append((RollupRequest(from: from, to: to, groupBy: groupBy, filter: filter?.filter, window: .tumbling(granularity: granularity)), filter))
+                        requests.append(
+                            (
+                                RollupRequest(
+                                    from: from, to: to, groupBy: groupBy, filter: filter?.filter, window: .tumbling(granularity: granularity)), filter
+                            ))
                     }
                 }
             }

@@ -58,7 +58,8 @@ struct ViewDefinitionCodableTests {
                     .compare(field: "country", op: .in, values: [.string("US"), .string("DE")]),
                     .not(.compare(field: "url", op: .equal, values: [.string("/health")])),
                 ]))
-        #expect(view.aggregates.map(\.name) == ["lat_avg", "lat_max", "lat_min", "lat_p95", "lat_sum", "users", "views"], "no aggregate_order: sorted")
+        #expect(
+            view.aggregates.map(\.name) == ["lat_avg", "lat_max", "lat_min", "lat_p95", "lat_sum", "users", "views"], "no aggregate_order: sorted")
         let p95 = try #require(view.aggregate("lat_p95"))
         #expect(p95 == AggregateSpec(.quantile, field: "latency_ms", quantiles: [0.95]))
         #expect(!p95.quantilesAsList)
@@ -83,7 +84,8 @@ struct ViewDefinitionCodableTests {
         bad.removeLast()
         #expect(throws: DecodingError.self) { try Self.decode(ViewDefinition.self, bad + #", "aggregate_order": ["views"]}"#) }
         #expect(throws: DecodingError.self) {
-            try Self.decode(ViewDefinition.self, bad + #", "aggregate_order": ["views", "views", "lat_sum", "lat_min", "lat_max", "lat_avg", "lat_p95"]}"#)
+            try Self.decode(
+                ViewDefinition.self, bad + #", "aggregate_order": ["views", "views", "lat_sum", "lat_min", "lat_max", "lat_avg", "lat_p95"]}"#)
         }
     }
 
@@ -98,12 +100,14 @@ struct ViewDefinitionCodableTests {
         #expect(try Self.object(hourly)["bucket"] as? String == "1h")
     }
 
-    @Test("q as a number and q as a list", arguments: [
-        (#"{"fn": "quantile", "field": "x", "q": 0.95}"#, [0.95], false),
-        (#"{"fn": "quantile", "field": "x", "q": [0.5, 0.9]}"#, [0.5, 0.9], true),
-        (#"{"fn": "quantile", "field": "x", "q": [0.99]}"#, [0.99], true),
-        (#"{"fn": "quantile", "field": "x", "q": 1}"#, [1], false),
-    ])
+    @Test(
+        "q as a number and q as a list",
+        arguments: [
+            (#"{"fn": "quantile", "field": "x", "q": 0.95}"#, [0.95], false),
+            (#"{"fn": "quantile", "field": "x", "q": [0.5, 0.9]}"#, [0.5, 0.9], true),
+            (#"{"fn": "quantile", "field": "x", "q": [0.99]}"#, [0.99], true),
+            (#"{"fn": "quantile", "field": "x", "q": 1}"#, [1], false),
+        ])
     func quantileShapes(json: String, quantiles: [Double], asList: Bool) throws {
         let spec = try Self.decode(AggregateSpec.self, json)
         #expect(spec.function == .quantile)
@@ -145,7 +149,10 @@ struct ViewDefinitionCodableTests {
             (#"{"field": "latency", "op": "<=", "value": -3}"#, .compare(field: "latency", op: .lessOrEqual, values: [.number(-3)])),
             (#"{"field": "ok", "op": ">", "value": true}"#, .compare(field: "ok", op: .greater, values: [.bool(true)])),
             (#"{"field": "ok", "op": ">=", "value": false}"#, .compare(field: "ok", op: .greaterOrEqual, values: [.bool(false)])),
-            (#"{"field": "c", "op": "in", "value": ["US", 2, true]}"#, .compare(field: "c", op: .in, values: [.string("US"), .number(2), .bool(true)])),
+            (
+                #"{"field": "c", "op": "in", "value": ["US", 2, true]}"#,
+                .compare(field: "c", op: .in, values: [.string("US"), .number(2), .bool(true)])
+            ),
             (#"{"field": "c", "op": "exists"}"#, .compare(field: "c", op: .exists, values: [])),
             (#"{"not": {"field": "c", "op": "exists"}}"#, .not(.compare(field: "c", op: .exists, values: []))),
             (#"{"or": []}"#, .or([])),
@@ -163,14 +170,16 @@ struct ViewDefinitionCodableTests {
         #expect(ViewFixture.viewFilter.fields.sorted() == ["bytes", "country", "country", "latency", "url", "url", "user"])
     }
 
-    @Test("malformed views and filters are rejected", arguments: [
-        #"{"field": "url", "op": "=="  , "value": "/a"}"#,
-        #"{"field": "url", "op": "="}"#,
-        #"{"field": "url", "op": "in", "value": "/a"}"#,
-        #"{"op": "=", "value": "/a"}"#,
-        #"{"field": "url", "op": "=", "value": null}"#,
-        #"{"field": "url", "op": "=", "value": {"a": 1}}"#,
-    ])
+    @Test(
+        "malformed views and filters are rejected",
+        arguments: [
+            #"{"field": "url", "op": "=="  , "value": "/a"}"#,
+            #"{"field": "url", "op": "="}"#,
+            #"{"field": "url", "op": "in", "value": "/a"}"#,
+            #"{"op": "=", "value": "/a"}"#,
+            #"{"field": "url", "op": "=", "value": null}"#,
+            #"{"field": "url", "op": "=", "value": {"a": 1}}"#,
+        ])
     func badFilters(json: String) {
         #expect(throws: DecodingError.self) { try Self.decode(Filter.self, json) }
     }
@@ -181,7 +190,9 @@ struct ViewDefinitionCodableTests {
         #expect(throws: DecodingError.self) { try Self.decode(ViewDefinition.self, json) }
     }
 
-    @Test("durations decode to milliseconds", arguments: [("1s", 1000), ("30s", 30_000), ("5m", 300_000), ("2h", 7_200_000), ("1d", 86_400_000), ("500ms", 500)] as [(String, Int64)])
+    @Test(
+        "durations decode to milliseconds",
+        arguments: [("1s", 1000), ("30s", 30_000), ("5m", 300_000), ("2h", 7_200_000), ("1d", 86_400_000), ("500ms", 500)] as [(String, Int64)])
     func buckets(text: String, milliseconds: Int64) throws {
         let json = #"{"name": "v", "stream": "s", "bucket": "\#(text)", "aggregates": {"n": {"fn": "count"}}}"#
         let view = try Self.decode(ViewDefinition.self, json)

@@ -33,14 +33,26 @@ struct ViewDefinitionValidationTests {
         Case(label: "unknown dimension", view: view(dimensions: ["url", "browser"]), code: .unknownField, field: "dimensions"),
         Case(label: "duplicate dimension", view: view(dimensions: ["url", "country", "url"]), code: .invalidView, field: "dimensions"),
         Case(label: "filter on an unknown field", view: view(filter: ViewFixture.compare("browser", .exists)), code: .unknownField, field: "filter"),
-        Case(label: "filter value of the wrong type", view: view(filter: ViewFixture.compare("bytes", .less, .string("x"))), code: .invalidFilter, field: "filter"),
-        Case(label: "fractional int in a filter", view: view(filter: ViewFixture.compare("bytes", .equal, .number(1.5))), code: .invalidFilter, field: "filter"),
+        Case(
+            label: "filter value of the wrong type", view: view(filter: ViewFixture.compare("bytes", .less, .string("x"))), code: .invalidFilter,
+            field: "filter"),
+        Case(
+            label: "fractional int in a filter", view: view(filter: ViewFixture.compare("bytes", .equal, .number(1.5))), code: .invalidFilter,
+            field: "filter"),
         Case(label: "no aggregate", view: view(aggregates: []), code: .invalidView, field: "aggregates"),
-        Case(label: "sum over a string", view: view(aggregates: [("s", AggregateSpec(.sum, field: "url"))]), code: .invalidAggregate, field: "aggregates.s"),
-        Case(label: "avg over a timestamp", view: view(aggregates: [("a", AggregateSpec(.avg, field: "ts"))]), code: .invalidAggregate, field: "aggregates.a"),
-        Case(label: "min over a string", view: view(aggregates: [("m", AggregateSpec(.min, field: "user"))]), code: .invalidAggregate, field: "aggregates.m"),
+        Case(
+            label: "sum over a string", view: view(aggregates: [("s", AggregateSpec(.sum, field: "url"))]), code: .invalidAggregate,
+            field: "aggregates.s"),
+        Case(
+            label: "avg over a timestamp", view: view(aggregates: [("a", AggregateSpec(.avg, field: "ts"))]), code: .invalidAggregate,
+            field: "aggregates.a"),
+        Case(
+            label: "min over a string", view: view(aggregates: [("m", AggregateSpec(.min, field: "user"))]), code: .invalidAggregate,
+            field: "aggregates.m"),
         Case(label: "sum without a field", view: view(aggregates: [("s", AggregateSpec(.sum))]), code: .invalidAggregate, field: "aggregates.s"),
-        Case(label: "sum over an unknown field", view: view(aggregates: [("s", AggregateSpec(.sum, field: "nope"))]), code: .unknownField, field: "aggregates.s"),
+        Case(
+            label: "sum over an unknown field", view: view(aggregates: [("s", AggregateSpec(.sum, field: "nope"))]), code: .unknownField,
+            field: "aggregates.s"),
         Case(
             label: "quantile q above 1", view: view(aggregates: [("p", AggregateSpec(.quantile, field: "latency", quantiles: [1.5]))]),
             code: .invalidAggregate, field: "aggregates.p"),
@@ -48,16 +60,30 @@ struct ViewDefinitionValidationTests {
             label: "quantile q below 0 in a list",
             view: view(aggregates: [("p", AggregateSpec(.quantile, field: "latency", quantiles: [0.5, -0.1], quantilesAsList: true))]),
             code: .invalidAggregate, field: "aggregates.p"),
-        Case(label: "quantile without q", view: view(aggregates: [("p", AggregateSpec(.quantile, field: "latency"))]), code: .invalidAggregate, field: "aggregates.p"),
         Case(
-            label: "quantile accuracy 1", view: view(aggregates: [("p", AggregateSpec(.quantile, field: "latency", quantiles: [0.5], relativeAccuracy: 1))]),
+            label: "quantile without q", view: view(aggregates: [("p", AggregateSpec(.quantile, field: "latency"))]), code: .invalidAggregate,
+            field: "aggregates.p"),
+        Case(
+            label: "quantile accuracy 1",
+            view: view(aggregates: [("p", AggregateSpec(.quantile, field: "latency", quantiles: [0.5], relativeAccuracy: 1))]),
             code: .invalidAggregate, field: "aggregates.p"),
-        Case(label: "distinct precision 3", view: view(aggregates: [("d", AggregateSpec(.distinct, field: "user", precision: 3))]), code: .invalidAggregate, field: "aggregates.d"),
-        Case(label: "distinct precision 17", view: view(aggregates: [("d", AggregateSpec(.distinct, field: "user", precision: 17))]), code: .invalidAggregate, field: "aggregates.d"),
-        Case(label: "aggregate named like a dimension", view: view(aggregates: [("url", AggregateSpec(.count))]), code: .invalidAggregate, field: "aggregates.url"),
-        Case(label: "aggregate named time", view: view(aggregates: [("time", AggregateSpec(.count))]), code: .invalidAggregate, field: "aggregates.time"),
-        Case(label: "aggregate named end", view: view(aggregates: [("end", AggregateSpec(.count))]), code: .invalidAggregate, field: "aggregates.end"),
-        Case(label: "aggregate declared twice", view: view(aggregates: [("n", AggregateSpec(.count)), ("n", AggregateSpec(.count))]), code: .invalidAggregate, field: "aggregates.n"),
+        Case(
+            label: "distinct precision 3", view: view(aggregates: [("d", AggregateSpec(.distinct, field: "user", precision: 3))]),
+            code: .invalidAggregate, field: "aggregates.d"),
+        Case(
+            label: "distinct precision 17", view: view(aggregates: [("d", AggregateSpec(.distinct, field: "user", precision: 17))]),
+            code: .invalidAggregate, field: "aggregates.d"),
+        Case(
+            label: "aggregate named like a dimension", view: view(aggregates: [("url", AggregateSpec(.count))]), code: .invalidAggregate,
+            field: "aggregates.url"),
+        Case(
+            label: "aggregate named time", view: view(aggregates: [("time", AggregateSpec(.count))]), code: .invalidAggregate,
+            field: "aggregates.time"),
+        Case(
+            label: "aggregate named end", view: view(aggregates: [("end", AggregateSpec(.count))]), code: .invalidAggregate, field: "aggregates.end"),
+        Case(
+            label: "aggregate declared twice", view: view(aggregates: [("n", AggregateSpec(.count)), ("n", AggregateSpec(.count))]),
+            code: .invalidAggregate, field: "aggregates.n"),
     ]
 
     @Test("invalid views are rejected with their code and field", arguments: cases)

@@ -67,8 +67,10 @@ enum ViewFixture {
 
         /// One value per stream field, in schema order.
         var values: [FieldValue?] {
-            [.timestamp(ts), url.map(FieldValue.string), country.map(FieldValue.string), user.map(FieldValue.string),
-             latency.map(FieldValue.double), bytes.map(FieldValue.int)]
+            [
+                .timestamp(ts), url.map(FieldValue.string), country.map(FieldValue.string), user.map(FieldValue.string),
+                latency.map(FieldValue.double), bytes.map(FieldValue.int),
+            ]
         }
 
         /// The value of a dimension.

@@ -1,8 +1,8 @@
 import Events
 import Foundation
-import Ingest
 import HTTPTypes
 import HummingbirdTesting
+import Ingest
 import NIOCore
 import TandemServer
 import TandemTestSupport
@@ -213,10 +213,19 @@ struct ViewQueryTests {
         (#"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-20T00:00:00Z"}"#, "invalid_range"),
         (#"{"view":"by_url","from":"yesterday","to":"2025-11-20T00:00:00Z"}"#, "invalid_range"),
         (#"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","group_by":["country"]}"#, "unknown_field"),
-        (#"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","filter":{"field":"user_id","op":"=","value":"u1"}}"#, "unknown_field"),
+        (
+            #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","filter":{"field":"user_id","op":"=","value":"u1"}}"#,
+            "unknown_field"
+        ),
         (#"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","aggregates":["nope"]}"#, "unknown_aggregate"),
-        (#"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"session","gap":"5m","key":"user_id"}}"#, "invalid_window"),
-        (#"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"hopping","size":"90s","advance":"1m"}}"#, "invalid_window"),
+        (
+            #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"session","gap":"5m","key":"user_id"}}"#,
+            "invalid_window"
+        ),
+        (
+            #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"hopping","size":"90s","advance":"1m"}}"#,
+            "invalid_window"
+        ),
         (#"{"view":"nope","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z"}"#, "unknown_view"),
         (#"{"from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z"}"#, "invalid_body"),
     ])
@@ -235,14 +244,18 @@ struct ViewQueryTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let events = TestEvent.random(count: 300, seed: 5)
-        try await withApp(directory: directory, configure: {
-            $0.maxQueryGroups = 10
-            $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
-        }) { client async throws in
+        try await withApp(
+            directory: directory,
+            configure: {
+                $0.maxQueryGroups = 10
+                $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
+            }
+        ) { client async throws in
             #expect(try await postView(client, urlViewJSON).status == .created)
             #expect(try await client.post(events.map(\.json).joined(separator: "\n"), contentType: "application/x-ndjson").status == .ok)
             _ = try await settledQuery(client, #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#)
-            let response = try await query(client, #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"1m","group_by":["url"]}"#)
+            let response = try await query(
+                client, #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"1m","group_by":["url"]}"#)
             #expect(response.status == .badRequest)
             #expect(try errorBody(response)["code"] as? String == "too_many_groups")
         }

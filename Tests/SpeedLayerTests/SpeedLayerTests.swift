@@ -1,0 +1,131 @@
+import Aggregation
+import EventLog
+import Events
+import Foundation
+import Logging
+import ServiceLifecycle
+import SpeedLayer
+import Testing
+
+/// The speed layer against a real event log: cut segments, watermarks, removal.
+@Suite("Speed layer")
+struct SpeedLayerTests {
+    static let stream = StreamDefinition(
+        name: "clicks", partitions: 2,
+        fields: [FieldDefinition(name: "ts", type: .timestamp, required: true), FieldDefinition(name: "page", type: .string)],
+        timeField: "ts")
+
+    static let view = try! CompiledView(
+        ViewDefinition(
+            name: "by_page", stream: "clicks", dimensions: ["page"], bucketMilliseconds: 60_000, aggregates: [("n", AggregateSpec(.count))]),
+        stream: stream)
+
+    static func batch(_ times: [Int64], page: String = "/a") -> AppendBatch {
+        var batch = AppendBatch()
+        for time in times {
+            var payload: [UInt8] = []
+            RecordCodec.encode([.timestamp(time), .string(page)], schemaVersion: 1, into: &payload)
+            batch.append(key: nil, payload: payload, eventTime: time)
+        }
+        return batch
+    }
+
+    /// Runs `body` with a speed layer over a fresh log, the layer running as a service.
+    func withSpeedLayer(delay: Int64 = 1000, _ body: @Sendable (EventLog, Topic, SpeedLayer) async throws -> Void) async throws {
+        let directory = NSTemporaryDirectory() + "tandem-speed-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let log = try EventLog(directory: directory, logger: logger)
+        let topic = try log.createTopic("clicks", partitions: 2)
+        let speed = SpeedLayer(log: log, configuration: SpeedLayerConfiguration(watermarkDelayMilliseconds: delay), logger: logger)
+        let group = ServiceGroup(services: [speed], gracefulShutdownSignals: [], logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { log.close() }
+            try await body(log, topic, speed)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    /// The snapshot once the speed layer has consumed up to the log end (bounded wait).
+    func settled(_ speed: SpeedLayer, atOrAfter cut: [Int64]? = nil) async throws -> SpeedSnapshot {
+        for _ in 0..<1000 {
+            let snapshot = try #require(speed.snapshot(view: "by_page", atOrAfter: cut))
+            if snapshot.lagRecords == 0 { return snapshot }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("the speed layer did not catch up")
+        return try #require(speed.snapshot(view: "by_page", atOrAfter: cut))
+    }
+
+    func total(_ snapshot: SpeedSnapshot) -> Int64 {
+        snapshot.state.rows.values.reduce(0) { sum, row in
+            if case .count(let n) = row[0] { return sum + n }
+            return sum
+        }
+    }
+
+    @Test func segmentsSplitByCutAndDropBelowIt() async throws {
+        try await withSpeedLayer { _, topic, speed in
+            _ = try await topic.append(Self.batch([0, 60_000, 120_000]), to: 0)
+            _ = try await topic.append(Self.batch([30_000]), to: 1)
+            try speed.addView(Self.view)
+            let all = try await settled(speed)
+            #expect(total(all) == 4)
+            #expect(all.cut == [0, 0])
+
+            let cut = try speed.openSegmentAtLogEnd(view: "by_page")
+            #expect(cut == [3, 1])
+            // Late events (old event times) after the cut land in the new segment.
+            _ = try await topic.append(Self.batch([0, 1000]), to: 0)
+            _ = try await topic.append(Self.batch([5000]), to: 1)
+            let afterCut = try await settled(speed, atOrAfter: cut)
+            #expect(total(afterCut) == 3)
+            #expect(afterCut.cut == cut)
+            #expect(total(try await settled(speed, atOrAfter: [0, 0])) == 7)
+
+            speed.dropSegments(view: "by_page", below: cut)
+            #expect(total(try await settled(speed, atOrAfter: [0, 0])) == 3)
+            #expect(speed.status().first?.segments == 1)
+
+            // An explicit cut behind what is consumed is refused.
+            #expect(throws: ViewError.self) { try speed.openSegment(view: "by_page", at: [1, 1]) }
+            try speed.openSegment(view: "by_page", at: [5, 2])
+            #expect(speed.status().first?.segments == 2)
+        }
+    }
+
+    @Test func watermarkIgnoresIdleCaughtUpPartitions() async throws {
+        try await withSpeedLayer(delay: 1000) { _, topic, speed in
+            try speed.addView(Self.view)
+            #expect(try await settled(speed).watermark == nil)
+            _ = try await topic.append(Self.batch([10_000, 50_000]), to: 0)
+            // Partition 1 has no data but is caught up: it does not hold the watermark back.
+            #expect(try await settled(speed).watermark == 49_000)
+            _ = try await topic.append(Self.batch([20_000]), to: 1)
+            // Both caught up: the largest.
+            #expect(try await settled(speed).watermark == 49_000)
+            _ = try await topic.append(Self.batch([90_000]), to: 1)
+            #expect(try await settled(speed).watermark == 89_000)
+        }
+    }
+
+    @Test func removedViewsStopAndReplayFromTheStart() async throws {
+        try await withSpeedLayer { _, topic, speed in
+            _ = try await topic.append(Self.batch([0, 1, 2]), to: 0)
+            try speed.addView(Self.view)
+            #expect(total(try await settled(speed)) == 3)
+            speed.removeView("by_page")
+            #expect(speed.snapshot(view: "by_page") == nil)
+            #expect(speed.viewNames.isEmpty)
+            _ = try await topic.append(Self.batch([3]), to: 1)
+            try speed.addView(Self.view)
+            let replayed = try await settled(speed)
+            #expect(total(replayed) == 4)
+            #expect(speed.isCaughtUp)
+            #expect(speed.status().first?.caughtUp == true)
+        }
+    }
+}
