@@ -46,6 +46,17 @@ public final class ServerProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// Starts `tandem serve` on a free port with `DIRECTORY/tandem.yaml` and data in
+    /// `DIRECTORY/data`, and waits until it listens. `run` numbers the output file, so that the
+    /// logs of successive runs (before and after a crash) are kept apart.
+    public static func start(in directory: TemporaryDirectory, run: Int) async throws -> ServerProcess {
+        let server = try ServerProcess(
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"],
+            outputPath: directory.path + "/server-\(run).log")
+        try await server.waitUntilListening()
+        return server
+    }
+
     /// Waits until the server prints its listening line and records the port.
     public func waitUntilListening(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout

@@ -30,19 +30,11 @@ struct CrashTests {
         let sent = Mutex<Int>(0)
     }
 
-    func startServer(_ directory: TemporaryDirectory, run: Int) async throws -> ServerProcess {
-        let server = try ServerProcess(
-            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"],
-            outputPath: directory.path + "/server-\(run).log")
-        try await server.waitUntilListening()
-        return server
-    }
-
     @Test func everyAcknowledgedEventSurvivesSIGKILLExactlyOnce() async throws {
         let directory = try TemporaryDirectory(prefix: "tandem-crash")
         defer { directory.remove() }
         try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
-        let server = try await startServer(directory, run: 1)
+        let server = try await ServerProcess.start(in: directory, run: 1)
         let client = HTTPTestClient(baseURL: server.baseURL)
         let ledger = Ledger()
         let clients = 6
@@ -83,7 +75,7 @@ struct CrashTests {
         #expect(ackedRequests >= 150)
         #expect(ledger.sent.withLock { $0 } > ackedRequests, "the kill should interrupt requests in flight")
 
-        let restarted = try await startServer(directory, run: 2)
+        let restarted = try await ServerProcess.start(in: directory, run: 2)
         defer { restarted.terminate() }
         let reader = HTTPTestClient(baseURL: restarted.baseURL)
         var seen: [String: [Int: Int]] = [:]

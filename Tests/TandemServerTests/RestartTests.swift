@@ -41,14 +41,6 @@ struct RestartTests {
         #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","window":{"type":"session","gap":"3m","key":"url"}}"#,
     ]
 
-    func start(_ directory: TemporaryDirectory, run: Int) async throws -> ServerProcess {
-        let server = try ServerProcess(
-            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"],
-            outputPath: directory.path + "/server-\(run).log")
-        try await server.waitUntilListening()
-        return server
-    }
-
     /// The rows of each query once the speed layer has consumed everything (bounded wait).
     func answers(_ client: HTTPTestClient) async throws -> [String] {
         var result: [String] = []
@@ -74,7 +66,7 @@ struct RestartTests {
         let directory = try TemporaryDirectory(prefix: "tandem-restart")
         defer { directory.remove() }
         try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
-        let first = try await start(directory, run: 1)
+        let first = try await ServerProcess.start(in: directory, run: 1)
         let client = HTTPTestClient(baseURL: first.baseURL)
         let events = TestEvent.random(count: 20_000, seed: 11)
         for chunk in stride(from: 0, to: events.count, by: 2000) {
@@ -86,7 +78,7 @@ struct RestartTests {
         #expect(before[1].contains("\"views\":20000"))
         first.kill()
 
-        let second = try await start(directory, run: 2)
+        let second = try await ServerProcess.start(in: directory, run: 2)
         defer { second.terminate() }
         let restarted = HTTPTestClient(baseURL: second.baseURL)
         var ready = false
