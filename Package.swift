@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(
@@ -57,11 +58,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "BatchLayer",
+            dependencies: [
+                "Events",
+                "EventLog",
+                "Aggregation",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ServingLayer",
             dependencies: [
                 "Events",
                 "Aggregation",
                 "SpeedLayer",
+                "BatchLayer",
                 "HTTPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -99,7 +113,9 @@ let package = Package(
                 "Ingest",
                 "Aggregation",
                 "SpeedLayer",
+                "BatchLayer",
                 "ServingLayer",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 "HTTPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

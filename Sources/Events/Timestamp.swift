@@ -82,6 +82,13 @@ public enum Timestamp {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(Int(ms), 3))Z"
     }
 
+    /// The UTC calendar date (year, month 1–12, day 1–31) of epoch milliseconds.
+    public static func civil(_ millis: Int64) -> (year: Int, month: Int, day: Int) {
+        let (seconds, _) = floorDivide(millis, 1000)
+        let (days, _) = floorDivide(seconds, 86_400)
+        return civilFromDays(Int(days))
+    }
+
     /// Milliseconds since the epoch, now.
     public static func now() -> Int64 {
         let nanos = ContinuousClockReference.wallNanoseconds()

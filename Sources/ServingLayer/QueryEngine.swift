@@ -1,4 +1,5 @@
 import Aggregation
+import BatchLayer
 import Events
 import SpeedLayer
 
@@ -10,25 +11,45 @@ public struct QueryEngine: Sendable {
     public var maxGroups: Int
     private let views: @Sendable (String) -> CompiledView?
     private let speed: SpeedLayer
+    private let batch: BatchLayer?
 
     /// Creates an engine.
     /// - Parameters:
     ///   - views: looks up a running view by name.
     ///   - speed: the speed layer.
+    ///   - batch: the batch layer, if the server has a database.
     ///   - maxGroups: the most rows a query may produce (400 `too_many_groups` beyond).
-    public init(views: @escaping @Sendable (String) -> CompiledView?, speed: SpeedLayer, maxGroups: Int = 100_000) {
+    public init(views: @escaping @Sendable (String) -> CompiledView?, speed: SpeedLayer, batch: BatchLayer? = nil, maxGroups: Int = 100_000) {
         self.views = views
         self.speed = speed
+        self.batch = batch
         self.maxGroups = maxGroups
     }
 
     /// Runs a query.
     /// - Throws: ``ViewError`` for a request that cannot be answered.
-    public func run(_ query: QueryRequest) throws(ViewError) -> QueryResult {
+    ///
+    /// The published batch version is pinned for the whole query, so that a newer publication
+    /// cannot drop the speed segments this answer needs: a query that starts on version v
+    /// finishes on v's cut.
+    public func run(_ query: QueryRequest) async throws(ViewError) -> QueryResult {
         guard let view = views(query.view) else { throw ViewError(.unknownView, "view \"\(query.view)\" does not exist", field: "view") }
         let request = try query.rollup(for: view)
-        guard let snapshot = speed.snapshot(view: view.name, from: request.from, to: request.to) else {
+        let pinned = batch?.pin(view)
+        defer { batch?.unpin(pinned, view: view.name) }
+        guard var snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to) else {
             throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
+        }
+        var source = "speed"
+        if let pinned, let batch {
+            do {
+                var state = try await batch.read(pinned, from: request.from, to: request.to)
+                state.merge(snapshot.state)
+                snapshot.state = state
+                source = "batch+speed"
+            } catch {
+                source = "degraded"
+            }
         }
         let rows = view.rollup(snapshot.state, request)
         guard rows.count <= maxGroups else {
@@ -62,8 +83,8 @@ public struct QueryEngine: Sendable {
             rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.dimensions, entry.row.group, positions.map { entry.values[$0] })
             },
             provenance: Provenance(
-                batchVersion: nil, cut: snapshot.cut, speedOffsets: snapshot.offsets, logEnd: snapshot.logEnd,
-                lagRecords: snapshot.lagRecords, source: "speed", watermark: snapshot.watermark),
+                batchVersion: pinned?.id, cut: snapshot.cut, speedOffsets: snapshot.offsets, logEnd: snapshot.logEnd,
+                lagRecords: snapshot.lagRecords, source: source, watermark: snapshot.watermark),
             hasTime: hasTime, hasEnd: hasEnd)
     }
 }

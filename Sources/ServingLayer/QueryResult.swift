@@ -3,8 +3,8 @@ import Events
 
 /// Where an answer's data came from.
 public struct Provenance: Sendable, Equatable {
-    /// The published batch version used (none yet: the batch layer is not built).
-    public var batchVersion: Int?
+    /// The published batch version used, if any.
+    public var batchVersion: Int64?
     /// The cut the speed state starts at.
     public var cut: [Int64]
     /// Offsets the speed layer had consumed, per partition.

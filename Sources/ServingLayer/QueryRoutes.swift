@@ -17,7 +17,7 @@ public struct QueryRoutes: Sendable {
             let query = try await JSONCoding.decodeBody(QueryRequest.self, from: request)
             let result: QueryResult
             do {
-                result = try engine.run(query)
+                result = try await engine.run(query)
             } catch let error as ViewError {
                 throw APIError(error)
             }

@@ -1,4 +1,5 @@
 import Aggregation
+import BatchLayer
 import EventLog
 import Events
 import HTTPAPI
@@ -6,13 +7,14 @@ import Hummingbird
 import Ingest
 import Logging
 import NIOCore
+import PostgresNIO
 import ServiceLifecycle
 import ServingLayer
 import SpeedLayer
 
-/// Builds the Tandem server: opens the log, loads the stream catalog, declares the configured
-/// streams, and wires the HTTP routes. Services run in dependency order (the log first, the HTTP
-/// server last) and shut down in reverse.
+/// Builds the Tandem server: opens the log, loads the stream and view catalogs, connects the
+/// batch layer to PostgreSQL, and wires the HTTP routes. Services run in dependency order (the
+/// log, PostgreSQL, the speed and batch layers, the HTTP server last) and shut down in reverse.
 public enum TandemApplication {
     /// The parts of a running server, for tests and tools that need to reach past HTTP.
     public struct Components: Sendable {
@@ -24,8 +26,12 @@ public enum TandemApplication {
         public var ingestor: Ingestor
         /// The speed layer.
         public var speed: SpeedLayer
-        /// Views: their catalog and the speed layer's work on them.
+        /// The batch layer, when a database is configured.
+        public var batch: BatchLayer?
+        /// Views: their catalog and the layers' work on them.
         public var views: ViewService
+        /// Services to run before the HTTP server, in order.
+        var services: [any Service]
     }
 
     /// Opens storage and builds the application.
@@ -44,17 +50,26 @@ public enum TandemApplication {
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
             .register(on: router)
         ViewRoutes(service: components.views).register(on: router)
+        JobRoutes(batch: components.batch, views: components.views).register(on: router)
         let views = components.views
-        let engine = QueryEngine(views: { views.compiledView($0) }, speed: components.speed, maxGroups: configuration.maxQueryGroups)
+        let engine = QueryEngine(
+            views: { views.compiledView($0) }, speed: components.speed, batch: components.batch, maxGroups: configuration.maxQueryGroups)
         QueryRoutes(engine: engine).register(on: router)
         OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed).register(on: router)
-        let app = Application(
+        var app = Application(
             router: router,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
-            services: [components.log, components.speed],
+            services: components.services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
+        let configuredViews = configuration.views
+        app.beforeServerStarts {
+            // The batch layer's publications decide where each view's speed state starts.
+            try await components.batch?.prepare()
+            try views.startAll()
+            for view in configuredViews { try await views.define(view) }
+        }
         return (app, components)
     }
 
@@ -65,9 +80,34 @@ public enum TandemApplication {
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
         let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
         let viewCatalog = try ViewCatalog(directory: configuration.dataDirectory + "/views")
+        var services: [any Service] = [log]
+        var databaseURL: String?
+        switch configuration.database {
+        case .none:
+            break
+        case .url(let url):
+            databaseURL = url
+        case .managed:
+            let cluster = try ManagedPostgres(directory: configuration.dataDirectory + "/postgres", logger: logger)
+            services.append(cluster)
+            databaseURL = cluster.url
+        }
+        var batch: BatchLayer?
         let views = ViewService(catalog: viewCatalog, streams: catalog, speed: speed, logger: logger)
-        try views.startAll()
-        for view in configuration.views { try views.define(view) }
-        return Components(log: log, catalog: catalog, ingestor: ingestor, speed: speed, views: views)
+        if let databaseURL {
+            let client = try DatabaseClient.make(url: databaseURL, logger: logger)
+            services.append(PostgresClientService(client: client))
+            let hooks = BatchLayer.Hooks(
+                view: { views.compiledView($0) },
+                views: { views.compiledViews },
+                openSegmentAtLogEnd: { try speed.openSegmentAtLogEnd(view: $0) },
+                dropSegments: { speed.dropSegments(view: $0, below: $1) },
+                speedStateRows: { name in speed.status().first { $0.view == name }?.stateRows ?? 0 })
+            batch = BatchLayer(client: client, log: log, hooks: hooks, configuration: configuration.batch, logger: logger)
+            views.batch = batch
+        }
+        services.append(speed)
+        if let batch { services.append(batch) }
+        return Components(log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, services: services)
     }
 }

@@ -3,6 +3,7 @@ import EventLog
 import Events
 import Foundation
 import Ingest
+import BatchLayer
 import SpeedLayer
 import Yams
 
@@ -18,6 +19,8 @@ import Yams
 /// views: [ {name: url_hourly, stream: pageviews, dimensions: [url], bucket: 1m, aggregates: {...}} ]
 /// speed: {watermark_delay: 5s}
 /// query: {max_groups: 100000}
+/// postgres: {url: postgres://user@host:5432/db}   # default: a private cluster (tandem serve)
+/// batch: {max_attempts: 3, retry_delay: 1s, speed_state_row_limit: 1000000}
 /// ```
 public struct TandemConfiguration: Sendable, Equatable {
     /// Address to listen on.
@@ -38,6 +41,10 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var speed = SpeedLayerConfiguration()
     /// The most rows a query may produce.
     public var maxQueryGroups = 100_000
+    /// Where the batch layer's PostgreSQL is (`none` turns the batch layer off).
+    public var database = DatabaseSetting.none
+    /// Batch layer settings.
+    public var batch = BatchLayer.Configuration()
 
     /// The defaults: listen on 127.0.0.1:8080, data in `./data`.
     public init() {}
@@ -118,6 +125,16 @@ public struct TandemConfiguration: Sendable, Equatable {
         }
         var speed: Speed?
         var query: Query?
+        struct Postgres: Decodable {
+            var url: String?
+        }
+        struct Batch: Decodable {
+            var max_attempts: Int?
+            var retry_delay: String?
+            var speed_state_row_limit: Int?
+        }
+        var postgres: Postgres?
+        var batch: Batch?
 
         func apply(to base: TandemConfiguration, source: String) throws -> TandemConfiguration {
             var configuration = base
@@ -166,6 +183,10 @@ public struct TandemConfiguration: Sendable, Equatable {
                 configuration.speed.watermarkDelayMilliseconds = delay
             }
             if let maxGroups = query?.max_groups { configuration.maxQueryGroups = maxGroups }
+            if let url = postgres?.url { configuration.database = .url(url) }
+            if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
+            if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }
+            if let limit = batch?.speed_state_row_limit { configuration.batch.speedStateRowLimit = limit > 0 ? limit : nil }
             return configuration
         }
     }

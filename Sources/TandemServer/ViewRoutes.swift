@@ -41,7 +41,7 @@ struct ViewRoutes: Sendable {
         router.post("/v1/views") { request, _ in
             let view = try await JSONCoding.decodeBody(ViewDefinition.self, from: request)
             do {
-                let created = try service.define(view)
+                let created = try await service.define(view)
                 return try JSONCoding.response(withStatus(view), status: created ? .created : .ok)
             } catch let error as ViewError {
                 throw APIError(error, status: error.code == .viewConflict ? .conflict : .badRequest)
@@ -57,7 +57,7 @@ struct ViewRoutes: Sendable {
         }
         router.delete("/v1/views/:name") { _, context in
             let name = context.parameters.get("name") ?? ""
-            guard try service.remove(name) else { throw APIError.notFound("unknown_view", "view \"\(name)\" does not exist") }
+            guard try await service.remove(name) else { throw APIError.notFound("unknown_view", "view \"\(name)\" does not exist") }
             return Response(status: .noContent)
         }
     }

@@ -1,16 +1,19 @@
 import Aggregation
+import BatchLayer
 import Events
 import Ingest
 import Logging
 import SpeedLayer
 import Synchronization
 
-/// Keeps the view catalog and the speed layer in step: defining a view stores it and starts
-/// computing it; deleting stops it. Views are compiled against their stream's current schema.
+/// Keeps the view catalog, the speed layer and the batch layer in step: defining a view stores
+/// it, starts computing it and queues its first full job; deleting stops it and drops its
+/// versions. Views are compiled against their stream's current schema.
 public final class ViewService: Sendable {
     let catalog: ViewCatalog
     let streams: StreamCatalog
     let speed: SpeedLayer
+    private let batchLayer = Mutex<BatchLayer?>(nil)
     private let compiled = Mutex<[String: CompiledView]>([:])
     private let logger: Logger
 
@@ -21,45 +24,66 @@ public final class ViewService: Sendable {
         self.logger = logger
     }
 
+    /// The batch layer, set once while wiring.
+    var batch: BatchLayer? {
+        get { batchLayer.withLock { $0 } }
+        set { batchLayer.withLock { $0 = newValue } }
+    }
+
     func compile(_ view: ViewDefinition) throws(ViewError) -> CompiledView {
         guard let stream = streams.stream(view.stream) else {
             throw ViewError(.unknownStream, "stream \"\(view.stream)\" does not exist", field: "stream")
         }
+        if let schedule = view.schedule {
+            do { _ = try Schedule.parse(schedule) } catch { throw ViewError(.invalidView, error.description, field: "schedule") }
+        }
         return try CompiledView(view, stream: stream)
     }
 
-    /// Starts every stored view.
+    /// Starts every stored view, each from its published cut (or offset 0).
     func startAll() throws {
         for view in catalog.all {
             let compiledView = try compile(view)
             compiled.withLock { $0[view.name] = compiledView }
-            try speed.addView(compiledView)
+            try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
         }
     }
 
-    /// Defines a view (stores it and starts computing it).
+    /// Defines a view: stores it, starts computing it and, with a batch layer, queues its first
+    /// full job (until it publishes, answers come from the speed layer alone).
     /// - Returns: whether it is new.
     @discardableResult
-    public func define(_ view: ViewDefinition) throws -> Bool {
+    public func define(_ view: ViewDefinition) async throws -> Bool {
         let compiledView = try compile(view)
         let created = try catalog.define(view)
         if created {
             compiled.withLock { $0[view.name] = compiledView }
             try speed.addView(compiledView)
             logger.info("view created", metadata: ["view": "\(view.name)", "stream": "\(view.stream)"])
+            if let batch {
+                do {
+                    try await batch.submit(view: view.name, mode: .full, trigger: "new_view")
+                } catch {
+                    logger.warning("could not queue the first job of a new view", metadata: ["view": "\(view.name)", "error": "\(error)"])
+                }
+            }
         }
         return created
     }
 
-    /// Deletes a view and its state.
-    public func remove(_ name: String) throws -> Bool {
+    /// Deletes a view, its speed state and its batch versions.
+    public func remove(_ name: String) async throws -> Bool {
         guard try catalog.remove(name) else { return false }
         compiled.withLock { _ = $0.removeValue(forKey: name) }
         speed.removeView(name)
+        await batch?.forget(view: name)
         logger.info("view deleted", metadata: ["view": "\(name)"])
         return true
     }
 
     /// The running, compiled view with this name.
     public func compiledView(_ name: String) -> CompiledView? { compiled.withLock { $0[name] } }
+
+    /// Every running view.
+    public var compiledViews: [CompiledView] { compiled.withLock { Array($0.values) } }
 }

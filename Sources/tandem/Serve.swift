@@ -20,6 +20,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Port to listen on (0: any free port). Overrides server.port.")
     var port: Int?
 
+    @Option(name: .long, help: "PostgreSQL for the batch layer (also DATABASE_URL). Default: a private cluster under the data directory.")
+    var postgresUrl: String?
+
+    @Flag(name: .long, help: "Run without a database: no batch layer, answers from the speed layer alone.")
+    var noBatch = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
 
@@ -33,6 +39,13 @@ struct Serve: AsyncParsableCommand {
         if let dataDir { configuration.dataDirectory = dataDir }
         if let host { configuration.host = host }
         if let port { configuration.port = port }
+        if noBatch {
+            configuration.database = .none
+        } else if let url = postgresUrl ?? ProcessInfo.processInfo.environment["DATABASE_URL"] {
+            configuration.database = .url(url)
+        } else if configuration.database == .none {
+            configuration.database = .managed
+        }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,0 +1,414 @@
+import Aggregation
+import EventLog
+import Events
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// The batch layer: recompute jobs that aggregate the log below a cut with the same `Aggregation`
+/// code as the speed layer, write a new view version into PostgreSQL with COPY, and publish
+/// `(view, version, cut)` in one transaction (the exact-merge contract of DESIGN.md).
+///
+/// It never imports the speed layer: what it needs of it comes as ``Hooks``.
+public final class BatchLayer: Service, Sendable {
+    /// What the batch layer needs from the rest of the server.
+    public struct Hooks: Sendable {
+        /// The running, compiled view with this name.
+        public var view: @Sendable (String) -> CompiledView?
+        /// Every running view.
+        public var views: @Sendable () -> [CompiledView]
+        /// Opens a speed-layer segment at the log's current end and returns that cut.
+        public var openSegmentAtLogEnd: @Sendable (String) throws -> [Int64]
+        /// Drops the speed-layer segments below a cut.
+        public var dropSegments: @Sendable (String, [Int64]) -> Void
+        /// Rows of state the speed layer holds for a view.
+        public var speedStateRows: @Sendable (String) -> Int
+
+        /// Creates hooks.
+        public init(
+            view: @escaping @Sendable (String) -> CompiledView?, views: @escaping @Sendable () -> [CompiledView],
+            openSegmentAtLogEnd: @escaping @Sendable (String) throws -> [Int64], dropSegments: @escaping @Sendable (String, [Int64]) -> Void,
+            speedStateRows: @escaping @Sendable (String) -> Int
+        ) {
+            self.view = view
+            self.views = views
+            self.openSegmentAtLogEnd = openSegmentAtLogEnd
+            self.dropSegments = dropSegments
+            self.speedStateRows = speedStateRows
+        }
+    }
+
+    /// Settings.
+    public struct Configuration: Sendable, Equatable {
+        /// Attempts per job before it fails.
+        public var maxAttempts = 3
+        /// The first retry waits this long; each next one twice as long.
+        public var retryDelay: Duration = .seconds(1)
+        /// A view whose speed state passes this many rows gets an incremental job (nil: never).
+        public var speedStateRowLimit: Int? = 1_000_000
+
+        /// Creates a configuration with the defaults.
+        public init() {}
+    }
+
+    struct State {
+        var publications: [String: PublishedVersion] = [:]
+        /// Queries reading each (view, version id); id 0 is "no version" (speed from offset 0).
+        var pins: [String: [Int64: Int]] = [:]
+        var jobs: [Int64: Job] = [:]
+        var active: Set<String> = []
+        var lastScheduled: [String: Int64] = [:]
+    }
+
+    private let store: BatchStore
+    private let log: EventLog
+    private let hooks: Hooks
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+    private let queue: AsyncStream<Int64>
+    private let queueSink: AsyncStream<Int64>.Continuation
+
+    /// Creates the batch layer; call ``prepare()`` before serving.
+    public init(client: PostgresClient, log: EventLog, hooks: Hooks, configuration: Configuration = Configuration(), logger: Logger) {
+        self.store = BatchStore(client: client, logger: logger)
+        self.log = log
+        self.hooks = hooks
+        self.configuration = configuration
+        self.logger = logger
+        (queue, queueSink) = AsyncStream.makeStream(of: Int64.self)
+    }
+
+    /// The canonical JSON of a view definition, stored with each version so that a version of a
+    /// view that was deleted and defined again differently is never used.
+    public static func canonical(_ definition: ViewDefinition) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? String(decoding: encoder.encode(definition), as: UTF8.self)) ?? definition.name
+    }
+
+    // MARK: Start
+
+    /// Applies migrations, loads the publications, cleans up after a crash (versions left
+    /// building, jobs left running).
+    public func prepare() async throws {
+        try await Migrations.apply(on: store.client, logger: logger)
+        let publications = try await store.loadPublications()
+        state.withLock { $0.publications = publications }
+        try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
+        try await store.client.query(
+            """
+            UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped', finished_at = now()
+            WHERE state IN ('queued', 'running')
+            """, logger: logger)
+    }
+
+    /// The published version of a view, when it was computed for this very definition.
+    public func publication(for view: CompiledView) -> PublishedVersion? {
+        let definition = Self.canonical(view.definition)
+        return state.withLock { $0.publications[view.name] }.flatMap { $0.definition == definition ? $0 : nil }
+    }
+
+    // MARK: Reading
+
+    /// Pins the version a query will read (or none), so that publishing a newer one cannot drop
+    /// what this query needs until ``unpin(_:view:)``.
+    public func pin(_ view: CompiledView) -> PublishedVersion? {
+        let definition = Self.canonical(view.definition)
+        return state.withLock { state in
+            let published = state.publications[view.name].flatMap { $0.definition == definition ? $0 : nil }
+            state.pins[view.name, default: [:]][published?.id ?? 0, default: 0] += 1
+            return published
+        }
+    }
+
+    /// Releases a pin.
+    public func unpin(_ version: PublishedVersion?, view: String) {
+        state.withLock { state in
+            let id = version?.id ?? 0
+            state.pins[view]?[id]? -= 1
+            if state.pins[view]?[id] == 0 { state.pins[view]?[id] = nil }
+        }
+    }
+
+    /// The rows of a published version whose bucket starts in `[from, to)`.
+    public func read(_ version: PublishedVersion, from: Int64, to: Int64) async throws -> ViewState {
+        try await store.read(version.table, from: from, to: to)
+    }
+
+    // MARK: Jobs
+
+    /// Queues a job for a view.
+    /// - Throws: ``BatchError`` `job_running` when the view has a queued or running job.
+    @discardableResult
+    public func submit(view name: String, mode: JobMode, trigger: String) async throws -> Job {
+        guard hooks.view(name) != nil else { throw BatchError(.unknownView, "view \"\(name)\" does not exist") }
+        let claimed = state.withLock { $0.active.insert(name).inserted }
+        guard claimed else { throw BatchError(.jobRunning, "view \"\(name)\" already has a queued or running job; wait for it to finish") }
+        do {
+            var id: Int64 = 0
+            let rows = try await store.client.query(
+                "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(name), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
+                logger: logger)
+            for try await value in rows.decode(Int64.self) { id = value }
+            let job = Job(id: id, view: name, mode: mode, trigger: trigger, state: .queued, createdAt: Date())
+            state.withLock { $0.jobs[id] = job }
+            queueSink.yield(id)
+            logger.info("job queued", metadata: ["job": "\(job.name)", "view": "\(name)", "mode": "\(mode.rawValue)", "trigger": "\(trigger)"])
+            return job
+        } catch {
+            _ = state.withLock { $0.active.remove(name) }
+            throw error
+        }
+    }
+
+    /// A job by id (live progress for jobs of this process, history from PostgreSQL).
+    public func job(_ id: Int64) async throws -> Job? {
+        if let live = state.withLock({ $0.jobs[id] }) { return live }
+        return try await history(where: "id = \(id)", limit: 1).first
+    }
+
+    /// The latest jobs, newest first.
+    public func jobs(limit: Int = 100) async throws -> [Job] {
+        var result = try await history(where: nil, limit: limit)
+        let live = state.withLock { $0.jobs }
+        for index in result.indices { if let current = live[result[index].id] { result[index] = current } }
+        return result
+    }
+
+    private func history(where condition: String?, limit: Int) async throws -> [Job] {
+        let sql = """
+            SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
+                   extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
+            FROM tandem_jobs \(condition.map { "WHERE \($0)" } ?? "") ORDER BY id DESC LIMIT \(max(1, min(limit, 10_000)))
+            """
+        var jobs: [Job] = []
+        let rows = try await store.client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        for try await row in rows {
+            let (id, view, mode, trigger, jobState, scanned, total, cut) = try row.decode(
+                (Int64, String, String, String, String, Int64, Int64, [Int64]?).self)
+            let columns = Array(row)
+            let versionID = try columns[8].decode(Int64?.self)
+            let rowsWritten = try columns[9].decode(Int64?.self)
+            let attempts = try columns[10].decode(Int.self)
+            let error = try columns[11].decode(String?.self)
+            let created = try columns[12].decode(Double.self)
+            let started = try columns[13].decode(Double?.self)
+            let finished = try columns[14].decode(Double?.self)
+            jobs.append(
+                Job(
+                    id: id, view: view, mode: JobMode(rawValue: mode) ?? .full, trigger: trigger, state: JobState(rawValue: jobState) ?? .failed,
+                    scanned: scanned, total: total, cut: cut, versionID: versionID, rowsWritten: rowsWritten, attempts: attempts, error: error,
+                    createdAt: Date(timeIntervalSince1970: created), startedAt: started.map(Date.init(timeIntervalSince1970:)),
+                    finishedAt: finished.map(Date.init(timeIntervalSince1970:))))
+        }
+        return jobs
+    }
+
+    private func update(_ id: Int64, _ change: (inout Job) -> Void) async {
+        guard let job = state.withLock({ state -> Job? in
+            guard state.jobs[id] != nil else { return nil }
+            change(&state.jobs[id]!)
+            return state.jobs[id]
+        }) else { return }
+        do {
+            try await store.client.query(
+                """
+                UPDATE tandem_jobs SET mode = \(job.mode.rawValue), state = \(job.state.rawValue), scanned = \(job.scanned), total = \(job.total),
+                  cut = \(job.cut), version_id = \(job.versionID), rows_written = \(job.rowsWritten), attempts = \(job.attempts),
+                  error = \(job.error), started_at = \(job.startedAt), finished_at = \(job.finishedAt)
+                WHERE id = \(id)
+                """, logger: logger)
+        } catch {
+            logger.warning("could not record job progress", metadata: ["job": "\(job.name)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs queued jobs (several views at once, one job per view) and the scheduler until
+    /// graceful shutdown.
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.schedule() }
+            for await id in queue.cancelOnGracefulShutdown() {
+                group.addTask { await self.execute(id) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Every second: views whose schedule is due, or whose speed state is too large, get an
+    /// incremental job.
+    private func schedule() async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            let now = Timestamp.now()
+            for view in hooks.views() {
+                var trigger: String?
+                if let text = view.definition.schedule, let schedule = try? Schedule.parse(text) {
+                    let last = state.withLock { state in
+                        if state.lastScheduled[view.name] == nil { state.lastScheduled[view.name] = now }
+                        return state.lastScheduled[view.name]!
+                    }
+                    if schedule.next(after: last) <= now {
+                        trigger = "schedule"
+                        state.withLock { $0.lastScheduled[view.name] = now }
+                    }
+                }
+                if trigger == nil, let limit = configuration.speedStateRowLimit, hooks.speedStateRows(view.name) > limit,
+                    !state.withLock({ $0.active.contains(view.name) })
+                {
+                    trigger = "size"
+                }
+                guard let trigger, !state.withLock({ $0.active.contains(view.name) }) else { continue }
+                _ = try? await submit(view: view.name, mode: .incremental, trigger: trigger)
+            }
+        }
+    }
+
+    private func execute(_ id: Int64) async {
+        guard let job = state.withLock({ $0.jobs[id] }) else { return }
+        defer { _ = state.withLock { $0.active.remove(job.view) } }
+        for attempt in 1...configuration.maxAttempts {
+            await update(id) { job in
+                job.state = .running
+                job.attempts = attempt
+                job.startedAt = job.startedAt ?? Date()
+                job.error = nil
+            }
+            do {
+                try await build(id)
+                return
+            } catch {
+                let message = Self.describe(error)
+                logger.error("job attempt failed", metadata: ["job": "\(job.name)", "attempt": "\(attempt)", "error": "\(message)"])
+                await update(id) { $0.error = message }
+                if attempt < configuration.maxAttempts && !Task.isCancelled {
+                    try? await Task.sleep(for: configuration.retryDelay * (1 << (attempt - 1)))
+                }
+            }
+        }
+        await update(id) { job in
+            job.state = .failed
+            job.finishedAt = Date()
+        }
+    }
+
+    /// One attempt: cut, scan, write, publish; a failure before the publish leaves nothing
+    /// visible (the version table is dropped).
+    private func build(_ id: Int64) async throws {
+        guard let job = state.withLock({ $0.jobs[id] }), let view = hooks.view(job.view) else {
+            throw BatchError(.unknownView, "the view no longer exists")
+        }
+        guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
+        let previous = publication(for: view)
+        let mode: JobMode = job.mode == .incremental && previous != nil ? .incremental : .full
+        let cut = try hooks.openSegmentAtLogEnd(view.name)
+        let from = mode == .incremental ? previous!.cut : [Int64](repeating: 0, count: cut.count)
+        guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
+        let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
+        await update(id) { job in
+            job.mode = mode
+            job.cut = cut
+            job.total = total
+            job.scanned = 0
+        }
+        let started = ContinuousClock.now
+        var result = mode == .incremental ? try await store.read(previous!.table) : ViewState()
+        result.merge(try await scan(view, topic: topic, from: from, to: cut, job: id))
+        let definition = Self.canonical(view.definition)
+        let version = try await store.createVersion(view: view.name, definition: definition, mode: mode.rawValue, cut: cut)
+        let rows: Int
+        let replaced: Int64?
+        do {
+            rows = try await store.copy(result, into: version.table)
+            replaced = try await store.publish(view: view.name, id: version.id, cut: cut, rows: rows)
+        } catch {
+            try? await store.drop(id: version.id, state: "failed")
+            throw error
+        }
+        let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition)
+        state.withLock { $0.publications[view.name] = published }
+        await update(id) { job in
+            job.state = .succeeded
+            job.versionID = version.id
+            job.rowsWritten = Int64(rows)
+            job.scanned = total
+            job.finishedAt = Date()
+        }
+        logger.info(
+            "view version published",
+            metadata: ["view": "\(view.name)", "version": "\(version.id)", "mode": "\(mode.rawValue)", "rows": "\(rows)",
+                       "records": "\(total)", "seconds": "\(ContinuousClock.now - started)"])
+        await retire(view: view.name, keeping: version.id, below: cut, replaced: replaced)
+    }
+
+    /// Once no query reads an older version (or the speed-only state), drops the speed segments
+    /// below the new cut and the replaced version's table.
+    private func retire(view: String, keeping id: Int64, below cut: [Int64], replaced: Int64?) async {
+        while state.withLock({ ($0.pins[view] ?? [:]).contains { $0.key != id && $0.value > 0 } }) && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        hooks.dropSegments(view, cut)
+        if let replaced {
+            do { try await store.drop(id: replaced, state: "dropped") } catch {
+                logger.warning("could not drop a retired version", metadata: ["version": "\(replaced)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Aggregates the records of every partition in `[from, to)`, partitions in parallel, each
+    /// with its own copy of the view.
+    private func scan(_ view: CompiledView, topic: Topic, from: [Int64], to: [Int64], job: Int64) async throws -> ViewState {
+        try await withThrowingTaskGroup(of: ViewState.self) { group in
+            for partition in 0..<to.count where from[partition] < to[partition] {
+                group.addTask {
+                    let local = try CompiledView(view.definition, stream: view.stream)
+                    var scratch = local.makeScratch()
+                    var state = ViewState()
+                    var offset = from[partition]
+                    let end = to[partition]
+                    while offset < end {
+                        try Task.checkCancellation()
+                        let batch = try topic.read(partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)))
+                        guard let next = batch.nextOffset else {
+                            throw BatchError(.unavailable, "partition \(partition) ends before offset \(end)")
+                        }
+                        for record in batch where record.offset < end {
+                            try record.payload.withUnsafeBytes { payload in
+                                _ = try local.apply(payload: payload, eventTime: record.eventTime, to: &state, scratch: &scratch)
+                            }
+                        }
+                        let done = min(next, end) - offset
+                        self.state.withLock { $0.jobs[job]?.scanned += done }
+                        offset = next
+                    }
+                    return state
+                }
+            }
+            var merged = ViewState()
+            for try await partial in group { merged.merge(partial) }
+            return merged
+        }
+    }
+
+    /// A readable message for an error (PostgresNIO hides the server's message from `description`).
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            let server = error.serverInfo?[.message] ?? "\(error.code)"
+            return "PostgreSQL: \(server)"
+        }
+        return "\(error)"
+    }
+
+    /// Forgets a deleted view's versions.
+    public func forget(view: String) async {
+        state.withLock { _ = $0.publications.removeValue(forKey: view) }
+        do { try await store.forget(view: view) } catch {
+            logger.warning("could not drop the versions of a deleted view", metadata: ["view": "\(view)", "error": "\(error)"])
+        }
+    }
+}

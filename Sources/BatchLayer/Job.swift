@@ -1,0 +1,84 @@
+import Events
+import Foundation
+
+/// How a job computes a view version.
+public enum JobMode: String, Sendable, Codable {
+    /// From offset 0 of every partition.
+    case full
+    /// From the published version's cut, merged into a copy of that version.
+    case incremental
+}
+
+/// A job's state.
+public enum JobState: String, Sendable, Codable {
+    case queued, running, succeeded, failed
+}
+
+/// A recompute job, as `GET /v1/jobs/{id}` shows it.
+public struct Job: Sendable, Equatable {
+    public var id: Int64
+    public var view: String
+    public var mode: JobMode
+    /// What asked for it: `api`, `schedule`, `new_view`, `size`, `cli`.
+    public var trigger: String
+    public var state: JobState
+    public var scanned: Int64 = 0
+    public var total: Int64 = 0
+    public var cut: [Int64]?
+    public var versionID: Int64?
+    public var rowsWritten: Int64?
+    public var attempts: Int = 0
+    public var error: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+
+    /// The API's job id, `j_000042`.
+    public var name: String {
+        let digits = String(id)
+        return "j_" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    /// Parses `j_000042` or `42`.
+    public static func id(from name: String) -> Int64? {
+        Int64(name.hasPrefix("j_") ? String(name.dropFirst(2)) : name)
+    }
+
+    /// The JSON of API.md.
+    public var json: String {
+        func time(_ date: Date?) -> String {
+            date.map { "\"\(Timestamp.format(Int64(($0.timeIntervalSince1970 * 1000).rounded())))\"" } ?? "null"
+        }
+        var text = "{\"id\":\"\(name)\",\"view\":"
+        JSONText.appendString(view, to: &text)
+        text += ",\"mode\":\"\(mode.rawValue)\",\"trigger\":\"\(trigger)\",\"state\":\"\(state.rawValue)\""
+        text += ",\"progress\":{\"scanned\":\(scanned),\"total\":\(total)}"
+        text += ",\"cut\":" + (cut.map { "{" + $0.enumerated().map { "\"\($0.offset)\":\($0.element)" }.joined(separator: ",") + "}" } ?? "null")
+        text += ",\"version\":\(versionID.map(String.init) ?? "null"),\"rows_written\":\(rowsWritten.map(String.init) ?? "null")"
+        text += ",\"attempts\":\(attempts),\"created_at\":\(time(createdAt)),\"started_at\":\(time(startedAt)),\"finished_at\":\(time(finishedAt))"
+        text += ",\"error\":"
+        if let error { JSONText.appendString(error, to: &text) } else { text += "null" }
+        return text + "}"
+    }
+}
+
+/// Why the batch layer refused a request.
+public struct BatchError: Error, Sendable, CustomStringConvertible {
+    /// Stable codes.
+    public enum Code: String, Sendable {
+        case jobRunning = "job_running"
+        case unknownView = "unknown_view"
+        case unknownJob = "unknown_job"
+        case unavailable = "database_unavailable"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

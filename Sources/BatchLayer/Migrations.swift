@@ -1,0 +1,89 @@
+import Logging
+import PostgresNIO
+
+/// The numbered schema migrations of `sql/`, embedded so the binary needs no files at run time
+/// (a test checks they match `sql/` to the byte). Applied in order on start, each in its own
+/// transaction, and recorded in `tandem_migrations`.
+public enum Migrations {
+    /// (number, name, SQL), in order.
+    public static let all: [(number: Int, name: String, sql: String)] = [
+        (1, "001_batch_catalog.sql", #"""
+-- Batch layer catalog: view versions with their cuts, what is published, and jobs.
+-- Version tables themselves are created per version (tandem_vv_<id>) by the batch layer.
+
+CREATE TABLE tandem_view_versions (
+    id            bigserial   PRIMARY KEY,
+    view          text        NOT NULL,
+    definition    text        NOT NULL,
+    mode          text        NOT NULL CHECK (mode IN ('full', 'incremental')),
+    cut           bigint[]    NOT NULL,
+    table_name    text        NOT NULL,
+    rows_written  bigint      NOT NULL DEFAULT 0,
+    state         text        NOT NULL CHECK (state IN ('building', 'published', 'retired', 'dropped', 'failed')),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    published_at  timestamptz
+);
+CREATE INDEX tandem_view_versions_view ON tandem_view_versions (view, id);
+
+-- Exactly one published version per view; switching it is the atomic publish.
+CREATE TABLE tandem_publications (
+    view          text        PRIMARY KEY,
+    version_id    bigint      NOT NULL REFERENCES tandem_view_versions (id),
+    cut           bigint[]    NOT NULL,
+    published_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE tandem_jobs (
+    id            bigserial   PRIMARY KEY,
+    view          text        NOT NULL,
+    mode          text        NOT NULL CHECK (mode IN ('full', 'incremental')),
+    trigger       text        NOT NULL,
+    state         text        NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
+    scanned       bigint      NOT NULL DEFAULT 0,
+    total         bigint      NOT NULL DEFAULT 0,
+    cut           bigint[],
+    version_id    bigint,
+    rows_written  bigint,
+    attempts      integer     NOT NULL DEFAULT 0,
+    error         text,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    started_at    timestamptz,
+    finished_at   timestamptz
+);
+CREATE INDEX tandem_jobs_view ON tandem_jobs (view, id);
+"""#),
+    ]
+
+    /// The statements of a migration: the extended query protocol takes one at a time. Migrations
+    /// end each statement with `;` at the end of a line and hold no other such semicolons.
+    static func statements(_ sql: String) -> [String] {
+        sql.split(separator: ";\n").map { chunk in
+            chunk.split(separator: "\n").filter { !$0.trimmingPrefix(" ").hasPrefix("--") }.joined(separator: "\n")
+        }.filter { !$0.allSatisfy(\.isWhitespace) }
+    }
+
+    /// Applies the migrations not yet recorded; concurrent starters are serialized by an
+    /// advisory lock.
+    public static func apply(on client: PostgresClient, logger: Logger) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7351092)", logger: logger)
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS tandem_migrations (
+                    number integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+                """, logger: logger)
+            var applied = Set<Int>()
+            for try await number in try await connection.query("SELECT number FROM tandem_migrations", logger: logger).decode(Int.self) {
+                applied.insert(number)
+            }
+            for migration in all where !applied.contains(migration.number) {
+                for statement in statements(migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO tandem_migrations (number, name) VALUES (\(migration.number), \(migration.name))", logger: logger)
+                logger.info("applied migration", metadata: ["migration": "\(migration.name)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Events
+
+/// When a view is recomputed: `every DURATION` or a five-field cron expression
+/// (`minute hour day-of-month month day-of-week`, UTC; `*`, `a-b`, `a,b`, `*/n`, `a-b/n`).
+public enum Schedule: Sendable, Equatable {
+    case every(milliseconds: Int64)
+    case cron(minutes: Set<Int>, hours: Set<Int>, days: Set<Int>, months: Set<Int>, weekdays: Set<Int>, anyDay: Bool, anyWeekday: Bool)
+
+    /// A schedule that cannot be parsed.
+    public struct ParseError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Parses `every 1h` or a cron expression.
+    public static func parse(_ text: String) throws(ParseError) -> Schedule {
+        let trimmed = text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        if trimmed.first == "every" {
+            guard trimmed.count == 2, let millis = DurationText.milliseconds(trimmed[1]), millis >= 1000 else {
+                throw ParseError(description: "schedule \"\(text)\": write every DURATION with at least 1s, such as every 1h")
+            }
+            return .every(milliseconds: millis)
+        }
+        guard trimmed.count == 5 else {
+            throw ParseError(description: "schedule \"\(text)\" is neither every DURATION nor a five-field cron expression")
+        }
+        let ranges = [0...59, 0...23, 1...31, 1...12, 0...7]
+        var fields: [Set<Int>] = []
+        for (field, range) in zip(trimmed, ranges) {
+            var values = Set<Int>()
+            for part in field.split(separator: ",") {
+                let pieces = part.split(separator: "/", maxSplits: 1)
+                let step = pieces.count == 2 ? Int(pieces[1]) : 1
+                guard let step, step > 0 else { throw ParseError(description: "schedule \"\(text)\": bad step in \"\(part)\"") }
+                var low = range.lowerBound, high = range.upperBound
+                if pieces[0] != "*" {
+                    let bounds = pieces[0].split(separator: "-", maxSplits: 1).map { Int($0) }
+                    guard let first = bounds.first, let a = first, bounds.allSatisfy({ $0 != nil }) else {
+                        throw ParseError(description: "schedule \"\(text)\": bad field \"\(field)\"")
+                    }
+                    low = a
+                    high = bounds.count == 2 ? bounds[1]! : (pieces.count == 2 ? range.upperBound : a)
+                }
+                guard range.contains(low), range.contains(high), low <= high else {
+                    throw ParseError(description: "schedule \"\(text)\": \"\(field)\" is outside \(range)")
+                }
+                values.formUnion(stride(from: low, through: high, by: step))
+            }
+            fields.append(values)
+        }
+        var weekdays = fields[4]
+        if weekdays.remove(7) != nil { weekdays.insert(0) }
+        return .cron(
+            minutes: fields[0], hours: fields[1], days: fields[2], months: fields[3], weekdays: weekdays,
+            anyDay: trimmed[2] == "*", anyWeekday: trimmed[4] == "*")
+    }
+
+    /// The first time strictly after `time` (epoch ms) at which the schedule fires.
+    public func next(after time: Int64) -> Int64 {
+        switch self {
+        case .every(let millis):
+            return (time / millis + 1) * millis
+        case .cron(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday):
+            var minute = time / 60_000 + 1
+            // At most about four years of minutes: every valid expression fires before then.
+            for _ in 0..<(4 * 366 * 24 * 60) {
+                let millis = minute * 60_000
+                let (year, month, day) = Timestamp.civil(millis)
+                _ = year
+                let minuteOfDay = Int((millis / 60_000) % 1440)
+                let weekday = Int(((millis / 86_400_000) % 7 + 11) % 7)  // 1970-01-01 was a Thursday (4)
+                let dayMatches: Bool =
+                    if anyDay && anyWeekday { true } else if anyDay { weekdays.contains(weekday) } else if anyWeekday {
+                        days.contains(day)
+                    } else { days.contains(day) || weekdays.contains(weekday) }
+                if months.contains(month) && dayMatches && hours.contains(minuteOfDay / 60) && minutes.contains(minuteOfDay % 60) {
+                    return millis
+                }
+                minute += 1
+            }
+            return .max
+        }
+    }
+}

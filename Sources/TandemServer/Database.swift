@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// How the server reaches PostgreSQL.
+public enum DatabaseSetting: Sendable, Equatable {
+    /// No database: the batch layer is off and answers come from the speed layer alone.
+    case none
+    /// A server given by a URL (`postgres://user:password@host:port/database`).
+    case url(String)
+    /// A private cluster under the data directory, started and stopped with the server.
+    case managed
+}
+
+/// Builds PostgresNIO clients from URLs.
+enum DatabaseClient {
+    struct InvalidURL: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func make(url text: String, logger: Logger) throws -> PostgresClient {
+        guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host, !host.isEmpty
+        else {
+            throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database, got \"\(text)\"")
+        }
+        let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
+        var configuration = PostgresClient.Configuration(
+            host: host, port: url.port ?? 5432, username: url.user ?? "postgres", password: url.password,
+            database: database.isEmpty ? nil : database, tls: .disable)
+        configuration.options.maximumConnections = 8
+        return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+}
+
+/// Runs a PostgresNIO client as a service: it stops when the server shuts down.
+struct PostgresClientService: Service {
+    let client: PostgresClient
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await client.run() }
+    }
+}

@@ -1,0 +1,83 @@
+import BatchLayer
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `POST /v1/jobs` (202), `GET /v1/jobs`, `GET /v1/jobs/{id}`.
+///
+/// One job per view at a time: asking for another while one is queued or running answers 409
+/// `job_running` (it is not queued twice).
+struct JobRoutes: Sendable {
+    let batch: BatchLayer?
+    let views: ViewService
+
+    struct JobRequest: Decodable {
+        var view: String?
+        var mode: JobMode?
+        var trigger: String?
+    }
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post("/v1/jobs") { request, _ in
+            let batch = try available()
+            let body = try await JSONCoding.decodeBody(JobRequest.self, from: request)
+            let mode = body.mode ?? .incremental
+            let trigger = body.trigger == "cli" ? "cli" : "api"
+            if let view = body.view {
+                let job = try await submit(batch, view: view, mode: mode, trigger: trigger)
+                return json(job.json, status: .accepted)
+            }
+            var jobs: [String] = []
+            var refused: [APIError.Detail] = []
+            for view in views.compiledViews.map(\.name).sorted() {
+                do {
+                    jobs.append(try await submit(batch, view: view, mode: mode, trigger: trigger).json)
+                } catch let error as APIError {
+                    refused.append(.init(field: view, code: error.code, message: error.message))
+                }
+            }
+            let skipped = refused.map { "{\"view\":\"\($0.field ?? "")\",\"code\":\"\($0.code)\"}" }.joined(separator: ",")
+            return json("{\"jobs\":[\(jobs.joined(separator: ","))],\"skipped\":[\(skipped)]}", status: .accepted)
+        }
+        router.get("/v1/jobs") { request, _ in
+            let batch = try available()
+            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 100
+            let jobs = try await batch.jobs(limit: limit)
+            return json("{\"jobs\":[" + jobs.map(\.json).joined(separator: ",") + "]}", status: .ok)
+        }
+        router.get("/v1/jobs/:id") { _, context in
+            let batch = try available()
+            let name = context.parameters.get("id") ?? ""
+            guard let id = Job.id(from: name), let job = try await batch.job(id) else {
+                throw APIError.notFound("unknown_job", "job \"\(name)\" does not exist")
+            }
+            return json(job.json, status: .ok)
+        }
+    }
+
+    private func available() throws -> BatchLayer {
+        guard let batch else {
+            throw APIError(
+                .serviceUnavailable, code: "batch_unavailable", "this server runs without a database, so it has no batch layer; start it with --postgres-url or the managed cluster")
+        }
+        return batch
+    }
+
+    private func submit(_ batch: BatchLayer, view: String, mode: JobMode, trigger: String) async throws -> Job {
+        do {
+            return try await batch.submit(view: view, mode: mode, trigger: trigger)
+        } catch let error as BatchError {
+            switch error.code {
+            case .jobRunning: throw APIError(.conflict, code: error.code.rawValue, error.message)
+            case .unknownView: throw APIError(.notFound, code: error.code.rawValue, error.message)
+            default: throw APIError(.serviceUnavailable, code: error.code.rawValue, error.message, retryAfterSeconds: 5)
+            }
+        }
+    }
+
+    private func json(_ text: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

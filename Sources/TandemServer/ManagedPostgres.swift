@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A private PostgreSQL cluster under the data directory, for `tandem serve` with no database
+/// URL: created with the system's `initdb` on first start, started on a free loopback port, and
+/// stopped with the server. PostgreSQL refuses to run as root, so as root the cluster belongs to
+/// the `postgres` user.
+public final class ManagedPostgres: Service, Sendable {
+    /// The cluster's directory.
+    public let directory: String
+    /// The port it listens on.
+    public let port: Int
+    private let logger: Logger
+
+    /// A cluster that cannot be started, with what to do about it.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The URL to reach it.
+    public var url: String { "postgres://postgres@127.0.0.1:\(port)/tandem" }
+
+    /// Creates (if needed) and starts the cluster in `directory`.
+    public init(directory: String, logger: Logger) throws {
+        self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        self.logger = logger
+        let bin = try Self.binaries()
+        let root = getuid() == 0
+        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
+        if root {
+            try Self.run("/bin/chown", ["postgres:postgres", self.directory])
+            try Self.run("/bin/chmod", ["700", self.directory])
+            guard (try? Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-w", self.directory])) != nil else {
+                throw Failure(
+                    description: "the postgres user cannot reach \(self.directory) (a parent directory is closed to it); "
+                        + "choose a --data-dir it can enter (such as under /var/lib or /tmp) or give --postgres-url")
+            }
+        }
+        let data = self.directory + "/data"
+        if !FileManager.default.fileExists(atPath: data + "/PG_VERSION") {
+            logger.info("creating a private PostgreSQL cluster", metadata: ["directory": "\(data)"])
+            try Self.run(bin + "/initdb", ["-D", data, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"], asPostgres: root)
+        }
+        var chosen = 0
+        var lastError = ""
+        for _ in 0..<10 {
+            let candidate = Int.random(in: 20_000..<60_000)
+            do {
+                try Self.run(
+                    bin + "/pg_ctl",
+                    ["-D", data, "-l", self.directory + "/server.log", "-w", "-t", "60", "-o",
+                     "-p \(candidate) -c listen_addresses=127.0.0.1 -k \(self.directory)", "start"], asPostgres: root)
+                chosen = candidate
+                break
+            } catch {
+                lastError = "\(error)"
+                // A cluster left running by a killed server holds its data directory: stop it.
+                _ = try? Self.run(bin + "/pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"], asPostgres: root)
+            }
+        }
+        guard chosen != 0 else { throw Failure(description: "could not start the private PostgreSQL cluster: \(lastError)") }
+        port = chosen
+        _ = try? Self.run(bin + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "tandem"], asPostgres: root)
+        logger.info("private PostgreSQL cluster started", metadata: ["port": "\(port)", "directory": "\(data)"])
+    }
+
+    /// Waits for shutdown, then stops the cluster.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    /// Stops the cluster.
+    public func stop() {
+        guard let bin = try? Self.binaries() else { return }
+        _ = try? Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"], asPostgres: getuid() == 0)
+        logger.info("private PostgreSQL cluster stopped")
+    }
+
+    static func binaries() throws -> String {
+        let candidates = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        for version in candidates.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) where FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/initdb") {
+            return "/usr/lib/postgresql/\(version)/bin"
+        }
+        throw Failure(
+            description: "PostgreSQL's server binaries are not installed; install them with `apt-get install postgresql` "
+                + "(scripts/install-deps.sh does) or give --postgres-url / DATABASE_URL")
+    }
+
+    /// Runs a program to completion with `posix_spawn` and `waitpid` (Foundation's `Process`
+    /// can miss the exit of a program whose child daemonizes, as `pg_ctl start` does), its
+    /// output going to a file.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) throws -> String {
+        let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
+        let outputPath = NSTemporaryDirectory() + "tandem-pg-\(UUID().uuidString).out"
+        defer { unlink(outputPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var cArguments = argv.map { strdup($0) } + [nil]
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        guard spawned == 0 else { throw Failure(description: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        let exited = (status & 0x7F) == 0
+        let code = (status >> 8) & 0xFF
+        guard exited && code == 0 else {
+            throw Failure(description: "\(URL(fileURLWithPath: executable).lastPathComponent) failed: \(text.suffix(2000))")
+        }
+        return text
+    }
+}
