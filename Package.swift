@@ -177,6 +177,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BatchLayerTests",
+            dependencies: ["BatchLayer", "Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EventLogTests",
             dependencies: [
                 "EventLog",
@@ -193,6 +198,7 @@ let package = Package(
                 "Ingest",
                 "TandemTestSupport",
                 "HTTPAPI",
+                "BatchLayer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -94,15 +94,20 @@ public final class BatchLayer: Service, Sendable {
     /// Applies migrations, loads the publications, cleans up after a crash (versions left
     /// building, jobs left running).
     public func prepare() async throws {
-        try await Migrations.apply(on: store.client, logger: logger)
-        let publications = try await store.loadPublications()
+        let store = self.store
+        let logger = self.logger
+        let publications = try await withTimeout(.seconds(60), "connecting to PostgreSQL and applying migrations") {
+            try await Migrations.apply(on: store.client, logger: logger)
+            let publications = try await store.loadPublications()
+            try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
+            try await store.client.query(
+                """
+                UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped', finished_at = now()
+                WHERE state IN ('queued', 'running')
+                """, logger: logger)
+            return publications
+        }
         state.withLock { $0.publications = publications }
-        try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
-        try await store.client.query(
-            """
-            UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped', finished_at = now()
-            WHERE state IN ('queued', 'running')
-            """, logger: logger)
     }
 
     /// The published version of a view, when it was computed for this very definition.
@@ -133,9 +138,11 @@ public final class BatchLayer: Service, Sendable {
         }
     }
 
-    /// The rows of a published version whose bucket starts in `[from, to)`.
-    public func read(_ version: PublishedVersion, from: Int64, to: Int64) async throws -> ViewState {
-        try await store.read(version.table, from: from, to: to)
+    /// The rows of a published version whose bucket starts in `[from, to)` (failing after
+    /// `timeout` rather than waiting for an unreachable database).
+    public func read(_ version: PublishedVersion, from: Int64, to: Int64, timeout: Duration = .seconds(10)) async throws -> ViewState {
+        let store = self.store
+        return try await withTimeout(timeout, "reading view version \(version.id)") { try await store.read(version.table, from: from, to: to) }
     }
 
     // MARK: Jobs

@@ -51,6 +51,7 @@ CREATE TABLE tandem_jobs (
     finished_at   timestamptz
 );
 CREATE INDEX tandem_jobs_view ON tandem_jobs (view, id);
+
 """#),
     ]
 

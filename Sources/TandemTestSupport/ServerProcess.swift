@@ -49,9 +49,11 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts `tandem serve` on a free port with `DIRECTORY/tandem.yaml` and data in
     /// `DIRECTORY/data`, and waits until it listens. `run` numbers the output file, so that the
     /// logs of successive runs (before and after a crash) are kept apart.
-    public static func start(in directory: TemporaryDirectory, run: Int) async throws -> ServerProcess {
+    /// - Parameter database: the PostgreSQL URL for the batch layer; `nil` runs without one.
+    public static func start(in directory: TemporaryDirectory, run: Int, database: String? = nil) async throws -> ServerProcess {
         let server = try ServerProcess(
-            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"],
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"]
+                + (database.map { ["--postgres-url", $0] } ?? ["--no-batch"]),
             outputPath: directory.path + "/server-\(run).log")
         try await server.waitUntilListening()
         return server

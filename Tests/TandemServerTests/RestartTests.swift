@@ -62,23 +62,49 @@ struct RestartTests {
         return result
     }
 
+    /// Runs an incremental job and waits for it, so that the restart replays from a published cut.
+    func recompute(_ client: HTTPTestClient) async throws {
+        var job: [String: Any] = [:]
+        for _ in 0..<500 {
+            let (status, body) = try await client.send(.POST, "/v1/jobs", body: #"{"view":"by_url","mode":"incremental"}"#)
+            if status == 202 {
+                job = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
+                break
+            }
+            #expect(status == 409, "\(body)")  // the view's first job may still run
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let id = try #require(job["id"] as? String)
+        for _ in 0..<1000 {
+            let (_, body) = try await client.send(.GET, "/v1/jobs/\(id)")
+            let state = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any])["state"] as? String
+            if state == "succeeded" { return }
+            #expect(state != "failed", "\(body)")
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("job \(id) did not finish")
+    }
+
     @Test func sameAnswersAfterSIGKILLAndReplay() async throws {
         let directory = try TemporaryDirectory(prefix: "tandem-restart")
         defer { directory.remove() }
         try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
-        let first = try await ServerProcess.start(in: directory, run: 1)
+        let database = try TestDatabase.create()
+        let first = try await ServerProcess.start(in: directory, run: 1, database: database.url)
         let client = HTTPTestClient(baseURL: first.baseURL)
         let events = TestEvent.random(count: 20_000, seed: 11)
-        for chunk in stride(from: 0, to: events.count, by: 2000) {
+        for (index, chunk) in stride(from: 0, to: events.count, by: 2000).enumerated() {
             let body = events[chunk..<min(chunk + 2000, events.count)].map(\.json).joined(separator: "\n")
             let (status, reply) = try await client.send(.POST, "/v1/streams/pageviews/events", body: body, contentType: "application/x-ndjson")
             #expect(status == 200, "\(reply)")
+            if index == 5 { try await recompute(client) }
         }
         let before = try await answers(client)
+        #expect(before.count == Self.queries.count)
         #expect(before[1].contains("\"views\":20000"))
         first.kill()
 
-        let second = try await ServerProcess.start(in: directory, run: 2)
+        let second = try await ServerProcess.start(in: directory, run: 2, database: database.url)
         defer { second.terminate() }
         let restarted = HTTPTestClient(baseURL: second.baseURL)
         var ready = false
@@ -89,5 +115,11 @@ struct RestartTests {
         #expect(ready, "the restarted server never became ready")
         let after = try await answers(restarted)
         #expect(after == before)
+        // The restarted speed layer replayed from the published cut, not from offset 0.
+        let (_, body) = try await restarted.send(.POST, "/v1/query", body: Self.queries[1])
+        let provenance = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any])["provenance"] as! [String: Any]
+        #expect(provenance["source"] as? String == "batch+speed")
+        #expect(provenance["batch_version"] as? Int != nil)
+        #expect((provenance["cut"] as? [String: Int])?.values.reduce(0, +) ?? 0 > 0)
     }
 }

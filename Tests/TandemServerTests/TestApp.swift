@@ -26,6 +26,7 @@ let pageviewsDefinition = StreamDefinition(
 /// Runs `body` against the real application (router-level test client) on `directory`.
 func withApp<Value: Sendable>(
     directory: TemporaryDirectory,
+    database: TestDatabase? = nil,
     configure: (inout TandemConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
@@ -33,12 +34,20 @@ func withApp<Value: Sendable>(
     configuration.dataDirectory = directory.path
     configuration.port = 0
     configuration.streams = [pageviewsDefinition]
+    if let database { configuration.database = .url(database.url) }
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .warning
     let (app, components) = try TandemApplication.build(configuration: configuration, logger: logger)
     defer { components.log.close() }
-    return try await app.test(.router) { client in try await body(client) }
+    return try await TestComponents.$current.withValue(components) {
+        try await app.test(.router) { client in try await body(client) }
+    }
+}
+
+/// The components of the application that `withApp` is running, for tests that look past HTTP.
+enum TestComponents {
+    @TaskLocal static var current: TandemApplication.Components?
 }
 
 extension TestClientProtocol {

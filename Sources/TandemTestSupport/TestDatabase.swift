@@ -1,0 +1,29 @@
+import Foundation
+
+/// A fresh, empty PostgreSQL database on the test cluster that `scripts/test.sh` starts
+/// (`TANDEM_TEST_POSTGRES_URL`), so that tests never see each other's tables.
+public struct TestDatabase: Sendable {
+    /// The URL of the new database.
+    public let url: String
+
+    /// A test database could not be made.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Creates a database named after a fresh UUID.
+    public static func create() throws -> TestDatabase {
+        guard let base = ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"], let slash = base.lastIndex(of: "/") else {
+            throw Failure(description: "TANDEM_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+        }
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [base, "-qAtc", "CREATE DATABASE \(name)"]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure(description: "psql could not create database \(name)") }
+        return TestDatabase(url: String(base[..<slash]) + "/" + name)
+    }
+}

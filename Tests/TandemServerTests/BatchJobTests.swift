@@ -1,0 +1,115 @@
+import Aggregation
+import BatchLayer
+import Events
+import Ingest
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import TandemServer
+import TandemTestSupport
+import Testing
+
+/// Recompute jobs through the real application and a real PostgreSQL.
+@Suite("Batch jobs")
+struct BatchJobTests {
+    /// No double sums: every state encodes exactly, whatever the merge order.
+    static let view = #"""
+        {"name":"jobs_view","stream":"pageviews","dimensions":["url"],"bucket":"1m",
+         "aggregates":{"views":{"fn":"count"},"n_sum":{"fn":"sum","field":"n"},"n_max":{"fn":"max","field":"n"},"users":{"fn":"distinct","field":"user_id"}}}
+        """#
+
+    func post(_ client: some TestClientProtocol, _ uri: String, _ body: String) async throws -> TestResponse {
+        try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
+    }
+
+    /// Submits a job (retrying while another runs) and waits until it ends; returns its JSON.
+    func runJob(_ client: some TestClientProtocol, mode: String) async throws -> [String: Any] {
+        var id: String?
+        for _ in 0..<1000 where id == nil {
+            let response = try await post(client, "/v1/jobs", #"{"view":"jobs_view","mode":"\#(mode)"}"#)
+            if response.status == .accepted { id = try json(response)["id"] as? String } else {
+                #expect(response.status == .conflict)
+                #expect(try errorBody(response)["code"] as? String == "job_running")
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        let name = try #require(id)
+        for _ in 0..<2000 {
+            let job = try await client.getJSON("/v1/jobs/\(name)")
+            if job["state"] as? String == "succeeded" || job["state"] as? String == "failed" { return job }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("job \(name) did not end")
+        return [:]
+    }
+
+    func postEvents(_ client: some TestClientProtocol, count: Int, seed: UInt64) async throws {
+        let body = TestEvent.random(count: count, seed: seed).map(\.json).joined(separator: "\n")
+        #expect(try await client.post(body, contentType: "application/x-ndjson").status == .ok)
+    }
+
+    @Test func fullAndIncrementalVersionsAreIdentical() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        try await withApp(directory: directory, database: database, configure: { $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil }) {
+            client async throws in
+            #expect(try await post(client, "/v1/views", Self.view).status == .created)
+            try await postEvents(client, count: 2000, seed: 1)
+            let first = try await runJob(client, mode: "full")
+            #expect(first["state"] as? String == "succeeded")
+            try await postEvents(client, count: 1500, seed: 2)
+            let incremental = try await runJob(client, mode: "incremental")
+            #expect(incremental["mode"] as? String == "incremental")
+            #expect((incremental["progress"] as? [String: Int])?["total"] == 1500)
+            let components = try #require(TestComponents.current)
+            let view = try #require(components.views.compiledView("jobs_view"))
+            let batch = try #require(components.batch)
+            let incrementalVersion = try #require(batch.publication(for: view))
+            let incrementalRows = try await batch.read(incrementalVersion, from: .min, to: .max)
+            let full = try await runJob(client, mode: "full")
+            #expect((full["progress"] as? [String: Int])?["total"] == 3500)
+            let fullVersion = try #require(batch.publication(for: view))
+            #expect(fullVersion.id > incrementalVersion.id)
+            #expect(fullVersion.cut == incrementalVersion.cut)
+            let fullRows = try await batch.read(fullVersion, from: .min, to: .max)
+            #expect(fullRows.count > 100)
+            #expect(fullRows == incrementalRows)
+            #expect(full["rows_written"] as? Int == fullRows.count)
+            let jobs = try await client.getJSON("/v1/jobs")
+            #expect((jobs["jobs"] as? [[String: Any]])?.count == 4)  // the new view's first job, then three
+        }
+    }
+
+    @Test func jobErrorsAndHostileNames() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        try await withApp(directory: directory, database: database) { client async throws in
+            let unknown = try await post(client, "/v1/jobs", #"{"view":"nope","mode":"full"}"#)
+            #expect(unknown.status == .notFound)
+            #expect(try errorBody(unknown)["code"] as? String == "unknown_view")
+            #expect(try await client.execute(uri: "/v1/jobs/j_999999", method: .get).status == .notFound)
+            for name in [#"x\"; DROP TABLE tandem_jobs; --"#, "Robert'); DROP TABLE x;--", "a b", "tandem_vv_1\\\""] {
+                let hostile = Self.view.replacingOccurrences(of: "jobs_view", with: name)
+                let response = try await post(client, "/v1/views", hostile)
+                #expect(response.status == .badRequest, "\(name)")
+            }
+            let field = Self.view.replacingOccurrences(of: #""field":"n"}"#, with: #""field":"n; DROP TABLE tandem_jobs"}"#)
+            #expect(try await post(client, "/v1/views", field).status == .badRequest)
+            #expect(try await client.getJSON("/v1/jobs")["jobs"] as? [Any] != nil)
+        }
+    }
+
+    @Test func withoutADatabaseJobsAre503AndAnswersComeFromTheSpeedLayer() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory) { client async throws in
+            #expect(try await post(client, "/v1/views", Self.view).status == .created)
+            let response = try await post(client, "/v1/jobs", #"{"view":"jobs_view"}"#)
+            #expect(response.status == .serviceUnavailable)
+            #expect(try errorBody(response)["code"] as? String == "batch_unavailable")
+        }
+    }
+}
