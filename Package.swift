@@ -144,6 +144,8 @@ let package = Package(
                 "Ingest",
                 "Aggregation",
                 "SpeedLayer",
+                "BatchLayer",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

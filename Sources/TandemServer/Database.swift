@@ -14,12 +14,13 @@ public enum DatabaseSetting: Sendable, Equatable {
 }
 
 /// Builds PostgresNIO clients from URLs.
-enum DatabaseClient {
+public enum DatabaseClient {
     struct InvalidURL: Error, CustomStringConvertible {
         var description: String
     }
 
-    static func make(url text: String, logger: Logger) throws -> PostgresClient {
+    /// A client for `postgres://user:password@host:port/database` (no TLS: loopback and private networks).
+    public static func make(url text: String, logger: Logger) throws -> PostgresClient {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host, !host.isEmpty
         else {
             throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database, got \"\(text)\"")
@@ -34,10 +35,13 @@ enum DatabaseClient {
 }
 
 /// Runs a PostgresNIO client as a service: it stops when the server shuts down.
-struct PostgresClientService: Service {
+public struct PostgresClientService: Service {
     let client: PostgresClient
 
-    func run() async throws {
+    /// Wraps a client.
+    public init(client: PostgresClient) { self.client = client }
+
+    public func run() async throws {
         await cancelWhenGracefulShutdown { await client.run() }
     }
 }

@@ -26,21 +26,35 @@ public final class ManagedPostgres: Service, Sendable {
     public var url: String { "postgres://postgres@127.0.0.1:\(port)/tandem" }
 
     /// Creates (if needed) and starts the cluster in `directory`.
+    ///
+    /// As root, when the `postgres` user cannot reach `directory` (it lies under a closed parent
+    /// such as /root), the cluster lives in `/var/lib/tandem/postgres-HASH` instead, HASH naming
+    /// the data directory, and a line in the log says so.
     public init(directory: String, logger: Logger) throws {
-        self.directory = URL(fileURLWithPath: directory).standardizedFileURL.path
+        var path = URL(fileURLWithPath: directory).standardizedFileURL.path
         self.logger = logger
         let bin = try Self.binaries()
         let root = getuid() == 0
-        try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         if root {
-            try Self.run("/bin/chown", ["postgres:postgres", self.directory])
-            try Self.run("/bin/chmod", ["700", self.directory])
-            guard (try? Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-w", self.directory])) != nil else {
-                throw Failure(
-                    description: "the postgres user cannot reach \(self.directory) (a parent directory is closed to it); "
-                        + "choose a --data-dir it can enter (such as under /var/lib or /tmp) or give --postgres-url")
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try Self.run("/bin/chown", ["postgres:postgres", path])
+            if (try? Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-w", path])) == nil {
+                var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+                for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+                let fallback = "/var/lib/tandem/postgres-" + String(hash, radix: 16)
+                logger.notice(
+                    "the postgres user cannot enter the data directory; the private cluster lives elsewhere",
+                    metadata: ["wanted": "\(path)", "directory": "\(fallback)"])
+                path = fallback
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try Self.run("/bin/chmod", ["755", "/var/lib/tandem"])
+                try Self.run("/bin/chown", ["postgres:postgres", path])
             }
+            try Self.run("/bin/chmod", ["700", path])
+        } else {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         }
+        self.directory = path
         let data = self.directory + "/data"
         if !FileManager.default.fileExists(atPath: data + "/PG_VERSION") {
             logger.info("creating a private PostgreSQL cluster", metadata: ["directory": "\(data)"])

@@ -17,7 +17,7 @@ import TandemServer
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs, with ratios against a baseline measured in the same run).",
-        subcommands: [IngestBench.self, SpeedBench.self], defaultSubcommand: IngestBench.self)
+        subcommands: [IngestBench.self, SpeedBench.self, BatchBench.self], defaultSubcommand: IngestBench.self)
 }
 
 struct IngestBench: AsyncParsableCommand {
@@ -175,7 +175,7 @@ struct SpeedBench: AsyncParsableCommand {
             var definition = IngestBench.definition
             definition.partitions = partitionCount
             let topic = try log.createTopic("pageviews", partitions: partitionCount)
-            try await fill(topic, definition: definition)
+            try await Self.fill(topic, definition: definition, events: events)
             let view = try CompiledView(try JSONDecoder().decode(ViewDefinition.self, from: Data(self.view.utf8)), stream: definition)
             for _ in 0..<runs {
                 let speed = SpeedLayer(log: log, logger: logger)
@@ -210,7 +210,7 @@ struct SpeedBench: AsyncParsableCommand {
     }
 
     /// Appends `events` pageviews, parsed and encoded by the real ingest parser.
-    func fill(_ topic: Topic, definition: StreamDefinition) async throws {
+    static func fill(_ topic: Topic, definition: StreamDefinition, events: Int) async throws {
         var parser = EventParser(definition: definition, bounds: EventTimeBounds(maxAgeMilliseconds: nil, maxFutureMilliseconds: nil))
         let chunk = 10_000
         for start in stride(from: 0, to: events, by: chunk) {
