@@ -215,11 +215,13 @@ public final class BatchLayer: Service, Sendable {
     }
 
     private func update(_ id: Int64, _ change: (inout Job) -> Void) async {
-        guard let job = state.withLock({ state -> Job? in
-            guard state.jobs[id] != nil else { return nil }
-            change(&state.jobs[id]!)
-            return state.jobs[id]
-        }) else { return }
+        guard
+            let job = state.withLock({ state -> Job? in
+                guard state.jobs[id] != nil else { return nil }
+                change(&state.jobs[id]!)
+                return state.jobs[id]
+            })
+        else { return }
         do {
             try await store.client.query(
                 """
@@ -348,8 +350,10 @@ public final class BatchLayer: Service, Sendable {
         }
         logger.info(
             "view version published",
-            metadata: ["view": "\(view.name)", "version": "\(version.id)", "mode": "\(mode.rawValue)", "rows": "\(rows)",
-                       "records": "\(total)", "seconds": "\(ContinuousClock.now - started)"])
+            metadata: [
+                "view": "\(view.name)", "version": "\(version.id)", "mode": "\(mode.rawValue)", "rows": "\(rows)",
+                "records": "\(total)", "seconds": "\(ContinuousClock.now - started)",
+            ])
         await retire(view: view.name, keeping: version.id, below: cut, replaced: replaced)
     }
 

@@ -60,7 +60,8 @@ struct JobRoutes: Sendable {
     private func available() throws -> BatchLayer {
         guard let batch else {
             throw APIError(
-                .serviceUnavailable, code: "batch_unavailable", "this server runs without a database, so it has no batch layer; start it with --postgres-url or the managed cluster")
+                .serviceUnavailable, code: "batch_unavailable",
+                "this server runs without a database, so it has no batch layer; start it with --postgres-url or the managed cluster")
         }
         return batch
     }

@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A private PostgreSQL cluster under the data directory, for `tandem serve` with no database
@@ -67,8 +67,10 @@ public final class ManagedPostgres: Service, Sendable {
             do {
                 try Self.run(
                     bin + "/pg_ctl",
-                    ["-D", data, "-l", self.directory + "/server.log", "-w", "-t", "60", "-o",
-                     "-p \(candidate) -c listen_addresses=127.0.0.1 -k \(self.directory)", "start"], asPostgres: root)
+                    [
+                        "-D", data, "-l", self.directory + "/server.log", "-w", "-t", "60", "-o",
+                        "-p \(candidate) -c listen_addresses=127.0.0.1 -k \(self.directory)", "start",
+                    ], asPostgres: root)
                 chosen = candidate
                 break
             } catch {
@@ -98,7 +100,8 @@ public final class ManagedPostgres: Service, Sendable {
 
     static func binaries() throws -> String {
         let candidates = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-        for version in candidates.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) where FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/initdb") {
+        for version in candidates.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) })
+        where FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\(version)/bin/initdb") {
             return "/usr/lib/postgresql/\(version)/bin"
         }
         throw Failure(

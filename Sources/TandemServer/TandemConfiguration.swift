@@ -1,9 +1,9 @@
 import Aggregation
+import BatchLayer
 import EventLog
 import Events
 import Foundation
 import Ingest
-import BatchLayer
 import SpeedLayer
 import Yams
 

@@ -45,7 +45,8 @@ struct BatchBench: AsyncParsableCommand {
             url = cluster!.url
         }
         defer { cluster?.stop() }
-        let log = try EventLog(directory: directory + "/log", configuration: LogConfiguration(durability: .interval(milliseconds: 1000)), logger: logger)
+        let log = try EventLog(
+            directory: directory + "/log", configuration: LogConfiguration(durability: .interval(milliseconds: 1000)), logger: logger)
         var definition = IngestBench.definition
         definition.partitions = partitions
         let topic = try log.createTopic("pageviews", partitions: partitions)
@@ -75,7 +76,10 @@ struct BatchBench: AsyncParsableCommand {
                 }
                 let seconds = Self.seconds(since: start)
                 tandemTotal += seconds
-                print(String(format: "tandem full recompute of %@: %.2f s (%@, %lld rows)", view.name, seconds, final.state.rawValue, final.rowsWritten ?? 0))
+                print(
+                    String(
+                        format: "tandem full recompute of %@: %.2f s (%@, %lld rows)", view.name, seconds, final.state.rawValue,
+                        final.rowsWritten ?? 0))
             }
             // The baseline: the same events in a PostgreSQL table, the same answers by SQL.
             try await client.query("DROP TABLE IF EXISTS bench_pageviews", logger: logger)
@@ -91,9 +95,11 @@ struct BatchBench: AsyncParsableCommand {
                         for i in 0..<min(10_000, events - chunk) {
                             let n = chunk &* 7919 &+ i  // the same generator as the log's events
                             let ts = Timestamp.parse(
-                                "2026-11-20T\(String(format: "%02d:%02d:%02d", n / 3600 % 24, n / 60 % 60, n % 60)).\(String(format: "%03d", n % 1000))Z")!
+                                "2026-11-20T\(String(format: "%02d:%02d:%02d", n / 3600 % 24, n / 60 % 60, n % 60)).\(String(format: "%03d", n % 1000))Z"
+                            )!
                             buffer.writeString(
-                                "\(Timestamp.format(ts))\t/products/\(n % 5000)\tu\(n % 100_000)\t\(countries[n % countries.count])\t\(Double(n % 2000) / 10)\n")
+                                "\(Timestamp.format(ts))\t/products/\(n % 5000)\tu\(n % 100_000)\t\(countries[n % countries.count])\t\(Double(n % 2000) / 10)\n"
+                            )
                         }
                         try await writer.write(buffer)
                         buffer.clear()
@@ -112,10 +118,13 @@ struct BatchBench: AsyncParsableCommand {
                 logger: logger)
             let usersQuery = Self.seconds(since: start)
             try await client.query("DROP TABLE bench_pageviews, bench_url_hourly, bench_users_hourly", logger: logger)
-            print(String(format: "postgresql alone: COPY %.2f s, url×hour GROUP BY %.2f s, distinct users per hour %.2f s", load, urlQuery, usersQuery))
-            print(String(format: "ratio: tandem recompute %.2f s vs postgresql queries %.2f s = %.2fx (vs load + queries %.2f s = %.2fx)",
-                         tandemTotal, urlQuery + usersQuery, (urlQuery + usersQuery) / tandemTotal, load + urlQuery + usersQuery,
-                         (load + urlQuery + usersQuery) / tandemTotal))
+            print(
+                String(format: "postgresql alone: COPY %.2f s, url×hour GROUP BY %.2f s, distinct users per hour %.2f s", load, urlQuery, usersQuery))
+            print(
+                String(
+                    format: "ratio: tandem recompute %.2f s vs postgresql queries %.2f s = %.2fx (vs load + queries %.2f s = %.2fx)",
+                    tandemTotal, urlQuery + usersQuery, (urlQuery + usersQuery) / tandemTotal, load + urlQuery + usersQuery,
+                    (load + urlQuery + usersQuery) / tandemTotal))
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -4,7 +4,7 @@ import NIOCore
 import NIOHTTP1
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `tandem recompute VIEW [--full]`: queues a batch job, and follows it with `--wait`.

@@ -1,10 +1,10 @@
 import Aggregation
 import BatchLayer
 import Events
-import Ingest
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Ingest
 import NIOCore
 import TandemServer
 import TandemTestSupport
@@ -28,7 +28,9 @@ struct BatchJobTests {
         var id: String?
         for _ in 0..<1000 where id == nil {
             let response = try await post(client, "/v1/jobs", #"{"view":"jobs_view","mode":"\#(mode)"}"#)
-            if response.status == .accepted { id = try json(response)["id"] as? String } else {
+            if response.status == .accepted {
+                id = try json(response)["id"] as? String
+            } else {
                 #expect(response.status == .conflict)
                 #expect(try errorBody(response)["code"] as? String == "job_running")
                 try await Task.sleep(for: .milliseconds(10))

@@ -66,10 +66,13 @@ struct ExactnessTests {
         while round < rounds {
             life += 1
             let restartAfter = round + Int.random(in: 3...6, using: &random)
-            let state = try await withApp(directory: directory, database: database, configure: { configuration in
-                configuration.ingest.eventTimeBounds.maxFutureMilliseconds = nil
-                configuration.batch.retryDelay = .milliseconds(50)
-            }) { [placed, random, round, life] client async throws -> ([Placed], SeededRandom, Int, Int, Int, Int, Int) in
+            let state = try await withApp(
+                directory: directory, database: database,
+                configure: { configuration in
+                    configuration.ingest.eventTimeBounds.maxFutureMilliseconds = nil
+                    configuration.batch.retryDelay = .milliseconds(50)
+                }
+            ) { [placed, random, round, life] client async throws -> ([Placed], SeededRandom, Int, Int, Int, Int, Int) in
                 var placed = placed, random = random, round = round
                 var queries = 0, mismatches = 0, batchAnswers = 0, jobs = 0
                 if life == 1 {
@@ -149,6 +152,8 @@ struct ExactnessTests {
         #expect(queries > 0)
         #expect(jobs > 0)
         #expect(batchAnswers > 0, "no answer used a published batch version: the test proved nothing about merging")
-        print("exactness: \(rounds) rounds, \(life) server lives, \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches")
+        print(
+            "exactness: \(rounds) rounds, \(life) server lives, \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
+        )
     }
 }
