@@ -63,6 +63,8 @@ public final class BatchLayer: Service, Sendable {
     }
 
     private let store: BatchStore
+    /// The client this layer uses, for the other catalogs kept in the same database.
+    public var client: PostgresClient { store.client }
     private let log: EventLog
     private let hooks: Hooks
     private let configuration: Configuration

@@ -55,7 +55,22 @@ public enum Migrations {
             CREATE INDEX tandem_jobs_view ON tandem_jobs (view, id);
 
             """#
-        )
+        ),
+        (
+            2, "002_definitions.sql",
+            #"""
+            -- Stream and view definitions (the catalog the ingest path and both layers read on start).
+
+            CREATE TABLE tandem_definitions (
+                kind          text        NOT NULL CHECK (kind IN ('streams', 'views')),
+                name          text        NOT NULL,
+                definition    text        NOT NULL,
+                updated_at    timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (kind, name)
+            );
+
+            """#
+        ),
     ]
 
     /// The statements of a migration: the extended query protocol takes one at a time. Migrations

@@ -51,7 +51,7 @@ public struct IngestRoutes: Sendable {
     private func createStream(_ request: Request) async throws -> Response {
         let requested = try await JSONCoding.decodeBody(StreamDefinition.self, from: request)
         do {
-            let (stored, outcome) = try catalog.define(requested)
+            let (stored, outcome) = try await catalog.define(requested)
             return try JSONCoding.response(stored, status: outcome == .created ? .created : .ok)
         } catch let error as SchemaError {
             let status: HTTPResponse.Status = error.code == .streamConflict ? .conflict : .badRequest

@@ -4,8 +4,9 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The streams this server knows, persisted as one JSON file per stream under a directory so that
-/// they survive restarts. Creating a stream also creates its log topic.
+/// The streams this server knows, in memory for the ingest path and persisted in a
+/// ``DefinitionStore`` (PostgreSQL or files) so that they survive restarts. Creating a stream also
+/// creates its log topic.
 public final class StreamCatalog: Sendable {
     /// What `define` did.
     public enum Outcome: Sendable, Equatable {
@@ -17,25 +18,31 @@ public final class StreamCatalog: Sendable {
         case unchanged
     }
 
-    private let directory: String
+    /// The kind under which streams are stored.
+    public static let kind = "streams"
+
+    private let store: any DefinitionStore
     private let log: EventLog
     private let logger: Logger
-    private let streams: Mutex<[String: StreamDefinition]>
+    private let streams = Mutex<[String: StreamDefinition]>([:])
+    private let changes = AsyncLock()
 
-    /// Loads every stream persisted in `directory`.
-    public init(directory: String, log: EventLog, logger: Logger) throws {
-        self.directory = directory
+    /// Creates an empty catalog; ``load()`` fills it from the store.
+    public init(store: any DefinitionStore, log: EventLog, logger: Logger) {
+        self.store = store
         self.log = log
         self.logger = logger
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    /// Loads every stored stream (and opens its topic).
+    public func load() async throws {
         var loaded: [String: StreamDefinition] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".json") {
-            let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)"))
-            let definition = try JSONDecoder().decode(StreamDefinition.self, from: data)
+        for (_, json) in try await store.loadAll(kind: Self.kind) {
+            let definition = try JSONDecoder().decode(StreamDefinition.self, from: Data(json.utf8))
             try log.createTopic(definition.name, partitions: definition.partitions)
             loaded[definition.name] = definition
         }
-        self.streams = Mutex(loaded)
+        streams.withLock { $0.merge(loaded) { _, stored in stored } }
     }
 
     /// The stream with this name.
@@ -48,12 +55,13 @@ public final class StreamCatalog: Sendable {
     /// - Returns: the stream as stored and what changed.
     /// - Throws: ``SchemaError`` when the definition is invalid or conflicts with the stream.
     @discardableResult
-    public func define(_ requested: StreamDefinition) throws -> (StreamDefinition, Outcome) {
+    public func define(_ requested: StreamDefinition) async throws -> (StreamDefinition, Outcome) {
         try requested.validate()
-        return try streams.withLock { streams in
+        return try await changes.withLock {
+            let existing = stream(requested.name)
             let stored: StreamDefinition
             let outcome: Outcome
-            if let existing = streams[requested.name] {
+            if let existing {
                 stored = try existing.evolved(to: requested)
                 outcome = stored == existing ? .unchanged : .updated
             } else {
@@ -64,20 +72,13 @@ public final class StreamCatalog: Sendable {
             }
             guard outcome != .unchanged else { return (stored, outcome) }
             try log.createTopic(stored.name, partitions: stored.partitions)
-            try persist(stored)
-            streams[stored.name] = stored
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try await store.save(kind: Self.kind, name: stored.name, json: String(decoding: try encoder.encode(stored), as: UTF8.self))
+            streams.withLock { $0[stored.name] = stored }
             logger.info(
-                "stream \(outcome == .created ? "created" : "updated")",
-                metadata: ["stream": "\(stored.name)", "version": "\(stored.version)"])
+                "stream \(outcome == .created ? "created" : "updated")", metadata: ["stream": "\(stored.name)", "version": "\(stored.version)"])
             return (stored, outcome)
         }
-    }
-
-    private func persist(_ definition: StreamDefinition) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(definition)
-        let url = URL(fileURLWithPath: "\(directory)/\(definition.name).json")
-        try data.write(to: url, options: .atomic)
     }
 }

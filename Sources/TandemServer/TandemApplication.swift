@@ -30,6 +30,8 @@ public enum TandemApplication {
         public var batch: BatchLayer?
         /// Views: their catalog and the layers' work on them.
         public var views: ViewService
+        /// Where stream and view definitions are kept.
+        public var definitions: any DefinitionStore
         /// Services to run before the HTTP server, in order.
         var services: [any Service]
     }
@@ -63,10 +65,20 @@ public enum TandemApplication {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
         )
+        let configuredStreams = configuration.streams
         let configuredViews = configuration.views
+        let files = FileDefinitionStore(root: configuration.dataDirectory)
         app.beforeServerStarts {
-            // The batch layer's publications decide where each view's speed state starts.
-            try await components.batch?.prepare()
+            // Migrations first; then the catalogs; the batch layer's publications decide where
+            // each view's speed state starts.
+            if let batch = components.batch {
+                try await batch.prepare()
+                try await (components.definitions as? PostgresDefinitionStore)?.importOnce(
+                    from: files, kinds: [StreamCatalog.kind, ViewCatalog.kind])
+            }
+            try await components.catalog.load()
+            for stream in configuredStreams { try await components.catalog.define(stream) }
+            try await views.catalog.load()
             try views.startAll()
             for view in configuredViews { try await views.define(view) }
         }
@@ -75,11 +87,6 @@ public enum TandemApplication {
 
     static func openComponents(configuration: TandemConfiguration, logger: Logger) throws -> Components {
         let log = try EventLog(directory: configuration.dataDirectory + "/log", configuration: configuration.log, logger: logger)
-        let catalog = try StreamCatalog(directory: configuration.dataDirectory + "/streams", log: log, logger: logger)
-        for stream in configuration.streams { try catalog.define(stream) }
-        let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
-        let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
-        let viewCatalog = try ViewCatalog(directory: configuration.dataDirectory + "/views")
         var services: [any Service] = [log]
         var databaseURL: String?
         switch configuration.database {
@@ -93,9 +100,17 @@ public enum TandemApplication {
             databaseURL = cluster.url
         }
         var batch: BatchLayer?
-        let views = ViewService(catalog: viewCatalog, streams: catalog, speed: speed, logger: logger)
+        var definitions: any DefinitionStore = FileDefinitionStore(root: configuration.dataDirectory)
+        var client: PostgresClient?
         if let databaseURL {
-            let client = try DatabaseClient.make(url: databaseURL, logger: logger)
+            client = try DatabaseClient.make(url: databaseURL, logger: logger)
+            definitions = PostgresDefinitionStore(client: client!, logger: logger)
+        }
+        let catalog = StreamCatalog(store: definitions, log: log, logger: logger)
+        let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
+        let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
+        let views = ViewService(catalog: ViewCatalog(store: definitions), streams: catalog, speed: speed, logger: logger)
+        if let client {
             services.append(PostgresClientService(client: client))
             let hooks = BatchLayer.Hooks(
                 view: { views.compiledView($0) },
@@ -108,6 +123,7 @@ public enum TandemApplication {
         }
         services.append(speed)
         if let batch { services.append(batch) }
-        return Components(log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, services: services)
+        return Components(
+            log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions, services: services)
     }
 }

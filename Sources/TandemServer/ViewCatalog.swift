@@ -1,24 +1,31 @@
 import Aggregation
+import Events
 import Foundation
 import Synchronization
 
-/// The views this server computes, persisted as one JSON file per view so that they survive
-/// restarts (the batch layer will move this catalog into PostgreSQL).
+/// The views this server computes, in memory and persisted in a ``DefinitionStore`` (PostgreSQL
+/// or files) so that they survive restarts.
 public final class ViewCatalog: Sendable {
-    private let directory: String
-    private let views: Mutex<[String: ViewDefinition]>
+    /// The kind under which views are stored.
+    public static let kind = "views"
 
-    /// Loads every view persisted in `directory`.
-    public init(directory: String) throws {
-        self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    private let store: any DefinitionStore
+    private let views = Mutex<[String: ViewDefinition]>([:])
+    private let changes = AsyncLock()
+
+    /// Creates an empty catalog; ``load()`` fills it from the store.
+    public init(store: any DefinitionStore) {
+        self.store = store
+    }
+
+    /// Loads every stored view.
+    public func load() async throws {
         var loaded: [String: ViewDefinition] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".json") {
-            let data = try Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(name)"))
-            let view = try JSONDecoder().decode(ViewDefinition.self, from: data)
+        for (_, json) in try await store.loadAll(kind: Self.kind) {
+            let view = try JSONDecoder().decode(ViewDefinition.self, from: Data(json.utf8))
             loaded[view.name] = view
         }
-        views = Mutex(loaded)
+        views.withLock { $0.merge(loaded) { _, stored in stored } }
     }
 
     /// The view with this name.
@@ -30,9 +37,9 @@ public final class ViewCatalog: Sendable {
     /// Stores a new view. An identical view already there is fine (`false`); a different one with
     /// the same name is a conflict: delete it first.
     /// - Returns: whether the view is new.
-    public func define(_ view: ViewDefinition) throws -> Bool {
-        try views.withLock { views in
-            if let existing = views[view.name] {
+    public func define(_ view: ViewDefinition) async throws -> Bool {
+        try await changes.withLock {
+            if let existing = self.view(view.name) {
                 guard existing == view else {
                     throw ViewError(.viewConflict, "view \"\(view.name)\" exists with another definition; delete it first", field: "name")
                 }
@@ -40,17 +47,18 @@ public final class ViewCatalog: Sendable {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(view).write(to: URL(fileURLWithPath: "\(directory)/\(view.name).json"), options: .atomic)
-            views[view.name] = view
+            try await store.save(kind: Self.kind, name: view.name, json: String(decoding: try encoder.encode(view), as: UTF8.self))
+            views.withLock { $0[view.name] = view }
             return true
         }
     }
 
     /// Deletes a view; `false` when there was none.
-    public func remove(_ name: String) throws -> Bool {
-        try views.withLock { views in
-            guard views.removeValue(forKey: name) != nil else { return false }
-            try FileManager.default.removeItem(atPath: "\(directory)/\(name).json")
+    public func remove(_ name: String) async throws -> Bool {
+        try await changes.withLock {
+            guard self.view(name) != nil else { return false }
+            try await store.delete(kind: Self.kind, name: name)
+            views.withLock { _ = $0.removeValue(forKey: name) }
             return true
         }
     }

@@ -55,7 +55,7 @@ public final class ViewService: Sendable {
     @discardableResult
     public func define(_ view: ViewDefinition) async throws -> Bool {
         let compiledView = try compile(view)
-        let created = try catalog.define(view)
+        let created = try await catalog.define(view)
         if created {
             compiled.withLock { $0[view.name] = compiledView }
             try speed.addView(compiledView)
@@ -73,7 +73,7 @@ public final class ViewService: Sendable {
 
     /// Deletes a view, its speed state and its batch versions.
     public func remove(_ name: String) async throws -> Bool {
-        guard try catalog.remove(name) else { return false }
+        guard try await catalog.remove(name) else { return false }
         compiled.withLock { _ = $0.removeValue(forKey: name) }
         speed.removeView(name)
         await batch?.forget(view: name)

@@ -1,0 +1,52 @@
+import Events
+import Logging
+import PostgresNIO
+
+/// Stream and view definitions in PostgreSQL (`tandem_definitions`), every value a bind
+/// parameter. Each call fails after a timeout rather than waiting for an unreachable server.
+public struct PostgresDefinitionStore: DefinitionStore {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// Creates a store; the migrations must have run (``BatchLayer/prepare()``).
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    public func loadAll(kind: String) async throws -> [String: String] {
+        let client = self.client, logger = self.logger
+        return try await withTimeout(.seconds(30), "loading \(kind)") {
+            var result: [String: String] = [:]
+            let rows = try await client.query("SELECT name, definition FROM tandem_definitions WHERE kind = \(kind)", logger: logger)
+            for try await (name, json) in rows.decode((String, String).self) { result[name] = json }
+            return result
+        }
+    }
+
+    public func save(kind: String, name: String, json: String) async throws {
+        let client = self.client, logger = self.logger
+        try await withTimeout(.seconds(30), "saving \(kind) \(name)") {
+            try await client.query(
+                """
+                INSERT INTO tandem_definitions (kind, name, definition) VALUES (\(kind), \(name), \(json))
+                ON CONFLICT (kind, name) DO UPDATE SET definition = EXCLUDED.definition, updated_at = now()
+                """, logger: logger)
+        }
+    }
+
+    public func delete(kind: String, name: String) async throws {
+        let client = self.client, logger = self.logger
+        try await withTimeout(.seconds(30), "deleting \(kind) \(name)") {
+            try await client.query("DELETE FROM tandem_definitions WHERE kind = \(kind) AND name = \(name)", logger: logger)
+        }
+    }
+
+    /// Copies definitions from `other` (the files of a data directory used before the server had a
+    /// database) when PostgreSQL has none of that kind yet.
+    public func importOnce(from other: any DefinitionStore, kinds: [String]) async throws {
+        for kind in kinds where try await loadAll(kind: kind).isEmpty {
+            for (name, json) in try await other.loadAll(kind: kind) { try await save(kind: kind, name: name, json: json) }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where named definitions (streams, views) are kept, as JSON text by kind and name. The server
+/// keeps them in PostgreSQL when it has a database, in files under the data directory otherwise.
+public protocol DefinitionStore: Sendable {
+    /// Every definition of a kind: name → JSON.
+    func loadAll(kind: String) async throws -> [String: String]
+    /// Stores (or replaces) a definition.
+    func save(kind: String, name: String, json: String) async throws
+    /// Deletes a definition; deleting a missing one is not an error.
+    func delete(kind: String, name: String) async throws
+}
+
+/// Definitions as files: `ROOT/KIND/NAME.json`, each written atomically.
+public struct FileDefinitionStore: DefinitionStore {
+    /// The root directory (the data directory).
+    public let root: String
+
+    /// Creates a store under `root`.
+    public init(root: String) { self.root = root }
+
+    public func loadAll(kind: String) async throws -> [String: String] {
+        let directory = "\(root)/\(kind)"
+        guard FileManager.default.fileExists(atPath: directory) else { return [:] }
+        var result: [String: String] = [:]
+        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".json") {
+            result[String(file.dropLast(5))] = try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8)
+        }
+        return result
+    }
+
+    public func save(kind: String, name: String, json: String) async throws {
+        let directory = "\(root)/\(kind)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(json.utf8).write(to: URL(fileURLWithPath: "\(directory)/\(name).json"), options: .atomic)
+    }
+
+    public func delete(kind: String, name: String) async throws {
+        let path = "\(root)/\(kind)/\(name).json"
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// A lock that async code can hold across suspension points (first come, first served), for
+/// changes that must be stored before the next one starts.
+public final class AsyncLock: Sendable {
+    private let state = Mutex<(locked: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Creates an unlocked lock.
+    public init() {}
+
+    /// Runs `body` holding the lock.
+    public func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await withCheckedContinuation { continuation in
+            let acquired = state.withLock { state -> Bool in
+                if state.locked {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.locked = true
+                return true
+            }
+            if acquired { continuation.resume() }
+        }
+        defer {
+            let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if state.waiters.isEmpty {
+                    state.locked = false
+                    return nil
+                }
+                return state.waiters.removeFirst()
+            }
+            next?.resume()
+        }
+        return try await body()
+    }
+}
