@@ -104,6 +104,48 @@ struct BatchJobTests {
         }
     }
 
+    /// Waits (bounded) until a job with this trigger has succeeded.
+    func waitForJob(_ client: some TestClientProtocol, trigger: String, view: String) async throws -> [String: Any]? {
+        for _ in 0..<800 {
+            let jobs = try await client.getJSON("/v1/jobs")["jobs"] as? [[String: Any]] ?? []
+            if let job = jobs.first(where: {
+                $0["trigger"] as? String == trigger && $0["view"] as? String == view && $0["state"] as? String == "succeeded"
+            }) {
+                return job
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    @Test func schedulesAndSpeedStateSizeTriggerJobs() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        try await withApp(
+            directory: directory, database: database,
+            configure: {
+                $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
+                $0.batch.speedStateRowLimit = 50
+            }
+        ) { client async throws in
+            let scheduled = Self.view.replacingOccurrences(of: #""bucket":"1m","#, with: #""bucket":"1m","schedule":"every 1s","#)
+            #expect(try await post(client, "/v1/views", scheduled).status == .created)
+            let job = try await waitForJob(client, trigger: "schedule", view: "jobs_view")
+            #expect(job != nil, "no scheduled job ran within 8 s")
+            #expect(job?["mode"] as? String == "incremental")
+            let badSchedule = Self.view.replacingOccurrences(of: "jobs_view", with: "other").replacingOccurrences(
+                of: #""bucket":"1m","#, with: #""bucket":"1m","schedule":"every now and then","#)
+            let refused = try await post(client, "/v1/views", badSchedule)
+            #expect(refused.status == .badRequest)
+            #expect(try errorBody(refused)["code"] as? String == "invalid_view")
+            // A view without a schedule whose speed state passes 50 rows gets an incremental job.
+            #expect(try await post(client, "/v1/views", Self.view.replacingOccurrences(of: "jobs_view", with: "sized")).status == .created)
+            try await postEvents(client, count: 2000, seed: 9)
+            #expect(try await waitForJob(client, trigger: "size", view: "sized") != nil, "no job was triggered by the speed state's size")
+        }
+    }
+
     @Test func withoutADatabaseJobsAre503AndAnswersComeFromTheSpeedLayer() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
