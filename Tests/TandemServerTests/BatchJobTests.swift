@@ -141,6 +141,8 @@ struct BatchJobTests {
             #expect(try errorBody(refused)["code"] as? String == "invalid_view")
             // A view without a schedule whose speed state passes 50 rows gets an incremental job.
             #expect(try await post(client, "/v1/views", Self.view.replacingOccurrences(of: "jobs_view", with: "sized")).status == .created)
+            // (Its first full job must be done first, or its cut could take in the events below.)
+            #expect(try await waitForJob(client, trigger: "new_view", view: "sized") != nil)
             try await postEvents(client, count: 2000, seed: 9)
             #expect(try await waitForJob(client, trigger: "size", view: "sized") != nil, "no job was triggered by the speed state's size")
         }
