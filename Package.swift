@@ -158,12 +158,12 @@ let package = Package(
         ),
         .testTarget(
             name: "EventsTests",
-            dependencies: ["Events"],
+            dependencies: ["Events", "TandemTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AggregationTests",
-            dependencies: ["Aggregation", "Events"],
+            dependencies: ["Aggregation", "Events", "TandemTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -187,6 +187,7 @@ let package = Package(
             name: "EventLogTests",
             dependencies: [
                 "EventLog",
+                "TandemTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

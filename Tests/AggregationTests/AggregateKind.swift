@@ -1,5 +1,6 @@
 import Aggregation
 import Events
+import TandemTestSupport
 import Testing
 
 /// One aggregate function over one field type, with a generator of values that keeps every

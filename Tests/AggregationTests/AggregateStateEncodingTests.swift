@@ -1,5 +1,6 @@
 import Aggregation
 import Events
+import TandemTestSupport
 import Testing
 
 /// States are stored by the batch layer and read back by the serving layer: the encoding must

@@ -1,5 +1,6 @@
 import Aggregation
 import Events
+import TandemTestSupport
 import Testing
 
 /// `AggregateState` must be a commutative monoid whatever the split of the events: the speed

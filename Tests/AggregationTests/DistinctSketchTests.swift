@@ -1,5 +1,6 @@
 import Aggregation
 import Events
+import TandemTestSupport
 import Testing
 
 /// `DistinctSketch`: exact while small, then a HyperLogLog within its stated error.

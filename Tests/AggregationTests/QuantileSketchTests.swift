@@ -1,6 +1,7 @@
 import Aggregation
 import Events
 import Foundation
+import TandemTestSupport
 import Testing
 
 /// `QuantileSketch` (DDSketch): every answer within `relativeAccuracy` of the exact value at rank

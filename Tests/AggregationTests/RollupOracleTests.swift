@@ -1,5 +1,6 @@
 import Aggregation
 import Events
+import TandemTestSupport
 import Testing
 
 /// Events applied to several partial view states (partitions, cut segments), merged in random

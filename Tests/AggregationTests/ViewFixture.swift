@@ -1,5 +1,6 @@
 import Aggregation
 import Events
+import TandemTestSupport
 
 /// A pageview-like stream, a view over it with a filter and every aggregate function, random
 /// events, and a plain-Swift model of the view's filter: the ingredients of the brute-force oracle.

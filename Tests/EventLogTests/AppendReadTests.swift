@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Logging
+import TandemTestSupport
 import Testing
 
 @Suite("Append and read")

@@ -1,6 +1,7 @@
 import EventLog
 import Foundation
 import Logging
+import TandemTestSupport
 import Testing
 
 /// One record as a test sends it.
@@ -143,19 +144,6 @@ func chop(_ path: String, bytes count: Int) throws {
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
     defer { try? handle.close() }
     try handle.truncate(atOffset: UInt64(size - count))
-}
-
-/// A deterministic pseudo-random generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// `count` records with varied keys (nil, empty, text), payload sizes and event times.

@@ -1,4 +1,5 @@
 import Events
+import TandemTestSupport
 import Testing
 
 @Suite("EventParser")
@@ -421,7 +422,7 @@ struct EventParserTests {
 
     /// Random valid events for `orders` (drop policy), with the values a decoder must find.
     static func generate(count: Int, seed: UInt64) -> [Generated] {
-        var random = SplitMix(seed: seed)
+        var random = SplitMix64(seed: seed)
         let texts = [
             "", "a", "hello world", "quote \" and \\ backslash", "tab\tnew\nline\r", "é", "中文", "😀 emoji 𝄞",
             "\u{0}\u{1F}", "slash / here", "mixed é 😀 \" \\ \u{7}", String(repeating: "long ", count: 40),
@@ -529,18 +530,5 @@ struct EventParserTests {
             #expect(single.emitted.map(\.values) == [expected.values])
             #expect(single.emitted.map(\.key) == [expected.key])
         }
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -58,7 +58,7 @@ struct ExactnessTests {
         let directory = try TemporaryDirectory(prefix: "tandem-exact")
         defer { directory.remove() }
         let database = try TestDatabase.create()
-        var random = SeededRandom(state: 2026)
+        var random = SplitMix64(seed: 2026)
         var placed: [Placed] = []
         var queries = 0, mismatches = 0, batchAnswers = 0, jobs = 0
         var round = 0
@@ -72,7 +72,7 @@ struct ExactnessTests {
                     configuration.ingest.eventTimeBounds.maxFutureMilliseconds = nil
                     configuration.batch.retryDelay = .milliseconds(50)
                 }
-            ) { [placed, random, round, life] client async throws -> ([Placed], SeededRandom, Int, Int, Int, Int, Int) in
+            ) { [placed, random, round, life] client async throws -> ([Placed], SplitMix64, Int, Int, Int, Int, Int) in
                 var placed = placed, random = random, round = round
                 var queries = 0, mismatches = 0, batchAnswers = 0, jobs = 0
                 if life == 1 {

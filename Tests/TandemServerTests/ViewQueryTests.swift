@@ -8,18 +8,6 @@ import TandemServer
 import TandemTestSupport
 import Testing
 
-/// A deterministic random generator for tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// One generated pageview, kept to recompute answers by brute force.
 struct TestEvent {
     var ts: Int64
@@ -36,7 +24,7 @@ struct TestEvent {
     }
 
     static func random(count: Int, seed: UInt64) -> [TestEvent] {
-        var random = SeededRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         let base: Int64 = 1_763_596_800_000  // 2025-11-20T00:00:00Z
         return (0..<count).map { _ in
             TestEvent(
