@@ -26,4 +26,15 @@ public struct TestDatabase: Sendable {
         guard process.terminationStatus == 0 else { throw Failure(description: "psql could not create database \(name)") }
         return TestDatabase(url: String(base[..<slash]) + "/" + name)
     }
+
+    /// Runs SQL on this database with `psql` (for tests that set up or damage state by hand).
+    public func execute(_ sql: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = [url, "-qAtc", sql]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure(description: "psql failed on: \(sql)") }
+    }
 }

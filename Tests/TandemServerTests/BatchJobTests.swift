@@ -148,6 +148,31 @@ struct BatchJobTests {
         }
     }
 
+    @Test func aFailedAttemptPublishesNothingAndIsRetried() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        try await withApp(directory: directory, database: database, configure: {
+            $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
+            $0.batch.retryDelay = .milliseconds(20)
+        }) { client async throws in
+            #expect(try await post(client, "/v1/views", Self.view).status == .created)
+            #expect(try await waitForJob(client, trigger: "new_view", view: "jobs_view") != nil)
+            try await postEvents(client, count: 500, seed: 4)
+            // The next version will be number 2: a table already in its way makes the attempt fail.
+            try database.execute("CREATE TABLE tandem_vv_2 (x int)")
+            let job = try await runJob(client, mode: "incremental")
+            #expect(job["state"] as? String == "succeeded")
+            #expect(job["attempts"] as? Int == 2)
+            #expect(job["version"] as? Int == 3)
+            let query = #"{"view":"jobs_view","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#
+            let answer = try json(try await post(client, "/v1/query", query))
+            let provenance = try #require(answer["provenance"] as? [String: Any])
+            #expect(provenance["batch_version"] as? Int == 3)
+            #expect((answer["rows"] as? [[String: Any]])?.first?["views"] as? Int == 500)
+        }
+    }
+
     @Test func withoutADatabaseJobsAre503AndAnswersComeFromTheSpeedLayer() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
