@@ -66,8 +66,7 @@ public struct CompiledView: Sendable {
         group.reserveCapacity(dimensionIndexes.count)
         for index in dimensionIndexes { group.append(scratch[index]) }
         let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(group))
-        let values = scratch
-        state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes)
+        state.rows[key, default: emptyRow].addEvent(scratch, fieldIndexes: aggregateFieldIndexes)
         return true
     }
 

@@ -24,6 +24,13 @@ public struct RollupRequest: Sendable {
     /// The window shape.
     public var window: WindowShape
 
+    /// The dimensions answer rows carry: `groupBy`, with a session window's key first when it is
+    /// not already there.
+    public var keptDimensions: [String] {
+        guard case .session(_, let key) = window, !groupBy.contains(key) else { return groupBy }
+        return [key] + groupBy
+    }
+
     /// Creates a request.
     public init(from: Int64, to: Int64, groupBy: [String] = [], filter: Filter? = nil, window: WindowShape = .tumbling(granularity: nil)) {
         self.from = from
@@ -90,8 +97,7 @@ extension CompiledView {
     /// group. Call ``check(_:)`` first.
     public func rollup(_ state: ViewState, _ request: RollupRequest) -> [RollupRow] {
         let filter = request.filter.flatMap { try? dimensionFilter($0) }
-        var kept = request.groupBy
-        if case .session(_, let key) = request.window, !kept.contains(key) { kept.insert(key, at: 0) }
+        let kept = request.keptDimensions
         let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
         var merged: [RollupKey: [AggregateState]] = [:]
         var sessionInput: [GroupKey: [(Int64, [AggregateState])]] = [:]

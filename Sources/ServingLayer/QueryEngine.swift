@@ -80,8 +80,8 @@ public struct QueryEngine: Sendable {
         if case .session = request.window { hasEnd = true }
         return QueryResult(
             aggregateNames: wanted,
-            rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.dimensions, entry.row.group, positions.map { entry.values[$0] })
-            },
+            dimensions: request.keptDimensions,
+            rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.group, positions.map { entry.values[$0] }) },
             provenance: Provenance(
                 batchVersion: pinned?.id, cut: snapshot.cut, speedOffsets: snapshot.offsets, logEnd: snapshot.logEnd,
                 lagRecords: snapshot.lagRecords, source: source, watermark: snapshot.watermark),

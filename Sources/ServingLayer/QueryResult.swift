@@ -23,8 +23,10 @@ public struct Provenance: Sendable, Equatable {
 public struct QueryResult: Sendable {
     /// Column names of the aggregates, in order.
     public var aggregateNames: [String]
-    /// The rows.
-    public var rows: [(time: Int64?, end: Int64?, dimensions: [String], group: [FieldValue?], values: [AggregateValue])]
+    /// Names of the dimensions every row carries, in order.
+    public var dimensions: [String]
+    /// The rows: window, dimension values (in `dimensions` order), aggregate answers.
+    public var rows: [(time: Int64?, end: Int64?, group: [FieldValue?], values: [AggregateValue])]
     /// Where the data came from.
     public var provenance: Provenance
     /// Whether rows carry a time column.
@@ -53,7 +55,7 @@ public struct QueryResult: Sendable {
                 key("end")
                 JSONText.appendString(Timestamp.format(end), to: &text)
             }
-            for (name, value) in zip(row.dimensions, row.group) {
+            for (name, value) in zip(dimensions, row.group) {
                 key(name)
                 if let value { JSONText.append(value, to: &text) } else { text += "null" }
             }
@@ -102,7 +104,7 @@ public struct QueryResult: Sendable {
         var header: [String] = []
         if hasTime { header.append("time") }
         if hasEnd { header.append("end") }
-        header += rows.first?.dimensions ?? []
+        header += dimensions
         for (index, name) in aggregateNames.enumerated() {
             if case .object(let entries)? = rows.first?.values[index] {
                 header += entries.map { "\(name).\($0.0)" }

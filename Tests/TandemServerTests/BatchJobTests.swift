@@ -152,10 +152,13 @@ struct BatchJobTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let database = try TestDatabase.create()
-        try await withApp(directory: directory, database: database, configure: {
-            $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
-            $0.batch.retryDelay = .milliseconds(20)
-        }) { client async throws in
+        try await withApp(
+            directory: directory, database: database,
+            configure: {
+                $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
+                $0.batch.retryDelay = .milliseconds(20)
+            }
+        ) { client async throws in
             #expect(try await post(client, "/v1/views", Self.view).status == .created)
             #expect(try await waitForJob(client, trigger: "new_view", view: "jobs_view") != nil)
             try await postEvents(client, count: 500, seed: 4)
