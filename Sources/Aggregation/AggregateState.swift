@@ -5,8 +5,8 @@ import Events
 /// stores them; the serving layer merges them.
 public enum AggregateState: Sendable, Equatable {
     case count(Int64)
-    /// Sum of an int field: exact.
-    case sumInt(Int64)
+    /// Sum of an int field: exact, in 128 bits (see ``IntegerSum``).
+    case sumInt(IntegerSum)
     /// Sum of a double field: compensated.
     case sumDouble(CompensatedSum)
     /// Min or max of an int or timestamp field (`nil`: no value yet).
@@ -28,7 +28,7 @@ public enum AggregateState: Sendable, Equatable {
         let isDouble = fieldType == .double
         switch spec.function {
         case .count: return .count(0)
-        case .sum: return isDouble ? .sumDouble(CompensatedSum()) : .sumInt(0)
+        case .sum: return isDouble ? .sumDouble(CompensatedSum()) : .sumInt(IntegerSum())
         case .min: return isDouble ? .minDouble(nil) : .minInt(nil)
         case .max: return isDouble ? .maxDouble(nil) : .maxInt(nil)
         case .avg: return .avg(CompensatedSum(), 0)
@@ -60,13 +60,17 @@ public enum AggregateState: Sendable, Equatable {
     @inline(__always)
     public mutating func add(_ value: FieldValue?) {
         if case .count(let n) = self {
-            self = .count(n + 1)
+            self = .count(n &+ 1)
             return
         }
         guard let value else { return }
         switch self {
         case .count: break
-        case .sumInt(let total): if let x = Self.integer(value) { self = .sumInt(total &+ x) }
+        case .sumInt(var total):
+            if let x = Self.integer(value) {
+                total.add(x)
+                self = .sumInt(total)
+            }
         case .sumDouble(var total):
             if let x = Self.number(value) {
                 total.add(x)
@@ -79,7 +83,7 @@ public enum AggregateState: Sendable, Equatable {
         case .avg(var total, let n):
             if let x = Self.number(value) {
                 total.add(x)
-                self = .avg(total, n + 1)
+                self = .avg(total, n &+ 1)
             }
         case .distinct(var sketch):
             self = .count(0)
@@ -97,8 +101,12 @@ public enum AggregateState: Sendable, Equatable {
     /// Merges the state of other events of the same aggregate.
     public mutating func merge(_ other: AggregateState) {
         switch (self, other) {
-        case (.count(let a), .count(let b)): self = .count(a + b)
-        case (.sumInt(let a), .sumInt(let b)): self = .sumInt(a &+ b)
+        // Counts: decoded states are below 2^62 and each event adds one, so this never wraps in
+        // practice; wrapping (not trapping) keeps even a forged state from stopping the process.
+        case (.count(let a), .count(let b)): self = .count(a &+ b)
+        case (.sumInt(var a), .sumInt(let b)):
+            a.add(b)
+            self = .sumInt(a)
         case (.sumDouble(var a), .sumDouble(let b)):
             a.merge(b)
             self = .sumDouble(a)
@@ -108,7 +116,7 @@ public enum AggregateState: Sendable, Equatable {
         case (.maxDouble(let a), .maxDouble(let b)): self = .maxDouble(Self.combine(a, b, Swift.max))
         case (.avg(var a, let n), .avg(let b, let m)):
             a.merge(b)
-            self = .avg(a, n + m)
+            self = .avg(a, n &+ m)
         case (.distinct(var a), .distinct(let b)):
             self = .count(0)
             a.merge(b)
@@ -137,7 +145,7 @@ public enum AggregateState: Sendable, Equatable {
     public func result(_ spec: AggregateSpec, fieldType: FieldType?) -> AggregateValue {
         switch self {
         case .count(let n): return .int(n)
-        case .sumInt(let total): return .int(total)
+        case .sumInt(let total): return total.int64.map(AggregateValue.int) ?? .wideInt(total.value)
         case .sumDouble(let total): return .double(total.value)
         case .minInt(let x), .maxInt(let x):
             guard let x else { return .null }
@@ -177,8 +185,16 @@ public enum AggregateState: Sendable, Equatable {
             bytes.append(1)
             Varint.appendSigned(n, to: &bytes)
         case .sumInt(let total):
-            bytes.append(2)
-            Varint.appendSigned(total, to: &bytes)
+            // Tag 2 (one signed varint) while the sum fits in 64 bits, as version 1 always wrote;
+            // tag 11 (high signed, low unsigned) once it is wider.
+            if let narrow = total.int64 {
+                bytes.append(2)
+                Varint.appendSigned(narrow, to: &bytes)
+            } else {
+                bytes.append(11)
+                Varint.appendSigned(total.high, to: &bytes)
+                Varint.append(total.low, to: &bytes)
+            }
         case .sumDouble(let total):
             bytes.append(3)
             bytes.appendDouble(total.sum)
@@ -225,9 +241,16 @@ public enum AggregateState: Sendable, Equatable {
             default: throw ByteReader.Failure(description: "bad optional flag")
             }
         }
+        // Counts are refused outside [0, 2^62) so that merging decoded states stays exact.
+        func count() throws -> Int64 {
+            let n = try reader.signed()
+            guard n >= 0, n < 1 << 62 else { throw ByteReader.Failure(description: "bad count") }
+            return n
+        }
         switch try reader.byte() {
-        case 1: return .count(try reader.signed())
-        case 2: return .sumInt(try reader.signed())
+        case 1: return .count(try count())
+        case 2: return .sumInt(IntegerSum(try reader.signed()))
+        case 11: return .sumInt(IntegerSum(high: try reader.signed(), low: try reader.varint()))
         case 3: return .sumDouble(CompensatedSum(sum: try reader.double(), compensation: try reader.double()))
         case 4: return .minInt(try optional { try $0.signed() })
         case 5: return .maxInt(try optional { try $0.signed() })
@@ -235,7 +258,7 @@ public enum AggregateState: Sendable, Equatable {
         case 7: return .maxDouble(try optional { try $0.double() })
         case 8:
             let total = CompensatedSum(sum: try reader.double(), compensation: try reader.double())
-            return .avg(total, try reader.signed())
+            return .avg(total, try count())
         case 9: return .distinct(try DistinctSketch.decode(&reader))
         case 10: return .quantile(try QuantileSketch.decode(&reader))
         default: throw ByteReader.Failure(description: "unknown state kind")
@@ -246,6 +269,8 @@ public enum AggregateState: Sendable, Equatable {
 /// An aggregate's answer, as it appears in a query row.
 public enum AggregateValue: Sendable, Equatable {
     case int(Int64)
+    /// An integer sum beyond 64 bits.
+    case wideInt(Int128)
     case double(Double)
     case string(String)
     case null
@@ -255,6 +280,7 @@ public enum AggregateValue: Sendable, Equatable {
     public static func == (lhs: AggregateValue, rhs: AggregateValue) -> Bool {
         switch (lhs, rhs) {
         case (.int(let a), .int(let b)): a == b
+        case (.wideInt(let a), .wideInt(let b)): a == b
         case (.double(let a), .double(let b)): a == b
         case (.string(let a), .string(let b)): a == b
         case (.null, .null): true
@@ -267,6 +293,7 @@ public enum AggregateValue: Sendable, Equatable {
     public var sortKey: Double? {
         switch self {
         case .int(let n): Double(n)
+        case .wideInt(let n): Double(n)
         case .double(let x): x
         default: nil
         }

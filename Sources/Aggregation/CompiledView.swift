@@ -46,10 +46,16 @@ public struct CompiledView: Sendable {
     public func bucket(of eventTime: Int64) -> Int64 { Self.floor(eventTime, to: definition.bucketMilliseconds) }
 
     /// `time` rounded down to a multiple of `step` (also for times before 1970).
+    ///
+    /// Never traps: a result below `Int64.min` saturates there. Times Tandem stores lie in
+    /// ``Timestamp/supportedRange`` and steps are bounded, so that never happens for them.
     @inline(__always)
     public static func floor(_ time: Int64, to step: Int64) -> Int64 {
+        guard step > 0 else { return time }
         let remainder = time % step
-        return remainder < 0 ? time - remainder - step : time - remainder
+        guard remainder < 0 else { return time - remainder }
+        let (result, overflow) = (time - remainder).subtractingReportingOverflow(step)
+        return overflow ? .min : result
     }
 
     /// A reusable buffer for ``apply(payload:eventTime:to:scratch:)``.
@@ -59,7 +65,11 @@ public struct CompiledView: Sendable {
     /// - Returns: whether the event passed the filter.
     @discardableResult
     @inline(__always)
+    /// - Throws: ``PoisonRecord`` when the record cannot be applied (its event time is outside
+    ///   ``Timestamp/supportedRange``), or the codec's error when it does not decode. Both layers
+    ///   skip such a record the same way, so their answers still agree.
     public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout ViewState, scratch: inout [FieldValue?]) throws -> Bool {
+        guard Timestamp.supportedRange.contains(eventTime) else { throw PoisonRecord.eventTimeOutOfRange(eventTime) }
         try RecordCodec.decode(payload, fieldTypes: fieldTypes, wanted: wanted, into: &scratch)
         if let filter, !filter.matches(scratch) { return false }
         var group = [FieldValue?]()
@@ -71,7 +81,9 @@ public struct CompiledView: Sendable {
     }
 
     /// Applies a decoded event (one value per stream field), for tests and tools.
+    /// Like the stored path, an event time outside ``Timestamp/supportedRange`` is skipped.
     public func apply(values: [FieldValue?], eventTime: Int64, to state: inout ViewState) {
+        guard Timestamp.supportedRange.contains(eventTime) else { return }
         if let filter, !filter.matches(values) { return }
         let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(dimensionIndexes.map { values[$0] }))
         state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes)

@@ -120,22 +120,40 @@ public struct CompiledFilter: Sendable {
     ///   - fields: the name and type of each position a value array will have.
     /// - Throws: ``ViewError`` naming an unknown field or a value of the wrong type.
     public init(_ filter: Filter, fields: [(name: String, type: FieldType)]) throws(ViewError) {
-        root = try Self.compile(filter, fields)
+        var budget = Self.maxNodes
+        root = try Self.compile(filter, fields, depth: 0, budget: &budget)
     }
 
-    private static func compile(_ filter: Filter, _ fields: [(name: String, type: FieldType)]) throws(ViewError) -> Node {
+    /// The deepest nesting of `and`, `or` and `not` a filter may have.
+    public static let maxDepth = 32
+    /// The most comparisons, `and`, `or` and `not` nodes a filter may have.
+    public static let maxNodes = 1000
+    /// The most values an `in` list may hold.
+    public static let maxInValues = 10_000
+
+    private static func compile(
+        _ filter: Filter, _ fields: [(name: String, type: FieldType)], depth: Int, budget: inout Int
+    ) throws(ViewError) -> Node {
+        guard depth <= maxDepth else {
+            throw ViewError(.invalidFilter, "the filter is nested deeper than \(maxDepth) levels", field: "filter")
+        }
+        budget -= 1
+        guard budget >= 0 else { throw ViewError(.invalidFilter, "the filter has more than \(maxNodes) nodes", field: "filter") }
         switch filter {
         case .and(let all):
             var nodes: [Node] = []
-            for item in all { nodes.append(try compile(item, fields)) }
+            for item in all { nodes.append(try compile(item, fields, depth: depth + 1, budget: &budget)) }
             return .and(nodes)
         case .or(let any):
             var nodes: [Node] = []
-            for item in any { nodes.append(try compile(item, fields)) }
+            for item in any { nodes.append(try compile(item, fields, depth: depth + 1, budget: &budget)) }
             return .or(nodes)
         case .not(let inner):
-            return .not(try compile(inner, fields))
+            return .not(try compile(inner, fields, depth: depth + 1, budget: &budget))
         case .compare(let name, let op, let values):
+            guard values.count <= maxInValues else {
+                throw ViewError(.invalidFilter, "an in list may hold at most \(maxInValues) values", field: "filter")
+            }
             guard let index = fields.firstIndex(where: { $0.name == name }) else {
                 throw ViewError(.unknownField, "filter names field \"\(name)\", which is not available here", field: "filter")
             }
@@ -155,9 +173,11 @@ public struct CompiledFilter: Sendable {
         switch (value, type) {
         case (.string(let text), .string): .string(text)
         case (.string(let text), .timestamp): Timestamp.parse(text).map(FieldValue.timestamp)
-        case (.number(let number), .timestamp): number.rounded() == number ? .timestamp(Int64(number)) : nil
-        case (.number(let number), .int): number.rounded() == number && abs(number) < 9.2e18 ? .int(Int64(number)) : nil
-        case (.number(let number), .double): .double(number)
+        // `Int64(exactly:)`, never `Int64(_:)`: a literal such as 1e19 must be refused, not trap.
+        case (.number(let number), .timestamp):
+            Int64(exactly: number).flatMap { Timestamp.supportedRange.contains($0) ? FieldValue.timestamp($0) : nil }
+        case (.number(let number), .int): Int64(exactly: number).map(FieldValue.int)
+        case (.number(let number), .double): number.isFinite ? .double(number) : nil
         case (.bool(let flag), .bool): .bool(flag)
         default: nil
         }

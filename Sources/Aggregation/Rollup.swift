@@ -41,6 +41,35 @@ public struct RollupRequest: Sendable {
     }
 }
 
+/// What one query may cost: checked before any work (``CompiledView/check(_:limits:)``) and
+/// while the answer is built (``CompiledView/rollup(_:_:limits:)``).
+public struct RollupLimits: Sendable, Equatable {
+    /// The most answer rows (`query.max_groups`): the roll-up stops as soon as it passes it.
+    public var maxRows: Int
+    /// The most windows the range may hold at the query's step (`query.max_windows`): the range
+    /// divided by the granularity, or by a hopping window's advance.
+    public var maxWindows: Int64
+    /// The most hopping windows one base bucket may fall in (`query.max_windows_per_bucket`): a
+    /// hopping window's size divided by its advance.
+    public var maxWindowsPerBucket: Int64
+    /// When the roll-up gives up with `query_timeout`.
+    public var deadline: ContinuousClock.Instant?
+
+    /// Creates limits; the defaults are the server's.
+    public init(
+        maxRows: Int = 100_000, maxWindows: Int64 = 1_000_000, maxWindowsPerBucket: Int64 = 10_000,
+        deadline: ContinuousClock.Instant? = nil
+    ) {
+        self.maxRows = maxRows
+        self.maxWindows = maxWindows
+        self.maxWindowsPerBucket = maxWindowsPerBucket
+        self.deadline = deadline
+    }
+
+    /// No limit at all, for tests and tools over small states.
+    public static let unlimited = RollupLimits(maxRows: .max, maxWindows: .max, maxWindowsPerBucket: .max)
+}
+
 /// One answer row before formatting: a window (start, and end for sessions), the kept
 /// dimensions' values, and merged states.
 public struct RollupRow: Sendable, Equatable {
@@ -57,8 +86,53 @@ public struct RollupRow: Sendable, Equatable {
 }
 
 extension CompiledView {
+    /// The range a query's `from` and `to` may name: the supported event times (`to` one past).
+    public static let queryRange: ClosedRange<Int64> = Timestamp.supportedRange.lowerBound...(Timestamp.supportedRange.upperBound + 1)
+
+    /// Checks a rollup request against this view and against what a query may cost.
+    /// - Throws: ``ViewError``: `query_too_large` when the range holds more windows than
+    ///   `limits` allow, the codes of ``check(_:)`` otherwise.
+    public func check(_ request: RollupRequest, limits: RollupLimits) throws(ViewError) {
+        try check(request)
+        func ceilDivide(_ a: Int64, _ b: Int64) -> Int64 { a / b + (a % b == 0 ? 0 : 1) }
+        let span = request.to - request.from
+        switch request.window {
+        case .tumbling(let granularity?):
+            let windows = ceilDivide(span, granularity)
+            guard windows <= limits.maxWindows else {
+                throw ViewError(
+                    .queryTooLarge,
+                    "the range holds \(windows) windows of \(DurationText.format(milliseconds: granularity)), more than the limit of \(limits.maxWindows); narrow the range or coarsen the granularity",
+                    field: "granularity")
+            }
+        case .hopping(let size, let advance):
+            let windows = ceilDivide(span, advance)
+            guard windows <= limits.maxWindows else {
+                throw ViewError(
+                    .queryTooLarge,
+                    "the range holds \(windows) hopping windows, more than the limit of \(limits.maxWindows); narrow the range or lengthen the advance",
+                    field: "window.advance")
+            }
+            let perBucket = ceilDivide(size, advance)
+            guard perBucket <= limits.maxWindowsPerBucket else {
+                throw ViewError(
+                    .queryTooLarge,
+                    "each bucket would fall in \(perBucket) overlapping windows, more than the limit of \(limits.maxWindowsPerBucket); shorten the size or lengthen the advance",
+                    field: "window.size")
+            }
+        case .tumbling(nil), .session:
+            break
+        }
+    }
+
     /// Checks a rollup request against this view.
     public func check(_ request: RollupRequest) throws(ViewError) {
+        guard Self.queryRange.contains(request.from), Self.queryRange.contains(request.to) else {
+            throw ViewError(
+                .invalidRange,
+                "from and to must lie between \(Timestamp.format(Self.queryRange.lowerBound)) and \(Timestamp.format(Self.queryRange.upperBound))",
+                field: Self.queryRange.contains(request.from) ? "to" : "from")
+        }
         guard request.from < request.to else {
             throw ViewError(.invalidRange, "the range is empty or inverted: from must be before to", field: "from")
         }
@@ -94,14 +168,38 @@ extension CompiledView {
     }
 
     /// Rolls base-bucket state up into answer rows (see ``WindowShape``), sorted by time, then
-    /// group. Call ``check(_:)`` first.
+    /// group, with no limit. Call ``check(_:)`` first.
     public func rollup(_ state: ViewState, _ request: RollupRequest) -> [RollupRow] {
+        do {
+            return try rollup(state, request, limits: .unlimited)
+        } catch {
+            preconditionFailure("a roll-up without limits cannot fail: \(error)")
+        }
+    }
+
+    /// Rolls base-bucket state up into answer rows (see ``WindowShape``), sorted by time, then
+    /// group. Call ``check(_:limits:)`` first.
+    /// - Throws: ``ViewError`` `too_many_groups` as soon as the answer passes `limits.maxRows`,
+    ///   `query_timeout` once `limits.deadline` has passed (checked every few thousand rows).
+    public func rollup(_ state: ViewState, _ request: RollupRequest, limits: RollupLimits) throws(ViewError) -> [RollupRow] {
+        // `check` compiled this filter already; a failure here would be a bug, not bad input.
         let filter = request.filter.flatMap { try? dimensionFilter($0) }
+        var visited = 0
+        func tooMany() -> ViewError {
+            ViewError(
+                .tooManyGroups,
+                "the query produces more than \(limits.maxRows) rows, the limit; narrow the range, coarsen the granularity or group by fewer dimensions",
+                field: "group_by")
+        }
         let kept = request.keptDimensions
         let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
         var merged: [RollupKey: [AggregateState]] = [:]
         var sessionInput: [GroupKey: [(Int64, [AggregateState])]] = [:]
         for (key, row) in state.rows where key.bucket >= request.from && key.bucket < request.to {
+            visited += 1
+            if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
+                throw ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)", field: nil)
+            }
             if let filter, !filter.matches(key.group.values) { continue }
             let group = GroupKey(positions.map { key.group.values[$0] })
             switch request.window {
@@ -109,14 +207,17 @@ extension CompiledView {
                 let time = granularity.map { Self.floor(key.bucket, to: $0) }
                 merge(&merged, RollupKey(time: time, group: group), row)
             case .hopping(let size, let advance):
-                var start = Self.floor(key.bucket - size, to: advance) + advance
-                while start <= key.bucket {
-                    if start >= request.from && start < request.to { merge(&merged, RollupKey(time: start, group: group), row) }
+                // Only the windows that start inside the range: at most size / advance of them,
+                // which `check(_:limits:)` bounds.
+                var start = max(Self.floor(key.bucket - size, to: advance) + advance, Self.floor(request.from - 1, to: advance) + advance)
+                while start <= key.bucket && start < request.to {
+                    merge(&merged, RollupKey(time: start, group: group), row)
                     start += advance
                 }
             case .session:
                 sessionInput[group, default: []].append((key.bucket, row))
             }
+            if merged.count > limits.maxRows || sessionInput.count > limits.maxRows { throw tooMany() }
         }
         var rows: [RollupRow] = []
         if case .session(let gap, _) = request.window {
@@ -147,6 +248,7 @@ extension CompiledView {
                 if let open = current {
                     rows.append(RollupRow(time: open.start, end: open.end, dimensions: kept, group: group.values, states: open.states))
                 }
+                if rows.count > limits.maxRows { throw tooMany() }
             }
         } else {
             rows = merged.map { RollupRow(time: $0.key.time, end: nil, dimensions: kept, group: $0.key.group.values, states: $0.value) }

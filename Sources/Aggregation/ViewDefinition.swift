@@ -43,6 +43,15 @@ public struct ViewDefinition: Sendable, Equatable {
 
     /// The smallest and largest base bucket allowed.
     public static let bucketRange: ClosedRange<Int64> = 1000...86_400_000
+    /// The most group-by dimensions a view may have.
+    public static let maxDimensions = 16
+    /// The most aggregates a view may have.
+    public static let maxAggregates = 64
+    /// The quantile sketch accuracies allowed: finer than 0.01 % makes the sketch's bins
+    /// explode, coarser than 50 % says nothing.
+    public static let relativeAccuracyRange: ClosedRange<Double> = 0.0001...0.5
+    /// The most quantiles one aggregate may ask for.
+    public static let maxQuantiles = 32
 
     /// Checks the view against the stream it reads, throwing the first problem found.
     public func validate(against stream: StreamDefinition) throws(ViewError) {
@@ -51,6 +60,12 @@ public struct ViewDefinition: Sendable, Equatable {
         }
         guard Self.bucketRange.contains(bucketMilliseconds), bucketMilliseconds % 1000 == 0 else {
             throw ViewError(.invalidView, "bucket must be a whole number of seconds from 1s to 1d", field: "bucket")
+        }
+        guard dimensions.count <= Self.maxDimensions else {
+            throw ViewError(.invalidView, "a view may have at most \(Self.maxDimensions) dimensions", field: "dimensions")
+        }
+        guard aggregates.count <= Self.maxAggregates else {
+            throw ViewError(.invalidView, "a view may have at most \(Self.maxAggregates) aggregates", field: "aggregates")
         }
         var seen = Set<String>()
         for dimension in dimensions {
@@ -101,11 +116,17 @@ public struct ViewDefinition: Sendable, Equatable {
                 break
             }
             if spec.function == .quantile {
-                guard !spec.quantiles.isEmpty, spec.quantiles.allSatisfy({ (0...1).contains($0) }) else {
-                    throw ViewError(.invalidAggregate, "quantile needs q in [0, 1] (a number or a list)", field: at)
+                guard !spec.quantiles.isEmpty, spec.quantiles.count <= Self.maxQuantiles, spec.quantiles.allSatisfy({ (0...1).contains($0) })
+                else {
+                    throw ViewError(
+                        .invalidAggregate, "quantile needs 1 to \(Self.maxQuantiles) values of q in [0, 1] (a number or a list)",
+                        field: at)
                 }
-                guard spec.relativeAccuracy > 0, spec.relativeAccuracy < 1 else {
-                    throw ViewError(.invalidAggregate, "relative_accuracy must be between 0 and 1", field: at)
+                guard Self.relativeAccuracyRange.contains(spec.relativeAccuracy) else {
+                    throw ViewError(
+                        .invalidAggregate,
+                        "relative_accuracy must be between \(Self.relativeAccuracyRange.lowerBound) and \(Self.relativeAccuracyRange.upperBound)",
+                        field: at)
                 }
             }
             if spec.function == .distinct, !(4...16).contains(spec.precision) {

@@ -13,7 +13,10 @@ public struct ViewError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidRange = "invalid_range"
         case invalidWindow = "invalid_window"
         case tooManyGroups = "too_many_groups"
+        case queryTooLarge = "query_too_large"
+        case queryTimeout = "query_timeout"
         case viewConflict = "view_conflict"
+        case tooManyViews = "too_many_views"
     }
 
     /// The stable code.

@@ -326,6 +326,7 @@ public final class BatchLayer: Service, Sendable {
             job.cut = cut
             job.total = total
             job.scanned = 0
+            job.skipped = 0
         }
         let started = ContinuousClock.now
         var result = mode == .incremental ? try await store.read(previous!.table) : ViewState()
@@ -390,13 +391,31 @@ public final class BatchLayer: Service, Sendable {
                         guard let next = batch.nextOffset else {
                             throw BatchError(.unavailable, "partition \(partition) ends before offset \(end)")
                         }
+                        var skipped: Int64 = 0
                         for record in batch where record.offset < end {
-                            try record.payload.withUnsafeBytes { payload in
-                                _ = try local.apply(payload: payload, eventTime: record.eventTime, to: &state, scratch: &scratch)
+                            do {
+                                try record.payload.withUnsafeBytes { payload in
+                                    _ = try local.apply(payload: payload, eventTime: record.eventTime, to: &state, scratch: &scratch)
+                                }
+                            } catch {
+                                // A poison record: skipped exactly as the speed layer skips it, so
+                                // the two layers still agree; counted on the job and logged.
+                                skipped += 1
+                                if skipped <= 5 {
+                                    self.logger.error(
+                                        "batch layer: skipped a record that cannot be applied",
+                                        metadata: [
+                                            "view": "\(view.name)", "partition": "\(partition)", "offset": "\(record.offset)",
+                                            "error": "\(error)",
+                                        ])
+                                }
                             }
                         }
                         let done = min(next, end) - offset
-                        self.state.withLock { $0.jobs[job]?.scanned += done }
+                        self.state.withLock { [skipped] in
+                            $0.jobs[job]?.scanned += done
+                            $0.jobs[job]?.skipped += skipped
+                        }
                         offset = next
                     }
                     return state

@@ -23,6 +23,9 @@ public struct Job: Sendable, Equatable {
     public var trigger: String
     public var state: JobState
     public var scanned: Int64 = 0
+    /// Records that could not be applied to the view (poison records), skipped as the speed layer
+    /// skips them.
+    public var skipped: Int64 = 0
     public var total: Int64 = 0
     public var cut: [Int64]?
     public var versionID: Int64?
@@ -52,7 +55,7 @@ public struct Job: Sendable, Equatable {
         var text = "{\"id\":\"\(name)\",\"view\":"
         JSONText.appendString(view, to: &text)
         text += ",\"mode\":\"\(mode.rawValue)\",\"trigger\":\"\(trigger)\",\"state\":\"\(state.rawValue)\""
-        text += ",\"progress\":{\"scanned\":\(scanned),\"total\":\(total)}"
+        text += ",\"progress\":{\"scanned\":\(scanned),\"total\":\(total),\"skipped\":\(skipped)}"
         text += ",\"cut\":" + (cut.map { "{" + $0.enumerated().map { "\"\($0.offset)\":\($0.element)" }.joined(separator: ",") + "}" } ?? "null")
         text += ",\"version\":\(versionID.map(String.init) ?? "null"),\"rows_written\":\(rowsWritten.map(String.init) ?? "null")"
         text += ",\"attempts\":\(attempts),\"created_at\":\(time(createdAt)),\"started_at\":\(time(startedAt)),\"finished_at\":\(time(finishedAt))"

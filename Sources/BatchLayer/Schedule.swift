@@ -49,33 +49,52 @@ public enum Schedule: Sendable, Equatable {
         }
         var weekdays = fields[4]
         if weekdays.remove(7) != nil { weekdays.insert(0) }
+        // Only a day-of-month restriction can make an expression impossible (`0 0 30 2 *`): refuse
+        // it here rather than search for a time that never comes.
+        let anyDay = trimmed[2] == "*", anyWeekday = trimmed[4] == "*"
+        if !anyDay && anyWeekday {
+            let longest = [1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31]
+            guard fields[3].contains(where: { month in fields[2].contains { $0 <= longest[month]! } }) else {
+                throw ParseError(description: "schedule \"\(text)\" never fires: no month it names has the days it names")
+            }
+        }
         return .cron(
             minutes: fields[0], hours: fields[1], days: fields[2], months: fields[3], weekdays: weekdays,
             anyDay: trimmed[2] == "*", anyWeekday: trimmed[4] == "*")
     }
 
-    /// The first time strictly after `time` (epoch ms) at which the schedule fires.
+    /// The first time strictly after `time` (epoch ms) at which the schedule fires, or `Int64.max`
+    /// when it never does.
+    ///
+    /// A cron expression is searched a day at a time (at most nine years of days: the longest wait,
+    /// for a 29 February across a century that is not leap), then within the day an hour and a
+    /// minute at a time, so one call costs a few thousand steps at worst.
     public func next(after time: Int64) -> Int64 {
         switch self {
         case .every(let millis):
-            return (time / millis + 1) * millis
+            let (product, overflow) = (time / millis + 1).multipliedReportingOverflow(by: millis)
+            return overflow ? .max : product
         case .cron(let minutes, let hours, let days, let months, let weekdays, let anyDay, let anyWeekday):
-            var minute = time / 60_000 + 1
-            // At most about four years of minutes: every valid expression fires before then.
-            for _ in 0..<(4 * 366 * 24 * 60) {
-                let millis = minute * 60_000
-                let (year, month, day) = Timestamp.civil(millis)
-                _ = year
-                let minuteOfDay = Int((millis / 60_000) % 1440)
-                let weekday = Int(((millis / 86_400_000) % 7 + 11) % 7)  // 1970-01-01 was a Thursday (4)
+            let firstMinute = time / 60_000 + 1
+            var day = firstMinute / 1440
+            let sortedHours = hours.sorted(), sortedMinutes = minutes.sorted()
+            for _ in 0..<(9 * 366) {
+                let dayStart = day * 86_400_000
+                let (_, month, dayOfMonth) = Timestamp.civil(dayStart)
+                let weekday = Int((day % 7 + 11) % 7)  // 1970-01-01 was a Thursday (4)
                 let dayMatches: Bool =
                     if anyDay && anyWeekday { true } else if anyDay { weekdays.contains(weekday) } else if anyWeekday {
-                        days.contains(day)
-                    } else { days.contains(day) || weekdays.contains(weekday) }
-                if months.contains(month) && dayMatches && hours.contains(minuteOfDay / 60) && minutes.contains(minuteOfDay % 60) {
-                    return millis
+                        days.contains(dayOfMonth)
+                    } else { days.contains(dayOfMonth) || weekdays.contains(weekday) }
+                if months.contains(month) && dayMatches {
+                    let earliest = max(0, firstMinute - day * 1440)
+                    for hour in sortedHours where (hour + 1) * 60 > earliest {
+                        for minute in sortedMinutes where hour * 60 + minute >= earliest {
+                            return dayStart + Int64(hour * 60 + minute) * 60_000
+                        }
+                    }
                 }
-                minute += 1
+                day += 1
             }
             return .max
         }

@@ -367,6 +367,14 @@ public struct EventParser {
             } else {
                 return try mismatch(&cursor, expected)
             }
+            // The time field is checked (with its own code) when the event is complete.
+            if field != timeIndex, !bounds.range.contains(slot.integer) {
+                report(
+                    &summary, index: index, field: definition.fields[field].name, code: .outOfRange,
+                    "\(describe(cursor, from: start)) is outside the supported range \(Timestamp.format(bounds.range.lowerBound)) to \(Timestamp.format(bounds.range.upperBound))"
+                )
+                return
+            }
         }
         slots[field] = slot
     }
@@ -386,11 +394,19 @@ public struct EventParser {
         if let timeIndex {
             if isSet(timeIndex) {
                 eventTime = slots[timeIndex].integer
-                if let maxAge = bounds.maxAgeMilliseconds, eventTime < ingestTime - maxAge {
+                // Saturating: a configured bound near Int64's range must not trap here.
+                let earliest = bounds.maxAgeMilliseconds.map { ingestTime.subtractingReportingOverflow($0) }
+                let latest = bounds.maxFutureMilliseconds.map { ingestTime.addingReportingOverflow($0) }
+                if !bounds.range.contains(eventTime) {
+                    report(
+                        &summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
+                        "event time \(eventTime) is outside the supported range \(Timestamp.format(bounds.range.lowerBound)) to \(Timestamp.format(bounds.range.upperBound))"
+                    )
+                } else if let maxAge = bounds.maxAgeMilliseconds, let earliest, !earliest.overflow, eventTime < earliest.partialValue {
                     report(
                         &summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
                         "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxAge)) in the past")
-                } else if let maxFuture = bounds.maxFutureMilliseconds, eventTime > ingestTime + maxFuture {
+                } else if let maxFuture = bounds.maxFutureMilliseconds, let latest, !latest.overflow, eventTime > latest.partialValue {
                     report(
                         &summary, index: index, field: definition.timeField, code: .eventTimeOutOfBounds,
                         "event time \(Timestamp.format(eventTime)) is more than \(DurationText.format(milliseconds: maxFuture)) in the future")

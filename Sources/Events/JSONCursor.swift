@@ -271,17 +271,25 @@ struct JSONCursor {
             index += 1
         }
         var scale = exponent - fractionDigits
-        while scale < 0 {
-            guard let last = digits.last else { break }
-            guard last == 0 else { return nil }
-            digits.removeLast()
+        // Index bounds instead of removeFirst/removeLast: linear in the number's length, however
+        // many zeros a hostile client writes.
+        var last = digits.count
+        while scale < 0, last > 0 {
+            guard digits[last - 1] == 0 else { return nil }
+            last -= 1
             scale += 1
         }
-        while digits.first == 0 { digits.removeFirst() }
-        if digits.isEmpty { return 0 }
-        guard scale >= 0, digits.count + scale <= 19 else { return nil }
+        var first = 0
+        while first < last, digits[first] == 0 { first += 1 }
+        if first == last { return 0 }
+        guard scale >= 0, last - first + scale <= 19 else { return nil }
         var magnitude: UInt64 = 0
-        for digit in digits { magnitude = magnitude * 10 + UInt64(digit) }
+        for digit in digits[first..<last] {
+            let (product, overflow) = magnitude.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = product.addingReportingOverflow(UInt64(digit))
+            guard !overflow, !carry else { return nil }
+            magnitude = sum
+        }
         for _ in 0..<scale {
             let (product, overflow) = magnitude.multipliedReportingOverflow(by: 10)
             guard !overflow else { return nil }

@@ -6,6 +6,8 @@ public struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidStream = "invalid_stream"
         /// The definition conflicts with the stream as it exists (changed type, partitions...).
         case streamConflict = "stream_conflict"
+        /// The server already has as many streams as `limits.max_streams` allows.
+        case tooManyStreams = "too_many_streams"
     }
 
     /// The stable code.

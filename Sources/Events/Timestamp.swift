@@ -1,6 +1,12 @@
 /// RFC 3339 timestamps to and from epoch milliseconds, without Foundation's date machinery (which
 /// is far too slow for the ingest path).
 public enum Timestamp {
+    /// The times Tandem stores and computes with: 0001-01-01T00:00:00.000Z to
+    /// 9999-12-31T23:59:59.999Z, the years RFC 3339 can write. Every event time and timestamp
+    /// value is checked against it on ingest, so bucket and window arithmetic (steps of at most a
+    /// few centuries) can never overflow 64 bits.
+    public static let supportedRange: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
     /// Parses an RFC 3339 date-time (`2026-11-20T00:00:01.250Z`, `...+02:00`; `t`, `z` and a space
     /// separator are accepted) into epoch milliseconds. Fractions beyond milliseconds are truncated.
     public static func parse(_ text: UnsafeRawBufferPointer) -> Int64? {

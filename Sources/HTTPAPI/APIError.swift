@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -36,6 +37,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public var details: [Detail]
     /// Seconds after which a retry may succeed (sent as `Retry-After`).
     public var retryAfterSeconds: Int?
+    /// The id under which the server logged the details of an internal error.
+    public var requestID: String?
 
     /// Creates an error answer.
     public init(_ status: HTTPResponse.Status, code: String, _ message: String, details: [Detail] = [], retryAfterSeconds: Int? = nil) {
@@ -53,24 +56,37 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
             var code: String
             var message: String
             var details: [Detail]?
+            var request_id: String?
         }
         var error: Inner
     }
 
     /// The JSON body of this error.
     public var jsonBody: Data {
-        let body = Body(error: .init(code: code, message: message, details: details.isEmpty ? nil : details))
+        let body = Body(error: .init(code: code, message: message, details: details.isEmpty ? nil : details, request_id: requestID))
         return (try? JSONCoding.encoder.encode(body)) ?? Data("{\"error\":{\"code\":\"\(code)\"}}".utf8)
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let requestID { headers[HTTPField.Name("Tandem-Request-Id")!] = requestID }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody)))
     }
 }
 
 extension APIError {
+    /// The answer to a client for a failure inside the server: 500 with a generic message and
+    /// the request id; the details go to the log only, never to the client (they can hold file
+    /// paths, SQL or addresses).
+    public static func internalError(requestID: String) -> APIError {
+        var error = APIError(
+            .internalServerError, code: "internal",
+            "the server failed to handle this request; its log has the details under request id \(requestID)")
+        error.requestID = requestID
+        return error
+    }
+
     /// 404 for a named thing that does not exist.
     public static func notFound(_ code: String, _ message: String) -> APIError { APIError(.notFound, code: code, message) }
 

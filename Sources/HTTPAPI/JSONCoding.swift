@@ -21,18 +21,14 @@ public enum JSONCoding {
     /// Reads and decodes a JSON request body, turning every failure into a 400 that names the
     /// field at fault.
     public static func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, maxBytes: Int = 1 << 20) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.body.collect(upTo: maxBytes)
-        } catch {
-            throw APIError(.contentTooLarge, code: "body_too_large", "the body is larger than \(maxBytes) bytes")
-        }
+        let buffer = try await BoundedBody.collect(
+            request, upTo: maxBytes, tooLarge: APIError(.contentTooLarge, code: "body_too_large", "the body is larger than \(maxBytes) bytes"))
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
         } catch let error as DecodingError {
             throw APIError.badRequest("invalid_body", Self.describe(error), field: Self.path(of: error))
         } catch {
-            throw APIError.badRequest("invalid_body", "the body is not valid JSON: \(error)")
+            throw APIError.badRequest("invalid_body", "the body is not valid JSON")
         }
     }
 

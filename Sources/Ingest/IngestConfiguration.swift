@@ -11,6 +11,9 @@ public struct IngestConfiguration: Sendable, Equatable {
     public var maxInFlightBytes: Int
     /// The bounds event times must fall in.
     public var eventTimeBounds: EventTimeBounds
+    /// The most `GET .../records?wait_ms=` requests waiting for data at once; past it such a
+    /// request is answered at once with 429 `too_many_long_polls`.
+    public var maxLongPolls: Int = 256
 
     /// Creates a configuration with production defaults.
     public init(

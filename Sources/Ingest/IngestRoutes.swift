@@ -5,6 +5,7 @@ import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 
 /// The HTTP routes of streams, ingest and reading the log back:
 ///
@@ -17,6 +18,7 @@ public struct IngestRoutes: Sendable {
     let catalog: StreamCatalog
     let log: EventLog
     let configuration: IngestConfiguration
+    private let longPolls = Gauge()
 
     /// Creates the routes.
     public init(ingestor: Ingestor, catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration) {
@@ -81,14 +83,13 @@ public struct IngestRoutes: Sendable {
         let format = try Self.bodyFormat(request.headers[.contentType])
         let limit = configuration.maxBodyBytes
         let tooLarge = APIError(.contentTooLarge, code: "body_too_large", "the body is larger than the limit of \(limit) bytes; nothing was appended")
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: limit)
-        } catch {
-            throw tooLarge
+        // The body is admitted against ingest.max_in_flight_bytes before it is buffered: its
+        // declared length, or the most a body may be when it is sent chunked.
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        let result = try await ingestor.withAdmission(bytes: min(declared ?? limit, limit)) {
+            let body = try await BoundedBody.collect(request, upTo: limit, tooLarge: tooLarge)
+            return try await ingestor.ingest(body, format: format, stream: name)
         }
-        let result = try await ingestor.ingest(body, format: format, stream: name)
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: result.json)))
     }
 
@@ -121,6 +122,13 @@ public struct IngestRoutes: Sendable {
         let waitMilliseconds = try integer("wait_ms", default: 0, range: 0...60_000)
         var batch = try topic.read(partition: partition, from: offset, maxRecords: limit)
         if batch.isEmpty && waitMilliseconds > 0 {
+            guard longPolls.enter(limit: configuration.maxLongPolls) else {
+                throw APIError(
+                    .tooManyRequests, code: "too_many_long_polls",
+                    "\(configuration.maxLongPolls) requests are already waiting for records (ingest.max_long_polls); retry shortly",
+                    retryAfterSeconds: 1)
+            }
+            defer { longPolls.leave() }
             let arrived = await withTaskGroup(of: Bool.self) { group in
                 group.addTask { (try? await topic.waitForData(partition: partition, at: offset)) ?? false }
                 group.addTask {
@@ -152,4 +160,23 @@ public struct IngestRoutes: Sendable {
         headers[HTTPField.Name("Tandem-End-Offset")!] = String(topic.endOffsets()[partition])
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// A count of requests holding a resource, with an admission limit.
+final class Gauge: Sendable {
+    private let value = Atomic<Int>(0)
+
+    /// Counts one more holder unless `limit` are already counted.
+    func enter(limit: Int) -> Bool {
+        var current = value.load(ordering: .relaxed)
+        while current < limit {
+            let (exchanged, original) = value.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    /// Counts one holder less.
+    func leave() { value.subtract(1, ordering: .relaxed) }
 }

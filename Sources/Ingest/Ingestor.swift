@@ -96,6 +96,14 @@ public final class Ingestor: Sendable {
         return IngestResult(accepted: summary.events, duplicates: 0, partitions: ranges)
     }
 
+    /// Runs `body` with `bytes` reserved against `ingest.max_in_flight_bytes` (a request body
+    /// before it is buffered), or refuses at once with 503 `log_queue_full` and `Retry-After`.
+    public func withAdmission<T>(bytes: Int, _ body: () async throws -> T) async throws -> T {
+        try admit(bytes)
+        defer { inFlightBytes.subtract(bytes, ordering: .relaxed) }
+        return try await body()
+    }
+
     /// Reserves room in the log's queue or refuses with 503 and `Retry-After`.
     private func admit(_ bytes: Int) throws {
         let limit = configuration.maxInFlightBytes
@@ -127,7 +135,7 @@ public final class Ingestor: Sendable {
             throw APIError(.serviceUnavailable, code: "shutting_down", "the server is shutting down; retry shortly", retryAfterSeconds: 1)
         } catch {
             logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
-            throw APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log: \(error)")
+            throw APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log")
         }
     }
 }

@@ -26,11 +26,15 @@ public final class StreamCatalog: Sendable {
     private let logger: Logger
     private let streams = Mutex<[String: StreamDefinition]>([:])
     private let changes = AsyncLock()
+    /// The most streams the catalog accepts (`limits.max_streams`): each partition holds open
+    /// files, so an unbounded count would exhaust file descriptors.
+    public let maxStreams: Int
 
     /// Creates an empty catalog; ``load()`` fills it from the store.
-    public init(store: any DefinitionStore, log: EventLog, logger: Logger) {
+    public init(store: any DefinitionStore, log: EventLog, maxStreams: Int = 256, logger: Logger) {
         self.store = store
         self.log = log
+        self.maxStreams = maxStreams
         self.logger = logger
     }
 
@@ -65,6 +69,9 @@ public final class StreamCatalog: Sendable {
                 stored = try existing.evolved(to: requested)
                 outcome = stored == existing ? .unchanged : .updated
             } else {
+                guard streams.withLock({ $0.count }) < maxStreams else {
+                    throw SchemaError(.tooManyStreams, "the server already has \(maxStreams) streams, the limit (limits.max_streams)", field: "name")
+                }
                 var fresh = requested
                 fresh.version = 1
                 stored = fresh

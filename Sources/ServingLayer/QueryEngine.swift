@@ -7,8 +7,8 @@ import SpeedLayer
 /// starting cut; with the batch layer, the published version plus the speed segments at or after
 /// its cut), rolls it up into windows and groups, and orders and limits the rows.
 public struct QueryEngine: Sendable {
-    /// The most rows a query may produce before ordering and limiting.
-    public var maxGroups: Int
+    /// What a query may cost.
+    public var limits: QueryLimits
     private let views: @Sendable (String) -> CompiledView?
     private let speed: SpeedLayer
     private let batch: BatchLayer?
@@ -18,23 +18,33 @@ public struct QueryEngine: Sendable {
     ///   - views: looks up a running view by name.
     ///   - speed: the speed layer.
     ///   - batch: the batch layer, if the server has a database.
-    ///   - maxGroups: the most rows a query may produce (400 `too_many_groups` beyond).
-    public init(views: @escaping @Sendable (String) -> CompiledView?, speed: SpeedLayer, batch: BatchLayer? = nil, maxGroups: Int = 100_000) {
+    ///   - limits: what a query may cost.
+    public init(
+        views: @escaping @Sendable (String) -> CompiledView?, speed: SpeedLayer, batch: BatchLayer? = nil, limits: QueryLimits = QueryLimits()
+    ) {
         self.views = views
         self.speed = speed
         self.batch = batch
-        self.maxGroups = maxGroups
+        self.limits = limits
     }
 
+    /// The most rows a query may produce before ordering and limiting.
+    public var maxGroups: Int { limits.maxGroups }
+
     /// Runs a query.
-    /// - Throws: ``ViewError`` for a request that cannot be answered.
+    /// - Throws: ``ViewError`` for a request that cannot be answered: among others
+    ///   `query_too_large` before any work when its range and window cost too much,
+    ///   `too_many_groups` as soon as the answer passes the limit, `query_timeout` past
+    ///   `query.timeout`.
     ///
     /// The published batch version is pinned for the whole query, so that a newer publication
     /// cannot drop the speed segments this answer needs: a query that starts on version v
-    /// finishes on v's cut.
+    /// finishes on v's cut. The pin is released however the query ends, including a timeout.
     public func run(_ query: QueryRequest) async throws(ViewError) -> QueryResult {
+        let deadline = ContinuousClock.now + limits.timeout
+        let rollupLimits = limits.rollup(deadline: deadline)
         guard let view = views(query.view) else { throw ViewError(.unknownView, "view \"\(query.view)\" does not exist", field: "view") }
-        let request = try query.rollup(for: view)
+        let request = try query.rollup(for: view, limits: rollupLimits)
         let pinned = batch?.pin(view)
         defer { batch?.unpin(pinned, view: view.name) }
         guard var snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to) else {
@@ -42,22 +52,19 @@ public struct QueryEngine: Sendable {
         }
         var source = "speed"
         if let pinned, let batch {
+            let remaining = deadline - ContinuousClock.now
             do {
-                var state = try await batch.read(pinned, from: request.from, to: request.to)
+                guard remaining > .zero else { throw CancellationError() }
+                var state = try await batch.read(pinned, from: request.from, to: request.to, timeout: min(remaining, .seconds(10)))
                 state.merge(snapshot.state)
                 snapshot.state = state
                 source = "batch+speed"
             } catch {
+                if ContinuousClock.now >= deadline || Task.isCancelled { throw Self.timedOut }
                 source = "degraded"
             }
         }
-        let rows = view.rollup(snapshot.state, request)
-        guard rows.count <= maxGroups else {
-            throw ViewError(
-                .tooManyGroups,
-                "the query produces \(rows.count) rows, more than the limit of \(maxGroups); narrow the range, coarsen the granularity or group by fewer dimensions",
-                field: "group_by")
-        }
+        let rows = try view.rollup(snapshot.state, request, limits: rollupLimits)
         let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
         let positions = wanted.map { name in view.definition.aggregates.firstIndex { $0.name == name }! }
         var answered = rows.map { row in (row: row, values: view.results(row.states)) }
@@ -87,4 +94,6 @@ public struct QueryEngine: Sendable {
                 lagRecords: snapshot.lagRecords, source: source, watermark: snapshot.watermark),
             hasTime: hasTime, hasEnd: hasEnd)
     }
+
+    static let timedOut = ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)")
 }

@@ -60,7 +60,7 @@ public struct QueryRequest: Sendable, Codable, Equatable {
 
     static func time(_ text: String, field: String) throws(ViewError) -> Int64 {
         if let millis = Timestamp.parse(text) { return millis }
-        if let millis = Int64(text) { return millis }
+        if text.utf8.count <= 20, let millis = Int64(text) { return millis }
         throw ViewError(.invalidRange, "\(field) must be an RFC 3339 time such as 2026-11-20T00:00:00Z, got \"\(text)\"", field: field)
     }
 
@@ -73,7 +73,7 @@ public struct QueryRequest: Sendable, Codable, Equatable {
     }
 
     /// The rollup this query asks of `view`, checked.
-    func rollup(for view: CompiledView) throws(ViewError) -> RollupRequest {
+    func rollup(for view: CompiledView, limits: RollupLimits) throws(ViewError) -> RollupRequest {
         let from = try Self.time(from, field: "from")
         let to = try Self.time(to, field: "to")
         let shape: WindowShape
@@ -102,7 +102,7 @@ public struct QueryRequest: Sendable, Codable, Equatable {
             throw ViewError(.invalidWindow, "window type must be tumbling, hopping or session, got \"\(other)\"", field: "window.type")
         }
         let request = RollupRequest(from: from, to: to, groupBy: groupBy ?? [], filter: filter, window: shape)
-        try view.check(request)
+        try view.check(request, limits: limits)
         for name in aggregates ?? [] where view.definition.aggregate(name) == nil {
             throw ViewError(.unknownAggregate, "view \"\(view.name)\" has no aggregate \"\(name)\"", field: "aggregates")
         }

@@ -84,6 +84,7 @@ public struct QueryResult: Sendable {
     static func append(_ value: AggregateValue, to text: inout String) {
         switch value {
         case .int(let n): text += String(n)
+        case .wideInt(let n): text += String(n)
         case .double(let x): text += x.isFinite ? "\(x)" : "null"
         case .string(let s): JSONText.appendString(s, to: &text)
         case .null: text += "null"
@@ -139,6 +140,7 @@ public struct QueryResult: Sendable {
     static func text(_ value: AggregateValue) -> String {
         switch value {
         case .int(let n): String(n)
+        case .wideInt(let n): String(n)
         case .double(let x): "\(x)"
         case .string(let s): s
         case .null: ""

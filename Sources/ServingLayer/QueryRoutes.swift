@@ -32,8 +32,10 @@ public struct QueryRoutes: Sendable {
 
 extension APIError {
     /// The 400 answer for a view or query problem (404 for an unknown view when `notFound`).
+    /// A query that ran out of time is 503 (retry later or narrow it), not the client's mistake.
     public init(_ error: ViewError, status: HTTPResponse.Status = .badRequest) {
         self.init(
-            status, code: error.code.rawValue, error.message, details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
+            error.code == .queryTimeout ? .serviceUnavailable : status, code: error.code.rawValue, error.message,
+            details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
     }
 }

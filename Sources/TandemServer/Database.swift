@@ -23,7 +23,7 @@ public enum DatabaseClient {
     public static func make(url text: String, logger: Logger) throws -> PostgresClient {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host, !host.isEmpty
         else {
-            throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database, got \"\(text)\"")
+            throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database, got \"\(redacted(text))\"")
         }
         let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         var configuration = PostgresClient.Configuration(
@@ -31,6 +31,17 @@ public enum DatabaseClient {
             database: database.isEmpty ? nil : database, tls: .disable)
         configuration.options.maximumConnections = 8
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// `text` with the password of a URL's user-info replaced by `***`, for messages and logs:
+    /// a secret is never printed, even when the URL around it is malformed.
+    public static func redacted(_ text: String) -> String {
+        guard let schemeEnd = text.range(of: "://") else { return text }
+        let rest = text[schemeEnd.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return text }
+        let userInfo = rest[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return text }
+        return String(text[..<userInfo.index(after: colon)]) + "***" + String(rest[at...])
     }
 }
 

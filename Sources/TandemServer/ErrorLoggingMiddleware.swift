@@ -6,6 +6,10 @@ import Logging
 
 /// Logs unexpected errors (not API errors, which are the client's) and answers them with the
 /// API's JSON error shape instead of an empty 500.
+///
+/// Nothing internal reaches a client: any 500 (an unexpected error, or an API error raised for a
+/// failure inside the server) is answered with a generic message and a fresh request id, and the
+/// details are logged under that id.
 struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -13,17 +17,33 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as APIError {
-            throw error
+            guard error.status == .internalServerError else { throw error }
+            throw logged(request, "\(error.code): \(error.message)")
         } catch let error as HTTPError {
             if error.status == .notFound {
                 throw APIError(.notFound, code: "not_found", "no route for \(request.method) \(request.uri.path)")
             }
+            guard error.status.code < 500 else { throw logged(request, "\(error)") }
             throw APIError(
                 error.status, code: error.status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_"),
                 error.body ?? error.status.reasonPhrase)
         } catch {
-            logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
-            throw APIError(.internalServerError, code: "internal", "internal error: \(error)")
+            throw logged(request, "\(error)")
         }
+    }
+
+    private func logged(_ request: Request, _ detail: String) -> APIError {
+        let id = Self.requestID()
+        logger.error(
+            "request failed",
+            metadata: ["request_id": "\(id)", "method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(detail)"])
+        return APIError.internalError(requestID: id)
+    }
+
+    /// 16 random hex digits.
+    static func requestID() -> String {
+        let value = UInt64.random(in: .min ... .max)
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }

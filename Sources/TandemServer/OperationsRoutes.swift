@@ -12,12 +12,15 @@ struct OperationsRoutes: Sendable {
     let catalog: StreamCatalog
     let log: EventLog
     let speed: SpeedLayer
+    let views: ViewService
     let started = Date()
 
     struct Health: Encodable {
         var status: String
         var ready: Bool
         var views: [SpeedViewStatus]
+        /// Stored views that could not start, with their errors: the server answers without them.
+        var failed_views: [String: String]
     }
 
     struct Status: Encodable {
@@ -34,12 +37,13 @@ struct OperationsRoutes: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/healthz") { _, _ in
-            try JSONCoding.response(Health(status: "ok", ready: speed.isCaughtUp, views: speed.status()))
+            try JSONCoding.response(Health(status: "ok", ready: speed.isCaughtUp, views: speed.status(), failed_views: views.failures))
         }
         router.get("/readyz") { _, _ in
             let ready = speed.isCaughtUp
             return try JSONCoding.response(
-                Health(status: ready ? "ready" : "replaying", ready: ready, views: speed.status()), status: ready ? .ok : .serviceUnavailable)
+                Health(status: ready ? "ready" : "replaying", ready: ready, views: speed.status(), failed_views: views.failures),
+                status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/v1/status") { _, _ in try JSONCoding.response(status()) }
         router.get("/") { _, _ in dashboard() }

@@ -4,6 +4,7 @@ import EventLog
 import Events
 import HTTPAPI
 import Hummingbird
+import HummingbirdCore
 import Ingest
 import Logging
 import NIOCore
@@ -54,13 +55,19 @@ public enum TandemApplication {
         ViewRoutes(service: components.views).register(on: router)
         JobRoutes(batch: components.batch, views: components.views).register(on: router)
         let views = components.views
-        let engine = QueryEngine(
-            views: { views.compiledView($0) }, speed: components.speed, batch: components.batch, maxGroups: configuration.maxQueryGroups)
+        let engine = QueryEngine(views: { views.compiledView($0) }, speed: components.speed, batch: components.batch, limits: configuration.query)
         QueryRoutes(engine: engine).register(on: router)
-        OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed).register(on: router)
+        OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed, views: components.views).register(on: router)
+        let limits = configuration.server
         var app = Application(
             router: router,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "tandem"),
+            server: .http1(
+                configuration: .init(
+                    additionalChannelHandlers: [RequestDeadlineHandler(timeout: .init(limits.readTimeout))],
+                    idleTimeout: .init(limits.idleTimeout))),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "tandem",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             services: components.services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger
@@ -79,7 +86,7 @@ public enum TandemApplication {
             try await components.catalog.load()
             for stream in configuredStreams { try await components.catalog.define(stream) }
             try await views.catalog.load()
-            try views.startAll()
+            views.startAll()
             for view in configuredViews { try await views.define(view) }
         }
         return (app, components)
@@ -106,10 +113,11 @@ public enum TandemApplication {
             client = try DatabaseClient.make(url: databaseURL, logger: logger)
             definitions = PostgresDefinitionStore(client: client!, logger: logger)
         }
-        let catalog = StreamCatalog(store: definitions, log: log, logger: logger)
+        let catalog = StreamCatalog(store: definitions, log: log, maxStreams: configuration.maxStreams, logger: logger)
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
         let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
-        let views = ViewService(catalog: ViewCatalog(store: definitions), streams: catalog, speed: speed, logger: logger)
+        let views = ViewService(
+            catalog: ViewCatalog(store: definitions, maxViews: configuration.maxViews), streams: catalog, speed: speed, logger: logger)
         if let client {
             services.append(PostgresClientService(client: client))
             let hooks = BatchLayer.Hooks(

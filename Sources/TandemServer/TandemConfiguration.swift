@@ -4,21 +4,25 @@ import EventLog
 import Events
 import Foundation
 import Ingest
+import ServingLayer
 import SpeedLayer
 import Yams
 
 /// Everything `tandem serve` can be told, read from `tandem.yaml` and overridden by flags.
 ///
 /// ```yaml
-/// server: {host: 127.0.0.1, port: 8080}
+/// server: {host: 127.0.0.1, port: 8080, idle_timeout: 60s, read_timeout: 30s, max_connections: 1024}
 /// data_dir: data
 /// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms, verify_on_start: tail}
 /// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
-///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d}
+///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d,
+///          min_event_time: 0001-01-01T00:00:00Z, max_event_time: 9999-12-31T23:59:59.999Z,
+///          max_long_polls: 256}
+/// limits: {max_streams: 256, max_views: 256}
 /// streams: [ {name: pageviews, partitions: 4, time_field: ts, fields: {...}} ]
 /// views: [ {name: url_hourly, stream: pageviews, dimensions: [url], bucket: 1m, aggregates: {...}} ]
 /// speed: {watermark_delay: 5s}
-/// query: {max_groups: 100000}
+/// query: {max_groups: 100000, max_windows: 1000000, max_windows_per_bucket: 10000, timeout: 30s}
 /// postgres: {url: postgres://user@host:5432/db}   # default: a private cluster (tandem serve)
 /// batch: {max_attempts: 3, retry_delay: 1s, speed_state_row_limit: 1000000}
 /// ```
@@ -39,8 +43,19 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var views: [ViewDefinition] = []
     /// Speed layer settings.
     public var speed = SpeedLayerConfiguration()
-    /// The most rows a query may produce.
-    public var maxQueryGroups = 100_000
+    /// What a query may cost.
+    public var query = QueryLimits()
+    /// The most rows a query may produce (`query.max_groups`).
+    public var maxQueryGroups: Int {
+        get { query.maxGroups }
+        set { query.maxGroups = newValue }
+    }
+    /// Connection limits of the HTTP server.
+    public var server = ServerLimits()
+    /// The most streams the server accepts (`limits.max_streams`).
+    public var maxStreams = 256
+    /// The most views the server accepts (`limits.max_views`).
+    public var maxViews = 256
     /// Where the batch layer's PostgreSQL is (`none` turns the batch layer off).
     public var database = DatabaseSetting.none
     /// Batch layer settings.
@@ -97,7 +112,15 @@ public struct TandemConfiguration: Sendable, Equatable {
         struct Server: Decodable {
             var host: String?
             var port: Int?
+            var idle_timeout: String?
+            var read_timeout: String?
+            var max_connections: Int?
         }
+        struct Limits: Decodable {
+            var max_streams: Int?
+            var max_views: Int?
+        }
+        var limits: Limits?
         struct Log: Decodable {
             var segment_bytes: Int?
             var durability: String?
@@ -110,6 +133,9 @@ public struct TandemConfiguration: Sendable, Equatable {
             var max_in_flight_bytes: Int?
             var max_event_age: String?
             var max_event_future: String?
+            var min_event_time: String?
+            var max_event_time: String?
+            var max_long_polls: Int?
         }
         var server: Server?
         var data_dir: String?
@@ -122,6 +148,9 @@ public struct TandemConfiguration: Sendable, Equatable {
         }
         struct Query: Decodable {
             var max_groups: Int?
+            var max_windows: Int64?
+            var max_windows_per_bucket: Int64?
+            var timeout: String?
         }
         var speed: Speed?
         var query: Query?
@@ -146,8 +175,25 @@ public struct TandemConfiguration: Sendable, Equatable {
                 }
                 return value
             }
+            func positive<T: BinaryInteger>(_ value: T?, _ key: String) throws -> T? {
+                guard let value else { return nil }
+                guard value > 0 else { throw Error(description: "\(source): \(key) must be positive, got \(value)") }
+                return value
+            }
+            func time(_ text: String?, _ key: String) throws -> Int64? {
+                guard let text else { return nil }
+                guard let millis = Timestamp.parse(text), Timestamp.supportedRange.contains(millis) else {
+                    throw Error(description: "\(source): \(key) must be an RFC 3339 time from year 0001 to 9999, got \"\(text)\"")
+                }
+                return millis
+            }
             if let host = server?.host { configuration.host = host }
             if let port = server?.port { configuration.port = port }
+            if let value = try duration(server?.idle_timeout, "server.idle_timeout") { configuration.server.idleTimeout = .milliseconds(value) }
+            if let value = try duration(server?.read_timeout, "server.read_timeout") { configuration.server.readTimeout = .milliseconds(value) }
+            if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
+            if let value = try positive(limits?.max_streams, "limits.max_streams") { configuration.maxStreams = value }
+            if let value = try positive(limits?.max_views, "limits.max_views") { configuration.maxViews = value }
             if let dataDirectory = data_dir { configuration.dataDirectory = dataDirectory }
             if let log {
                 if let bytes = log.segment_bytes { configuration.log.segmentBytes = bytes }
@@ -170,6 +216,13 @@ public struct TandemConfiguration: Sendable, Equatable {
                 if let value = ingest.max_body_bytes { configuration.ingest.maxBodyBytes = value }
                 if let value = ingest.max_events_per_request { configuration.ingest.maxEventsPerRequest = value }
                 if let value = ingest.max_in_flight_bytes { configuration.ingest.maxInFlightBytes = value }
+                if let value = try positive(ingest.max_long_polls, "ingest.max_long_polls") { configuration.ingest.maxLongPolls = value }
+                let earliest = try time(ingest.min_event_time, "ingest.min_event_time") ?? configuration.ingest.eventTimeBounds.range.lowerBound
+                let latest = try time(ingest.max_event_time, "ingest.max_event_time") ?? configuration.ingest.eventTimeBounds.range.upperBound
+                guard earliest <= latest else {
+                    throw Error(description: "\(source): ingest.min_event_time must not be after ingest.max_event_time")
+                }
+                configuration.ingest.eventTimeBounds.range = earliest...latest
                 if ingest.max_event_age != nil {
                     configuration.ingest.eventTimeBounds.maxAgeMilliseconds = try duration(ingest.max_event_age, "ingest.max_event_age")
                 }
@@ -182,7 +235,12 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let delay = try duration(speed?.watermark_delay, "speed.watermark_delay") {
                 configuration.speed.watermarkDelayMilliseconds = delay
             }
-            if let maxGroups = query?.max_groups { configuration.maxQueryGroups = maxGroups }
+            if let value = try positive(query?.max_groups, "query.max_groups") { configuration.query.maxGroups = value }
+            if let value = try positive(query?.max_windows, "query.max_windows") { configuration.query.maxWindows = value }
+            if let value = try positive(query?.max_windows_per_bucket, "query.max_windows_per_bucket") {
+                configuration.query.maxWindowsPerBucket = value
+            }
+            if let value = try duration(query?.timeout, "query.timeout") { configuration.query.timeout = .milliseconds(value) }
             if let url = postgres?.url { configuration.database = .url(url) }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
             if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }

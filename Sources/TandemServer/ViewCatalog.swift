@@ -12,10 +12,14 @@ public final class ViewCatalog: Sendable {
     private let store: any DefinitionStore
     private let views = Mutex<[String: ViewDefinition]>([:])
     private let changes = AsyncLock()
+    /// The most views the catalog accepts (`limits.max_views`): each runs a consumer per
+    /// partition and holds state in memory.
+    public let maxViews: Int
 
     /// Creates an empty catalog; ``load()`` fills it from the store.
-    public init(store: any DefinitionStore) {
+    public init(store: any DefinitionStore, maxViews: Int = 256) {
         self.store = store
+        self.maxViews = maxViews
     }
 
     /// Loads every stored view.
@@ -44,6 +48,9 @@ public final class ViewCatalog: Sendable {
                     throw ViewError(.viewConflict, "view \"\(view.name)\" exists with another definition; delete it first", field: "name")
                 }
                 return false
+            }
+            guard views.withLock({ $0.count }) < maxViews else {
+                throw ViewError(.tooManyViews, "the server already has \(maxViews) views, the limit (limits.max_views)", field: "name")
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -13,11 +13,14 @@ struct ViewRoutes: Sendable {
     struct ViewWithStatus: Encodable {
         var view: ViewDefinition
         var status: SpeedViewStatus?
+        /// Why the view could not start, when it could not.
+        var failure: String?
 
         func encode(to encoder: any Encoder) throws {
             try view.encode(to: encoder)
             var container = encoder.container(keyedBy: Key.self)
             try container.encodeIfPresent(status, forKey: .init("status"))
+            try container.encodeIfPresent(failure, forKey: .init("failed"))
         }
 
         struct Key: CodingKey {
@@ -34,7 +37,7 @@ struct ViewRoutes: Sendable {
     }
 
     func withStatus(_ view: ViewDefinition) -> ViewWithStatus {
-        ViewWithStatus(view: view, status: service.speed.status().first { $0.view == view.name })
+        ViewWithStatus(view: view, status: service.speed.status().first { $0.view == view.name }, failure: service.failures[view.name])
     }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
@@ -44,7 +47,7 @@ struct ViewRoutes: Sendable {
                 let created = try await service.define(view)
                 return try JSONCoding.response(withStatus(view), status: created ? .created : .ok)
             } catch let error as ViewError {
-                throw APIError(error, status: error.code == .viewConflict ? .conflict : .badRequest)
+                throw APIError(error, status: error.code == .viewConflict || error.code == .tooManyViews ? .conflict : .badRequest)
             }
         }
         router.get("/v1/views") { _, _ in

@@ -15,6 +15,7 @@ public final class ViewService: Sendable {
     let speed: SpeedLayer
     private let batchLayer = Mutex<BatchLayer?>(nil)
     private let compiled = Mutex<[String: CompiledView]>([:])
+    private let failed = Mutex<[String: String]>([:])
     private let logger: Logger
 
     init(catalog: ViewCatalog, streams: StreamCatalog, speed: SpeedLayer, logger: Logger) {
@@ -41,13 +42,26 @@ public final class ViewService: Sendable {
     }
 
     /// Starts every stored view, each from its published cut (or offset 0).
-    func startAll() throws {
+    ///
+    /// A stored view that no longer compiles (its stream changed, or it was written by another
+    /// version) is marked failed with its error and left out; the server and the other views run
+    /// on. ``failures`` lists them for the status routes and `/readyz`.
+    func startAll() {
         for view in catalog.all {
-            let compiledView = try compile(view)
-            compiled.withLock { $0[view.name] = compiledView }
-            try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
+            do {
+                let compiledView = try compile(view)
+                try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
+                compiled.withLock { $0[view.name] = compiledView }
+                failed.withLock { _ = $0.removeValue(forKey: view.name) }
+            } catch {
+                failed.withLock { $0[view.name] = "\(error)" }
+                logger.error("view failed to start; the server runs without it", metadata: ["view": "\(view.name)", "error": "\(error)"])
+            }
         }
     }
+
+    /// The stored views that could not start, with their errors.
+    public var failures: [String: String] { failed.withLock { $0 } }
 
     /// Defines a view: stores it, starts computing it and, with a batch layer, queues its first
     /// full job (until it publishes, answers come from the speed layer alone).
@@ -75,6 +89,7 @@ public final class ViewService: Sendable {
     public func remove(_ name: String) async throws -> Bool {
         guard try await catalog.remove(name) else { return false }
         compiled.withLock { _ = $0.removeValue(forKey: name) }
+        failed.withLock { _ = $0.removeValue(forKey: name) }
         speed.removeView(name)
         await batch?.forget(view: name)
         logger.info("view deleted", metadata: ["view": "\(name)"])

@@ -446,7 +446,9 @@ struct EventParserTests {
             // ts
             var eventTime = ingestTime
             if chance(70) {
-                let millis = Int64(bitPattern: random.next() % 315_569_520_000_000) - 62_167_219_200_000
+                // Any time in the supported range (years 0001 to 9999).
+                let span = UInt64(Timestamp.supportedRange.upperBound - Timestamp.supportedRange.lowerBound + 1)
+                let millis = Int64(bitPattern: random.next() % span) + Timestamp.supportedRange.lowerBound
                 let text = chance(50) ? String(millis) : "\"" + Timestamp.format(millis) + "\""
                 members.append(("ts", text))
                 values[0] = .timestamp(millis)
