@@ -1,0 +1,57 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import NIOCore
+import TandemServer
+import TandemTestSupport
+import Testing
+
+/// A stored definition the server can no longer run does not stop it, and secrets stay secret.
+@Suite("Startup resilience and secrets")
+struct StartupResilienceTests {
+    @Test func aStoredViewThatNoLongerCompilesIsMarkedFailedAndTheServerRuns() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A view written by an older version, with an accuracy this version refuses.
+        try FileManager.default.createDirectory(atPath: directory.path + "/views", withIntermediateDirectories: true)
+        let stored = #"""
+            {"name":"old_p","stream":"pageviews","dimensions":[],"bucket":"1m","aggregate_order":["p"],
+             "aggregates":{"p":{"fn":"quantile","field":"latency_ms","q":0.5,"relative_accuracy":1e-300}}}
+            """#
+        try stored.write(toFile: directory.path + "/views/old_p.json", atomically: true, encoding: .utf8)
+        try await withApp(directory: directory) { client async throws in
+            let view = try await client.getJSON("/v1/views/old_p")
+            #expect((view["failed"] as? String)?.contains("relative_accuracy") == true)
+            let health = try await client.getJSON("/healthz")
+            #expect((health["failed_views"] as? [String: String])?["old_p"] != nil)
+            // The rest of the server works: ingest, and a new view.
+            #expect(try await client.post(#"{"ts":1763596800000,"url":"/a"}"#).status == .ok)
+            let created = try await client.execute(
+                uri: "/v1/views", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"name":"fine","stream":"pageviews","bucket":"1m","aggregates":{"c":{"fn":"count"}}}"#))
+            #expect(created.status == .created)
+        }
+    }
+
+    @Test(arguments: [
+        ("postgres://tandem:s3cret@db.example:5432/tandem", "postgres://tandem:***@db.example:5432/tandem"),
+        ("postgres://tandem:s3cret@", "postgres://tandem:***@"),
+        ("postgres://tandem@db:5432/x", "postgres://tandem@db:5432/x"),
+        ("not a url", "not a url"),
+    ])
+    func passwordsAreRedacted(url: String, shown: String) {
+        #expect(DatabaseClient.redacted(url) == shown)
+    }
+
+    @Test func aBadDatabaseURLDoesNotPrintItsPassword() throws {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        do {
+            _ = try DatabaseClient.make(url: "postgres://tandem:s3cret@/tandem", logger: logger)
+            Issue.record("a URL without a host must be refused")
+        } catch {
+            #expect(!"\(error)".contains("s3cret"))
+        }
+    }
+}
