@@ -144,7 +144,8 @@ public enum RecordCodec {
     public static func schemaVersion(of bytes: UnsafeRawBufferPointer) -> Int? {
         guard bytes.count >= 1, bytes[0] == formatVersion else { return nil }
         var position = 1
-        return Varint.read(bytes, at: &position).map { Int($0) }
+        // `Int(exactly:)`: a damaged record can hold any varint here (found by fuzzing).
+        return Varint.read(bytes, at: &position).flatMap { Int(exactly: $0) }
     }
 }
 

@@ -66,3 +66,21 @@ struct HostileEventTests {
         #expect(run.emitted.map { $0.values[2] } == [.int(10), .int(1)])
     }
 }
+
+/// Inputs the fuzzers found, kept as regression tests.
+@Suite("Fuzzer findings")
+struct FuzzerFindingTests {
+    /// FuzzRecordCodec: a record whose schema-version varint does not fit in an `Int` trapped in
+    /// `RecordCodec.schemaVersion(of:)`.
+    @Test func schemaVersionBeyondIntIsNil() {
+        let crash: [UInt8] = [
+            0x01, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0x09, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9,
+            0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0xe9, 0x02, 0x09, 0x00, 0x00, 0x00,
+        ]
+        #expect(crash.withUnsafeBytes { RecordCodec.schemaVersion(of: $0) } == nil)
+        var huge: [UInt8] = [0x01]
+        Varint.append(UInt64.max, to: &huge)
+        #expect(huge.withUnsafeBytes { RecordCodec.schemaVersion(of: $0) } == nil)
+        #expect(throws: (any Error).self) { try huge.withUnsafeBytes { try RecordCodec.decode($0, definition: HostileEventTests.stream) } }
+    }
+}
