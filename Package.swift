@@ -206,6 +206,7 @@ let package = Package(
                 "TandemTestSupport",
                 "HTTPAPI",
                 "BatchLayer",
+                "SpeedLayer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -32,14 +32,16 @@ struct ByteReader {
     }
 
     mutating func double() throws -> Double {
-        guard position + 8 <= bytes.count else { throw Failure(description: "truncated double") }
+        guard bytes.count - position >= 8 else { throw Failure(description: "truncated double") }
         let bits = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
         position += 8
         return Double(bitPattern: bits)
     }
 
     mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
-        guard count >= 0, position + count <= bytes.count else { throw Failure(description: "truncated bytes") }
+        // `count <= remaining`, not `position + count <= bytes.count`: a forged length near
+        // Int.max must not overflow the sum (found by fuzzing).
+        guard count >= 0, count <= bytes.count - position else { throw Failure(description: "truncated bytes") }
         defer { position += count }
         return bytes[position..<position + count]
     }

@@ -55,10 +55,10 @@ public enum RecordCodec {
         func fail(_ message: String) -> DecodingError { DecodingError(message: message) }
         guard bytes.count >= 1, bytes[0] == formatVersion else { throw fail("unknown format version") }
         var position = 1
-        guard Varint.read(bytes, at: &position) != nil, let count = Varint.read(bytes, at: &position) else {
+        guard Varint.read(bytes, at: &position) != nil, let count = Self.fieldCount(bytes, at: &position) else {
             throw fail("truncated header")
         }
-        let fieldCount = Int(count)
+        let fieldCount = count
         let bitmapStart = position
         position += (fieldCount + 7) / 8
         guard position <= bytes.count else { throw fail("truncated presence bitmap") }
@@ -67,11 +67,9 @@ public enum RecordCodec {
             let value: FieldValue
             switch definition.fields[index].type {
             case .string:
-                guard let length = Varint.read(bytes, at: &position), position + Int(length) <= bytes.count else {
-                    throw fail("truncated string")
-                }
-                value = .string(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + Int(length)]), as: UTF8.self))
-                position += Int(length)
+                guard let length = Self.length(bytes, at: &position) else { throw fail("truncated string") }
+                value = .string(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]), as: UTF8.self))
+                position += length
             case .int:
                 guard let number = Varint.readSigned(bytes, at: &position) else { throw fail("truncated int") }
                 value = .int(number)
@@ -103,25 +101,22 @@ public enum RecordCodec {
         for index in values.indices { values[index] = nil }
         guard bytes.count >= 1, bytes[0] == formatVersion else { throw fail("unknown format version") }
         var position = 1
-        guard Varint.read(bytes, at: &position) != nil, let count = Varint.read(bytes, at: &position) else {
+        guard Varint.read(bytes, at: &position) != nil, let count = Self.fieldCount(bytes, at: &position) else {
             throw fail("truncated header")
         }
-        let fieldCount = min(Int(count), fieldTypes.count)
+        let fieldCount = min(count, fieldTypes.count)
         let bitmapStart = position
-        position += (Int(count) + 7) / 8
+        position += (count + 7) / 8
         guard position <= bytes.count else { throw fail("truncated presence bitmap") }
         for index in 0..<fieldCount where bytes[bitmapStart + index / 8] & (1 << UInt8(index % 8)) != 0 {
             let keep = wanted[index]
             switch fieldTypes[index] {
             case .string:
-                guard let length = Varint.read(bytes, at: &position), position + Int(length) <= bytes.count else {
-                    throw fail("truncated string")
-                }
+                guard let length = Self.length(bytes, at: &position) else { throw fail("truncated string") }
                 if keep {
-                    values[index] = .string(
-                        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + Int(length)]), as: UTF8.self))
+                    values[index] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]), as: UTF8.self))
                 }
-                position += Int(length)
+                position += length
             case .int, .timestamp:
                 guard let number = Varint.readSigned(bytes, at: &position) else { throw fail("truncated int") }
                 if keep { values[index] = fieldTypes[index] == .int ? .int(number) : .timestamp(number) }
@@ -138,6 +133,21 @@ public enum RecordCodec {
                 position += 1
             }
         }
+    }
+
+    /// A string's length, read at `position`, when that many bytes follow it. Never traps: a
+    /// damaged record can hold any varint (found by fuzzing).
+    @inline(__always)
+    static func length(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Int? {
+        guard let length = Varint.read(bytes, at: &position), length <= UInt64(bytes.count - position) else { return nil }
+        return Int(length)
+    }
+
+    /// A record's field count, when its presence bitmap can fit in the bytes that follow.
+    @inline(__always)
+    static func fieldCount(_ bytes: UnsafeRawBufferPointer, at position: inout Int) -> Int? {
+        guard let count = Varint.read(bytes, at: &position), count <= UInt64(bytes.count - position) * 8 else { return nil }
+        return Int(count)
     }
 
     /// The schema version a record was written with.

@@ -8,6 +8,8 @@ public struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
         case streamConflict = "stream_conflict"
         /// The server already has as many streams as `limits.max_streams` allows.
         case tooManyStreams = "too_many_streams"
+        /// The new stream's partitions would take the server past `limits.max_partitions`.
+        case tooManyPartitions = "too_many_partitions"
     }
 
     /// The stable code.

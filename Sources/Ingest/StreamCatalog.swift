@@ -29,12 +29,16 @@ public final class StreamCatalog: Sendable {
     /// The most streams the catalog accepts (`limits.max_streams`): each partition holds open
     /// files, so an unbounded count would exhaust file descriptors.
     public let maxStreams: Int
+    /// The most partitions over all streams (`limits.max_partitions`): each holds at least one
+    /// open segment file.
+    public let maxPartitions: Int
 
     /// Creates an empty catalog; ``load()`` fills it from the store.
-    public init(store: any DefinitionStore, log: EventLog, maxStreams: Int = 256, logger: Logger) {
+    public init(store: any DefinitionStore, log: EventLog, maxStreams: Int = 256, maxPartitions: Int = 4096, logger: Logger) {
         self.store = store
         self.log = log
         self.maxStreams = maxStreams
+        self.maxPartitions = maxPartitions
         self.logger = logger
     }
 
@@ -69,8 +73,15 @@ public final class StreamCatalog: Sendable {
                 stored = try existing.evolved(to: requested)
                 outcome = stored == existing ? .unchanged : .updated
             } else {
-                guard streams.withLock({ $0.count }) < maxStreams else {
+                let (count, partitions) = streams.withLock { ($0.count, $0.values.reduce(0) { $0 + $1.partitions }) }
+                guard count < maxStreams else {
                     throw SchemaError(.tooManyStreams, "the server already has \(maxStreams) streams, the limit (limits.max_streams)", field: "name")
+                }
+                guard partitions + requested.partitions <= maxPartitions else {
+                    throw SchemaError(
+                        .tooManyPartitions,
+                        "the server has \(partitions) partitions; \(requested.partitions) more would pass the limit of \(maxPartitions) (limits.max_partitions)",
+                        field: "partitions")
                 }
                 var fresh = requested
                 fresh.version = 1

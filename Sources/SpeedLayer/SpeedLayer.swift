@@ -273,10 +273,12 @@ public final class SpeedLayer: Service, Sendable {
                     failure = failure ?? state.failure
                 }
             }
-            return SpeedViewStatus(
+            var status = SpeedViewStatus(
                 view: runtime.view.name, caughtUp: runtime.caughtUp, consumed: runtime.consumedSinceStart,
                 replayTotal: runtime.consumedReplayTotal, offsets: offsets, stateRows: rows, segments: segments,
                 undecodable: undecodable, failure: failure)
+            status.overRowLimit = configuration.stateRowLimit.map { rows > $0 } ?? false
+            return status
         }
     }
 

@@ -39,9 +39,12 @@ public struct SpeedViewStatus: Sendable, Codable, Equatable {
     public var undecodable: Int64
     /// The consumer's error, if it stopped.
     public var failure: String?
+    /// Whether ``stateRows`` is past the configured row limit (`batch.speed_state_row_limit`).
+    public var overRowLimit = false
 
     enum CodingKeys: String, CodingKey {
         case view, consumed, offsets, segments, undecodable, failure
+        case overRowLimit = "over_row_limit"
         case caughtUp = "caught_up"
         case replayTotal = "replay_total"
         case stateRows = "state_rows"

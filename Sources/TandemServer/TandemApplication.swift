@@ -113,7 +113,8 @@ public enum TandemApplication {
             client = try DatabaseClient.make(url: databaseURL, logger: logger)
             definitions = PostgresDefinitionStore(client: client!, logger: logger)
         }
-        let catalog = StreamCatalog(store: definitions, log: log, maxStreams: configuration.maxStreams, logger: logger)
+        let catalog = StreamCatalog(
+            store: definitions, log: log, maxStreams: configuration.maxStreams, maxPartitions: configuration.maxPartitions, logger: logger)
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
         let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
         let views = ViewService(

@@ -18,7 +18,7 @@ import Yams
 ///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d,
 ///          min_event_time: 0001-01-01T00:00:00Z, max_event_time: 9999-12-31T23:59:59.999Z,
 ///          max_long_polls: 256}
-/// limits: {max_streams: 256, max_views: 256}
+/// limits: {max_streams: 256, max_views: 256, max_partitions: 4096}
 /// streams: [ {name: pageviews, partitions: 4, time_field: ts, fields: {...}} ]
 /// views: [ {name: url_hourly, stream: pageviews, dimensions: [url], bucket: 1m, aggregates: {...}} ]
 /// speed: {watermark_delay: 5s}
@@ -56,6 +56,8 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var maxStreams = 256
     /// The most views the server accepts (`limits.max_views`).
     public var maxViews = 256
+    /// The most partitions over all streams (`limits.max_partitions`).
+    public var maxPartitions = 4096
     /// Where the batch layer's PostgreSQL is (`none` turns the batch layer off).
     public var database = DatabaseSetting.none
     /// Batch layer settings.
@@ -119,6 +121,7 @@ public struct TandemConfiguration: Sendable, Equatable {
         struct Limits: Decodable {
             var max_streams: Int?
             var max_views: Int?
+            var max_partitions: Int?
         }
         var limits: Limits?
         struct Log: Decodable {
@@ -194,6 +197,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
             if let value = try positive(limits?.max_streams, "limits.max_streams") { configuration.maxStreams = value }
             if let value = try positive(limits?.max_views, "limits.max_views") { configuration.maxViews = value }
+            if let value = try positive(limits?.max_partitions, "limits.max_partitions") { configuration.maxPartitions = value }
             if let dataDirectory = data_dir { configuration.dataDirectory = dataDirectory }
             if let log {
                 if let bytes = log.segment_bytes { configuration.log.segmentBytes = bytes }
@@ -244,7 +248,10 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let url = postgres?.url { configuration.database = .url(url) }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
             if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }
-            if let limit = batch?.speed_state_row_limit { configuration.batch.speedStateRowLimit = limit > 0 ? limit : nil }
+            if let limit = batch?.speed_state_row_limit {
+                configuration.batch.speedStateRowLimit = limit > 0 ? limit : nil
+                configuration.speed.stateRowLimit = limit > 0 ? limit : nil
+            }
             return configuration
         }
     }

@@ -4,6 +4,10 @@ import Hummingbird
 import Logging
 import TandemServer
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `tandem serve`: runs the server until SIGINT or SIGTERM.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the Tandem server.")
@@ -53,11 +57,25 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tandem")
+        Self.raiseOpenFileLimit(logger: logger)
         let host = configuration.host
         let (app, _) = try TandemApplication.build(configuration: configuration, logger: logger) { port in
             print("tandem listening on http://\(host):\(port)")
             fflush(nil)
         }
         try await app.runService()
+    }
+
+    /// Raises the soft limit on open files to the hard limit: every partition keeps its segment
+    /// files open, and each connection and long-poll holds a socket. Logs the limit in force.
+    static func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let before = limit.rlim_cur
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { limit.rlim_cur = before }
+        }
+        logger.info("open file limit", metadata: ["soft": "\(limit.rlim_cur)", "was": "\(before)", "hard": "\(limit.rlim_max)"])
     }
 }

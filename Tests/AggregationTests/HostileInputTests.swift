@@ -188,3 +188,16 @@ struct IntegerSumTests {
         #expect(throws: (any Error).self) { try AggregateState.decode(bytes) }
     }
 }
+
+/// Inputs the fuzzers found in the state decoders, kept as regression tests.
+@Suite("Fuzzer findings in state decoding")
+struct StateFuzzerFindingTests {
+    /// FuzzRecordCodec: a state length near `Int.max` overflowed `ByteReader.take`.
+    @Test func hugeLengthsAreRefused() {
+        let crash: [UInt8] = [0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0xbf, 0xbf]
+        #expect(throws: (any Error).self) { try RowCoding.decodeRow(crash) }
+        var key: [UInt8] = [0x01, 0x01, 0x01]
+        Varint.append(UInt64(Int.max), to: &key)
+        #expect(throws: (any Error).self) { try RowCoding.decodeKey(key) }
+    }
+}

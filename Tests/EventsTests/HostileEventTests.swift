@@ -83,4 +83,25 @@ struct FuzzerFindingTests {
         #expect(huge.withUnsafeBytes { RecordCodec.schemaVersion(of: $0) } == nil)
         #expect(throws: (any Error).self) { try huge.withUnsafeBytes { try RecordCodec.decode($0, definition: HostileEventTests.stream) } }
     }
+
+    /// FuzzRecordCodec: a string length or a field count beyond `Int` trapped in
+    /// `RecordCodec.forEachField`; the read path of the layers had the same conversion.
+    @Test func hugeLengthsAndCountsAreRefused() {
+        let crash: [UInt8] = [
+            0x01, 0x03, 0x2d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x2d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0x61,
+        ]
+        var hugeCount: [UInt8] = [0x01, 0x01]
+        Varint.append(UInt64.max, to: &hugeCount)
+        var hugeLength: [UInt8] = [0x01, 0x01, 0x01, 0x01]
+        Varint.append(UInt64(Int.max) + 2, to: &hugeLength)
+        let stream = StreamDefinition(name: "s", partitions: 1, fields: [FieldDefinition(name: "a", type: .string)])
+        for bytes in [crash, hugeCount, hugeLength] {
+            #expect(throws: (any Error).self) { try bytes.withUnsafeBytes { try RecordCodec.decode($0, definition: stream) } }
+            var values: [FieldValue?] = [nil]
+            #expect(throws: (any Error).self) {
+                try bytes.withUnsafeBytes { try RecordCodec.decode($0, fieldTypes: [.string], wanted: [true], into: &values) }
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Logging
 import NIOCore
+import SpeedLayer
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -31,6 +32,28 @@ struct StartupResilienceTests {
                 uri: "/v1/views", method: .post, headers: [.contentType: "application/json"],
                 body: ByteBuffer(string: #"{"name":"fine","stream":"pageviews","bucket":"1m","aggregates":{"c":{"fn":"count"}}}"#))
             #expect(created.status == .created)
+        }
+    }
+
+    @Test func speedStatePastItsRowLimitIsReported() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: { $0.speed.stateRowLimit = 5 }) { client async throws in
+            let created = try await client.execute(
+                uri: "/v1/views", method: .post, headers: [.contentType: "application/json"],
+                body: ByteBuffer(
+                    string: #"{"name":"urls","stream":"pageviews","dimensions":["url"],"bucket":"1m","aggregates":{"c":{"fn":"count"}}}"#))
+            #expect(created.status == .created)
+            let events = (0..<10).map { #"{"ts":1763596800000,"url":"/\#($0)"}"# }.joined(separator: "\n")
+            #expect(try await client.post(events, contentType: "application/x-ndjson").status == .ok)
+            var status: [String: Any] = [:]
+            for _ in 0..<200 {
+                status = try await client.getJSON("/v1/views/urls")["status"] as? [String: Any] ?? [:]
+                if status["state_rows"] as? Int == 10 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(status["state_rows"] as? Int == 10)
+            #expect(status["over_row_limit"] as? Bool == true)
         }
     }
 
