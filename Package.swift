@@ -207,6 +207,7 @@ let package = Package(
                 "HTTPAPI",
                 "BatchLayer",
                 "SpeedLayer",
+                "ServingLayer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -185,6 +185,9 @@ extension CompiledView {
         // `check` compiled this filter already; a failure here would be a bug, not bad input.
         let filter = request.filter.flatMap { try? dimensionFilter($0) }
         var visited = 0
+        if let deadline = limits.deadline, ContinuousClock.now >= deadline {
+            throw ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)", field: nil)
+        }
         func tooMany() -> ViewError {
             ViewError(
                 .tooManyGroups,
