@@ -39,7 +39,7 @@ let package = Package(
     targets: [
         // Declares libFuzzer's `LLVMFuzzerRunDriver` for Swift.
         .target(name: "CLibFuzzer"),
-        // The fixed stream, view and events the targets share, the driver, the gate for known bugs.
+        // The fixed stream, view and events the targets share, and the driver.
         .target(name: "FuzzSupport", dependencies: tandem + ["CLibFuzzer"], swiftSettings: swiftSettings),
         fuzzTarget("FuzzEventParser"),
         fuzzTarget("FuzzRecordCodec"),

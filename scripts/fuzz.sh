@@ -8,17 +8,17 @@
 #                                          which still crash (they are expected to, until fixed)
 #
 # Everything a run writes (build log, corpus copies, logs, crash artifacts) goes to one folder,
-# printed first: $FUZZ_OUT when set, a new folder under $TMPDIR otherwise. The repository is not
-# touched. The last line reads `fuzz: 4 targets, N runs, C crashes`; the exit status is non-zero
-# when any target crashes, times out (-timeout=10), runs out of memory or fails to run.
+# printed first: $FUZZ_OUT when set, a new folder under $TMPDIR otherwise; in the repository only
+# Fuzz/.build changes. The last line reads `fuzz: 4 targets, N runs, C crashes`; the exit status
+# is non-zero when any target crashes, times out (-timeout=10), runs out of memory or fails to run.
 #
 # Environment:
-#   FUZZ_CONFIG   debug or release. Default: release for fuzzing (about 3x the executions per
-#                 second of debug on 2 cores, for a build of ~50 s instead of ~36 s from clean),
-#                 debug for --corpus-only and --crashes (quicker to build, exact stack traces).
+#   FUZZ_CONFIG   debug or release. Default: release for fuzzing (1.5-2.5x the executions per
+#                 second of debug, for a build from clean of ~60 s instead of ~30 s on 2 cores,
+#                 both with ~25 s of dependency resolution), debug for --corpus-only and
+#                 --crashes (quicker to build, exact stack traces).
 #   FUZZ_TARGETS  the targets to run, space-separated (default: all four).
-#   TANDEM_FUZZ_SKIP_KNOWN=1  step around bugs known and being fixed (Fuzz/Sources/FuzzSupport/
-#                 KnownIssues.swift), so that fuzzing looks for new ones.
+#   FUZZ_OUT      the output folder (default: a new one under $TMPDIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -46,10 +46,12 @@ echo "fuzz: $mode, $config build, output in $out"
 
 # The build: the sanitizer flags apply to every module compiled (Events and Aggregation too, so
 # that libFuzzer sees their coverage). ld.gold's "Cannot export local symbol" warnings are noise.
+# SwiftPM rebuilds everything when the environment changes, so this script's own variables are
+# kept out of it.
 cd "$root/Fuzz"
-flags=(-c "$config" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library)
+flags=(-c "$config" -Xswiftc "-sanitize=fuzzer,address" -Xswiftc -parse-as-library)
 started=$(date +%s)
-if ! swift build "${flags[@]}" >"$out/build.log" 2>&1; then
+if ! env -u FUZZ_CONFIG -u FUZZ_TARGETS -u FUZZ_OUT swift build "${flags[@]}" >"$out/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$out/build.log" | tail -40 >&2
     echo "fuzz: the build failed (log: $out/build.log)" >&2
     exit 1
@@ -65,6 +67,15 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-dedup_token_length=8}
 # Prints the end of a failed run's log with Swift symbols demangled.
 show() { grep -v -e "^INFO:" -e "^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\|INITED\)" "$1" | tail -60 | swift demangle --simplified; }
 
+# Says why a run's log crashed, and where: the first frame in Tandem's own sources.
+why() {
+    local reason where
+    reason=$(grep -m1 -oE "Fatal error: .{0,120}" "$1" || grep -m1 -oE "Swift runtime failure: [a-z ]+" "$1" ||
+        grep -m1 -oE "ERROR: [A-Za-z]+: [a-z -]+" "$1" || true)
+    where=$(swift demangle --simplified <"$1" | grep -m1 -E "^ +#[0-9]+ .* in .*/Sources/" | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //; s#'"$root"'/##' || true)
+    echo "${reason:-unknown} at ${where:-?}"
+}
+
 runs=0
 crashes=0
 failed=0
@@ -73,6 +84,7 @@ for target in "${targets[@]}"; do
     artifacts="$out/artifacts/$target"
     mkdir -p "$artifacts"
     status=0
+    speed=""
     case $mode in
     fuzz)
         # A copy of the seeds, so that the units libFuzzer adds stay out of the repository.
@@ -87,6 +99,7 @@ for target in "${targets[@]}"; do
         "$bin/$target" "$out/corpus/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
             -artifact_prefix="$artifacts/" -print_final_stats=1 "${dict[@]}" >"$log" 2>&1 || status=$?
         executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+        speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
         ;;
     corpus)
         seeds=("Corpus/$target"/*)
@@ -98,10 +111,11 @@ for target in "${targets[@]}"; do
         for input in "Crashes/$target"/*; do
             [ -f "$input" ] || continue
             executed=$((executed + 1))
-            if "$bin/$target" -artifact_prefix="$artifacts/" "$input" >"$log.one" 2>&1; then
-                echo "  $target: fixed       $input"
+            if "$bin/$target" -timeout=10 -artifact_prefix="$artifacts/" "$input" >"$log.one" 2>&1; then
+                echo "fuzz: fixed: $input"
             else
-                echo "  $target: still crashes $input: $(grep -m1 -E "Fatal error|ERROR:|SUMMARY:" "$log.one" | cut -c1-160)"
+                echo "fuzz: still crashes: $input"
+                echo "    $(why "$log.one")"
                 cp "$input" "$artifacts/"
                 cat "$log.one" >>"$log"
                 status=1
@@ -115,14 +129,17 @@ for target in "${targets[@]}"; do
     [ "$mode" = crashes ] && found=$(find "$artifacts" -type f | wc -l)
     slow=$(find "$artifacts" -type f -name "slow-unit-*" | wc -l)
     note=""
-    [ "$slow" -eq 0 ] || note=", $slow slow units"
-    echo "fuzz: $target: ${executed:-0} runs, $found crashes$note (log: $log)"
+    [ -z "$speed" ] || note=" ($speed/s)"
+    note="$note, $found crashes"
+    [ "$slow" -eq 0 ] || note="$note, $slow slow units"
+    echo "fuzz: $target: ${executed:-0} runs$note (log: $log)"
     if [ "$status" -ne 0 ] || [ "$found" -gt 0 ]; then
         [ "$found" -gt 0 ] || found=1
         crashes=$((crashes + found))
         failed=$((failed + 1))
         if [ "$mode" != crashes ]; then
             show "$log"
+            echo "fuzz: $target: $(why "$log")"
             for artifact in "$artifacts"/*; do
                 [ -f "$artifact" ] && echo "fuzz: reproduce with: SWIFT_BACKTRACE=enable=no $bin/$target $artifact"
             done

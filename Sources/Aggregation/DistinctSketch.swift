@@ -82,7 +82,8 @@ public struct DistinctSketch: Sendable, Equatable {
             }
         let raw = alpha * m * m / sum
         if raw <= 2.5 * m && zeros > 0 { return Int64((m * log(m / Double(zeros))).rounded()) }
-        return Int64(raw.rounded())
+        // Clamped: decoded registers are bounded, but an estimate must never trap.
+        return Int64(exactly: raw.rounded()) ?? Int64.max
     }
 
     /// A stable 64-bit hash of a value (FNV-1a over a type tag and the value's bytes, then a
@@ -148,7 +149,10 @@ public struct DistinctSketch: Sendable, Equatable {
             sketch.exact = set
         case 1:
             sketch.exact = nil
-            sketch.registers = Array(try reader.take(1 << precision))
+            let registers = Array(try reader.take(1 << precision))
+            // A rank is at most 64 - p + 1; anything above is damage (found by fuzzing).
+            guard registers.allSatisfy({ Int($0) <= 65 - precision }) else { throw ByteReader.Failure(description: "bad distinct register") }
+            sketch.registers = registers
         default:
             throw ByteReader.Failure(description: "bad distinct mode")
         }

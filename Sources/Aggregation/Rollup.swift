@@ -123,6 +123,21 @@ extension CompiledView {
         case .tumbling(nil), .session:
             break
         }
+        // No step may be longer than the supported times span: then bucket ± step never leaves
+        // 64 bits, whatever the client wrote.
+        let longest = Self.queryRange.upperBound - Self.queryRange.lowerBound
+        let steps: [(Int64, String)] =
+            switch request.window {
+            case .tumbling(let granularity?): [(granularity, "granularity")]
+            case .tumbling(nil): []
+            case .hopping(let size, let advance): [(size, "window.size"), (advance, "window.advance")]
+            case .session(let gap, _): [(gap, "window.gap")]
+            }
+        for (step, field) in steps where step > longest {
+            throw ViewError(
+                field == "granularity" ? .invalidGranularity : .invalidWindow, "\(field) must not be longer than 10,000 years",
+                field: field)
+        }
     }
 
     /// Checks a rollup request against this view.
@@ -212,10 +227,17 @@ extension CompiledView {
             case .hopping(let size, let advance):
                 // Only the windows that start inside the range: at most size / advance of them,
                 // which `check(_:limits:)` bounds.
-                var start = max(Self.floor(key.bucket - size, to: advance) + advance, Self.floor(request.from - 1, to: advance) + advance)
+                // Saturating arithmetic: without `check(_:limits:)` (tools, tests) a step may be
+                // anything, and nothing here may trap.
+                let low = key.bucket.subtractingReportingOverflow(size)
+                let first = Self.saturating(Self.floor(low.overflow ? .min : low.partialValue, to: advance), plus: advance)
+                let floorFrom = Self.floor(request.from, to: advance)
+                var start = max(first, floorFrom == request.from ? floorFrom : Self.saturating(floorFrom, plus: advance))
                 while start <= key.bucket && start < request.to {
                     merge(&merged, RollupKey(time: start, group: group), row)
-                    start += advance
+                    let next = start.addingReportingOverflow(advance)
+                    if next.overflow { break }
+                    start = next.partialValue
                 }
             case .session:
                 sessionInput[group, default: []].append((key.bucket, row))
@@ -258,6 +280,11 @@ extension CompiledView {
         }
         rows.sort(by: Self.rowOrder)
         return rows
+    }
+
+    private static func saturating(_ a: Int64, plus b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
     }
 
     private func merge(_ merged: inout [RollupKey: [AggregateState]], _ key: RollupKey, _ row: [AggregateState]) {

@@ -101,6 +101,29 @@ struct HostileInputTests {
     }
 
     @Test(
+        "window steps longer than the supported times are refused",
+        arguments: [
+            WindowShape.hopping(size: Int64.max / 60_000 * 60_000, advance: Int64.max / 60_000 * 60_000),
+            .hopping(size: 60_000, advance: Int64.max / 60_000 * 60_000), .tumbling(granularity: Int64.max / 60_000 * 60_000),
+            .session(gap: Int64.max, key: "url"),
+            // FuzzQuery: size = advance = 106751991167d passed the cost bound and overflowed.
+            .hopping(size: 106_751_991_167 * 86_400_000, advance: 106_751_991_167 * 86_400_000),
+        ])
+    func hugeSteps(window: WindowShape) throws {
+        let view = try Self.compiled()
+        let request = RollupRequest(from: Timestamp.supportedRange.lowerBound, to: 0, window: window)
+        #expect(throws: ViewError.self) { try view.check(request, limits: RollupLimits()) }
+        // And with no check at all, the roll-up itself still does not trap, even over any range
+        // and with buckets at both ends of the supported times.
+        var state = try Self.state(groups: 2)
+        for time in [Timestamp.supportedRange.lowerBound, Timestamp.supportedRange.upperBound] {
+            try Self.compiled().apply(values: ViewFixture.Event(ts: time, url: "/", user: "u").values, eventTime: time, to: &state)
+        }
+        _ = view.rollup(state, request)
+        _ = view.rollup(state, RollupRequest(from: .min, to: .max, window: window))
+    }
+
+    @Test(
         "query ranges outside the supported times are refused",
         arguments: [(Int64.min, Int64(0)), (Int64(0), Int64.max), (Int64.min, Int64.max)] as [(Int64, Int64)])
     func absurdRange(from: Int64, to: Int64) throws {
@@ -193,6 +216,17 @@ struct IntegerSumTests {
 @Suite("Fuzzer findings in state decoding")
 struct StateFuzzerFindingTests {
     /// FuzzRecordCodec: a state length near `Int.max` overflowed `ByteReader.take`.
+    /// A hand-made distinct state with registers past any possible rank overflowed `estimate`.
+    @Test func distinctRegistersPastAnyRankAreRefused() {
+        let crash: [UInt8] = [0x01, 0x09, 0x04, 0x01] + [UInt8](repeating: 0x3f, count: 16)
+        #expect(throws: (any Error).self) { try AggregateState.decode(crash) }
+        // The largest legal ranks (64 - p + 1) decode and estimate without trapping.
+        let legal: [UInt8] = [0x01, 0x09, 0x04, 0x01] + [UInt8](repeating: 61, count: 16)
+        let state = try? AggregateState.decode(legal)
+        #expect(state != nil)
+        _ = state?.result(AggregateSpec(.distinct, field: "user", precision: 4), fieldType: .string)
+    }
+
     @Test func hugeLengthsAreRefused() {
         let crash: [UInt8] = [0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x0a, 0xbf, 0xbf]
         #expect(throws: (any Error).self) { try RowCoding.decodeRow(crash) }

@@ -67,7 +67,8 @@ public func fuzzEventParser(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CIn
         }
         switch values[keyIndex] {
         case .string(let user)?:
-            fuzzCheck(event.key.map { Array($0) } == Array(user.utf8), "event \(event.index): key \(event.key.map { Array($0) } ?? []) for user \(user)")
+            let key = event.key.map { Array($0) }
+            fuzzCheck(key == Array(user.utf8), "event \(event.index): key \(key ?? []) for user \(user)")
         case nil: fuzzCheck(event.key == nil, "event \(event.index): a key but no user")
         case let other?: fatalError("event \(event.index): user decoded as \(other)")
         }

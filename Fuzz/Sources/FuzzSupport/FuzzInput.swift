@@ -1,4 +1,4 @@
-/// The bytes libFuzzer hands to `LLVMFuzzerTestOneInput`, as a buffer (never a null base).
+/// The bytes libFuzzer hands to `LLVMFuzzerTestOneInput`, as a buffer (empty when there are none).
 public func fuzzInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> UnsafeRawBufferPointer {
     guard let start, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
     return UnsafeRawBufferPointer(start: start, count: count)
