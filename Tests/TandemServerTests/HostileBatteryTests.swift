@@ -4,8 +4,8 @@ import TandemTestSupport
 import Testing
 
 /// Every class of hostile request, sent to a real `tandem serve` over raw sockets: each gets a 4xx
-/// with a stable code, the server stays up, restarts cleanly, and its log holds exactly the valid
-/// events. The table it prints is the one in the README.
+/// with a stable code, the server stays up, restarts cleanly after each case, and its log holds
+/// exactly the valid events. The table it prints is the one in the README.
 @Suite("Hostile-input battery through a real server")
 struct HostileBatteryTests {
     static let config = """
@@ -214,12 +214,15 @@ struct HostileBatteryTests {
                     body: Array(Self.event(#","n":1,"latency_ms":5"#).utf8))
                 #expect(ok.status == 200, "valid event after \(item.label): \(ok.body)")
                 if ok.status == 200 { valid += 1 }
+                // The server is alive, and a restart (SIGKILL, then start) after each case starts
+                // cleanly and replays what it stored.
+                server.kill()
+                run += 1
+                server = try await ServerProcess.start(in: directory, run: run)
             }
-            // The server is alive, and a restart after this class starts cleanly and replays.
-            server.kill()
-            run += 1
-            server = try await ServerProcess.start(in: directory, run: run)
         }
+        let health = try RawHTTPConnection.exchange(port: server.port, method: "GET", path: "/healthz")
+        #expect(health.status == 200, "\(health.body)")
 
         // A client that trickles its request is cut off at server.read_timeout (2 s).
         let slow = try RawHTTPConnection(port: server.port)
