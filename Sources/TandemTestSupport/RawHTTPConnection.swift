@@ -77,6 +77,16 @@ public final class RawHTTPConnection: @unchecked Sendable {
         return received.isEmpty ? nil : received
     }
 
+    /// The first bytes of an answer (at least its status line), or `nil` when none arrives
+    /// within `timeout`.
+    public func readAnswerHead(within timeout: Duration) -> String? {
+        var time = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        let count = chunk.withUnsafeMutableBytes { Glibc.recv(socket, $0.baseAddress, $0.count, 0) }
+        return count > 0 ? String(decoding: chunk[0..<count], as: UTF8.self) : nil
+    }
+
     /// Whether the peer closed the connection within `timeout`: a read returns end of file or an
     /// error rather than waiting on.
     public func closedByPeer(within timeout: Duration) -> Bool {
