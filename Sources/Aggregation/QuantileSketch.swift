@@ -28,7 +28,13 @@ public struct QuantileSketch: Sendable, Equatable {
     }
 
     @inline(__always)
-    private func index(_ magnitude: Double) -> Int32 { Int32((log(magnitude) / logGamma).rounded(.up)) }
+    private func index(_ magnitude: Double) -> Int32 {
+        // Accuracies are at least 0.0001 and magnitudes finite, so this stays within a few
+        // million; clamped all the same, so that no state can make a conversion trap.
+        let raw = (log(magnitude) / logGamma).rounded(.up)
+        guard raw.isFinite else { return raw > 0 ? .max : .min }
+        return Int32(Swift.min(Swift.max(raw, Double(Int32.min)), Double(Int32.max)))
+    }
 
     /// Adds a value.
     @inline(__always)
@@ -97,7 +103,7 @@ public struct QuantileSketch: Sendable, Equatable {
 
     static func decode(_ reader: inout ByteReader) throws -> QuantileSketch {
         let accuracy = try reader.double()
-        guard accuracy > 0, accuracy < 1 else { throw ByteReader.Failure(description: "bad quantile accuracy") }
+        guard ViewDefinition.relativeAccuracyRange.contains(accuracy) else { throw ByteReader.Failure(description: "bad quantile accuracy") }
         var sketch = QuantileSketch(relativeAccuracy: accuracy)
         sketch.count = try reader.varint()
         sketch.zeroCount = try reader.varint()

@@ -216,6 +216,15 @@ struct IntegerSumTests {
 @Suite("Fuzzer findings in state decoding")
 struct StateFuzzerFindingTests {
     /// FuzzRecordCodec: a state length near `Int.max` overflowed `ByteReader.take`.
+    /// A stored quantile state with an accuracy no view may have is refused; a sketch made with
+    /// one anyway clamps its bins instead of trapping.
+    @Test func quantileStatesWithAbsurdAccuracy() {
+        var sketch = QuantileSketch(relativeAccuracy: 1e-300)
+        for value in [1e300, 1e-300, -1e300, 1] { sketch.add(value) }
+        #expect(sketch.count == 4)
+        #expect(throws: (any Error).self) { try AggregateState.decode(AggregateState.quantile(sketch).encoded) }
+    }
+
     /// A hand-made distinct state with registers past any possible rank overflowed `estimate`.
     @Test func distinctRegistersPastAnyRankAreRefused() {
         let crash: [UInt8] = [0x01, 0x09, 0x04, 0x01] + [UInt8](repeating: 0x3f, count: 16)
