@@ -86,9 +86,10 @@ public struct IngestRoutes: Sendable {
         // The body is admitted against ingest.max_in_flight_bytes before it is buffered: its
         // declared length, or the most a body may be when it is sent chunked.
         let declared = request.headers[.contentLength].flatMap { Int($0) }
-        let result = try await ingestor.withAdmission(bytes: min(declared ?? limit, limit)) {
+        let reserved = min(declared ?? limit, limit)
+        let result = try await ingestor.withAdmission(bytes: reserved) {
             let body = try await BoundedBody.collect(request, upTo: limit, tooLarge: tooLarge)
-            return try await ingestor.ingest(body, format: format, stream: name)
+            return try await ingestor.ingest(body, format: format, stream: name, reservedBytes: reserved)
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: result.json)))
     }

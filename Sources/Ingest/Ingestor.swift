@@ -52,8 +52,10 @@ public final class Ingestor: Sendable {
     ///   - body: the body bytes.
     ///   - format: JSON (object or array) or NDJSON.
     ///   - stream: the stream's name.
+    ///   - reservedBytes: bytes already admitted for this request (its body, by
+    ///     ``withAdmission(bytes:_:)``); only the encoded events beyond them are admitted again.
     /// - Throws: ``APIError`` with the status and code that fit.
-    public func ingest(_ body: ByteBuffer, format: BodyFormat, stream: String) async throws -> IngestResult {
+    public func ingest(_ body: ByteBuffer, format: BodyFormat, stream: String, reservedBytes: Int = 0) async throws -> IngestResult {
         guard let definition = catalog.stream(stream) else {
             throw APIError.notFound("unknown_stream", "stream \"\(stream)\" does not exist")
         }
@@ -89,7 +91,7 @@ public final class Ingestor: Sendable {
                 "\(summary.invalidEvents) of \(summary.events) events are invalid; nothing was appended\(shown)",
                 details: summary.issues.map { APIError.Detail(index: $0.index, field: $0.field, code: $0.code.rawValue, message: $0.message) })
         }
-        let bytes = batches.reduce(0) { $0 + $1.byteCount }
+        let bytes = max(0, batches.reduce(0) { $0 + $1.byteCount } - reservedBytes)
         try admit(bytes)
         defer { inFlightBytes.subtract(bytes, ordering: .relaxed) }
         let ranges = try await append(batches, to: topic)
@@ -106,6 +108,7 @@ public final class Ingestor: Sendable {
 
     /// Reserves room in the log's queue or refuses with 503 and `Retry-After`.
     private func admit(_ bytes: Int) throws {
+        guard bytes > 0 else { return }
         let limit = configuration.maxInFlightBytes
         var current = inFlightBytes.load(ordering: .relaxed)
         while true {

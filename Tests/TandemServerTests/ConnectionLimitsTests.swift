@@ -6,10 +6,11 @@ import Testing
 /// sockets (`server.read_timeout` is in the hostile-input battery).
 @Suite("Connection limits of a real server")
 struct ConnectionLimitsTests {
-    static func start(_ server: String) async throws -> (ServerProcess, TemporaryDirectory) {
+    static func start(_ server: String, ingest: String = "{}") async throws -> (ServerProcess, TemporaryDirectory) {
         let directory = try TemporaryDirectory(prefix: "tandem-connections")
         let config = """
             server: {host: 127.0.0.1, port: 0, \(server)}
+            ingest: \(ingest)
             streams:
               - {name: s, partitions: 1, time_field: ts, fields: {ts: {type: timestamp, required: true}}}
             """
@@ -47,5 +48,31 @@ struct ConnectionLimitsTests {
         held.removeFirst()
         #expect(third.readAnswerHead(within: .seconds(5))?.hasPrefix("HTTP/1.1 200") == true)
         _ = held
+    }
+
+    @Test func bodiesAreAdmittedBeforeTheyAreBuffered() async throws {
+        let (server, directory) = try await Self.start("read_timeout: 60s", ingest: "{max_in_flight_bytes: 100}")
+        defer {
+            server.kill()
+            directory.remove()
+        }
+        let event = #"{"ts":1763596800000}"#
+        let body = event + String(repeating: " ", count: 1000 - event.utf8.count)
+        // A 1,000-byte body is announced, and only its first bytes sent: it holds its admission.
+        let slow = try RawHTTPConnection(port: server.port)
+        #expect(slow.write("POST /v1/streams/s/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"))
+        #expect(slow.write(String(body.prefix(10))))
+        try await Task.sleep(for: .milliseconds(500))
+        // Meanwhile another body does not fit in the 100 bytes left.
+        let refused = try RawHTTPConnection.exchange(
+            port: server.port, method: "POST", path: "/v1/streams/s/events", headers: [("Content-Type", "application/json")], body: Array(event.utf8))
+        #expect(refused.status == 503)
+        #expect(refused.errorCode == "log_queue_full")
+        // The first body arrives and is appended; then there is room again.
+        #expect(slow.write(String(body.dropFirst(10))))
+        #expect(slow.readAnswerHead(within: .seconds(5))?.hasPrefix("HTTP/1.1 200") == true)
+        let accepted = try RawHTTPConnection.exchange(
+            port: server.port, method: "POST", path: "/v1/streams/s/events", headers: [("Content-Type", "application/json")], body: Array(event.utf8))
+        #expect(accepted.status == 200)
     }
 }
