@@ -54,9 +54,7 @@ public final class BatchLayer: Service, Sendable {
     }
 
     struct State {
-        var publications: [String: PublishedVersion] = [:]
-        /// Queries reading each (view, version id); id 0 is "no version" (speed from offset 0).
-        var pins: [String: [Int64: Int]] = [:]
+        var publications = PublicationState<CheckedContinuation<Void, Never>>()
         var jobs: [Int64: Job] = [:]
         var active: Set<String> = []
         var lastScheduled: [String: Int64] = [:]
@@ -109,13 +107,13 @@ public final class BatchLayer: Service, Sendable {
                 """, logger: logger)
             return publications
         }
-        state.withLock { $0.publications = publications }
+        state.withLock { $0.publications.load(publications) }
     }
 
     /// The published version of a view, when it was computed for this very definition.
     public func publication(for view: CompiledView) -> PublishedVersion? {
         let definition = Self.canonical(view.definition)
-        return state.withLock { $0.publications[view.name] }.flatMap { $0.definition == definition ? $0 : nil }
+        return state.withLock { $0.publications.publication(view: view.name, definition: definition) }
     }
 
     // MARK: Reading
@@ -124,20 +122,13 @@ public final class BatchLayer: Service, Sendable {
     /// what this query needs until ``unpin(_:view:)``.
     public func pin(_ view: CompiledView) -> PublishedVersion? {
         let definition = Self.canonical(view.definition)
-        return state.withLock { state in
-            let published = state.publications[view.name].flatMap { $0.definition == definition ? $0 : nil }
-            state.pins[view.name, default: [:]][published?.id ?? 0, default: 0] += 1
-            return published
-        }
+        return state.withLock { $0.publications.pin(view: view.name, definition: definition) }
     }
 
-    /// Releases a pin.
+    /// Releases a pin; the last pin of an older version resumes the retirement waiting for it.
     public func unpin(_ version: PublishedVersion?, view: String) {
-        state.withLock { state in
-            let id = version?.id ?? 0
-            state.pins[view]?[id]? -= 1
-            if state.pins[view]?[id] == 0 { state.pins[view]?[id] = nil }
-        }
+        let ready = state.withLock { $0.publications.unpin(version?.id ?? 0, view: view) }
+        for waiter in ready { waiter.resume() }
     }
 
     /// The rows of a published version whose bucket starts in `[from, to)` (failing after
@@ -343,7 +334,7 @@ public final class BatchLayer: Service, Sendable {
             throw error
         }
         let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition)
-        state.withLock { $0.publications[view.name] = published }
+        state.withLock { $0.publications.publish(published) }
         await update(id) { job in
             job.state = .succeeded
             job.versionID = version.id
@@ -363,8 +354,14 @@ public final class BatchLayer: Service, Sendable {
     /// Once no query reads an older version (or the speed-only state), drops the speed segments
     /// below the new cut and the replaced version's table.
     private func retire(view: String, keeping id: Int64, below cut: [Int64], replaced: Int64?) async {
-        while state.withLock({ ($0.pins[view] ?? [:]).contains { $0.key != id && $0.value > 0 } }) && !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(5))
+        let waitID = state.withLock { $0.publications.makeWaitID() }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let proceed = state.withLock { $0.publications.wait(waitID, view: view, keeping: id, waiter: continuation) }
+                if proceed { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { $0.publications.cancel(waitID) }?.resume()
         }
         hooks.dropSegments(view, cut)
         if let replaced {
@@ -438,7 +435,7 @@ public final class BatchLayer: Service, Sendable {
 
     /// Forgets a deleted view's versions.
     public func forget(view: String) async {
-        state.withLock { _ = $0.publications.removeValue(forKey: view) }
+        state.withLock { $0.publications.forget(view: view) }
         do { try await store.forget(view: view) } catch {
             logger.warning("could not drop the versions of a deleted view", metadata: ["view": "\(view)", "error": "\(error)"])
         }
