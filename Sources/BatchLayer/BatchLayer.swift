@@ -61,6 +61,7 @@ public final class BatchLayer: Service, Sendable {
     }
 
     private let store: BatchStore
+    private let jobStore: JobStore
     /// The client this layer uses, for the other catalogs kept in the same database.
     public var client: PostgresClient { store.client }
     private let log: EventLog
@@ -74,6 +75,7 @@ public final class BatchLayer: Service, Sendable {
     /// Creates the batch layer; call ``prepare()`` before serving.
     public init(client: PostgresClient, log: EventLog, hooks: Hooks, configuration: Configuration = Configuration(), logger: Logger) {
         self.store = BatchStore(client: client, logger: logger)
+        self.jobStore = JobStore(client: client, logger: logger)
         self.log = log
         self.hooks = hooks
         self.configuration = configuration
@@ -95,16 +97,13 @@ public final class BatchLayer: Service, Sendable {
     /// building, jobs left running).
     public func prepare() async throws {
         let store = self.store
+        let jobStore = self.jobStore
         let logger = self.logger
         let publications = try await withTimeout(.seconds(60), "connecting to PostgreSQL and applying migrations") {
             try await Migrations.apply(on: store.client, logger: logger)
             let publications = try await store.loadPublications()
             try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
-            try await store.client.query(
-                """
-                UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped', finished_at = now()
-                WHERE state IN ('queued', 'running')
-                """, logger: logger)
+            try await jobStore.failInterrupted()
             return publications
         }
         state.withLock { $0.publications.load(publications) }
@@ -148,11 +147,7 @@ public final class BatchLayer: Service, Sendable {
         let claimed = state.withLock { $0.active.insert(name).inserted }
         guard claimed else { throw BatchError(.jobRunning, "view \"\(name)\" already has a queued or running job; wait for it to finish") }
         do {
-            var id: Int64 = 0
-            let rows = try await store.client.query(
-                "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(name), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
-                logger: logger)
-            for try await value in rows.decode(Int64.self) { id = value }
+            let id = try await jobStore.insert(view: name, mode: mode, trigger: trigger)
             let job = Job(id: id, view: name, mode: mode, trigger: trigger, state: .queued, createdAt: Date())
             state.withLock { $0.jobs[id] = job }
             queueSink.yield(id)
@@ -167,44 +162,15 @@ public final class BatchLayer: Service, Sendable {
     /// A job by id (live progress for jobs of this process, history from PostgreSQL).
     public func job(_ id: Int64) async throws -> Job? {
         if let live = state.withLock({ $0.jobs[id] }) { return live }
-        return try await history(where: "id = \(id)", limit: 1).first
+        return try await jobStore.job(id)
     }
 
     /// The latest jobs, newest first.
     public func jobs(limit: Int = 100) async throws -> [Job] {
-        var result = try await history(where: nil, limit: limit)
+        var result = try await jobStore.latest(limit: limit)
         let live = state.withLock { $0.jobs }
         for index in result.indices { if let current = live[result[index].id] { result[index] = current } }
         return result
-    }
-
-    private func history(where condition: String?, limit: Int) async throws -> [Job] {
-        let sql = """
-            SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
-                   extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
-            FROM tandem_jobs \(condition.map { "WHERE \($0)" } ?? "") ORDER BY id DESC LIMIT \(max(1, min(limit, 10_000)))
-            """
-        var jobs: [Job] = []
-        let rows = try await store.client.query(PostgresQuery(unsafeSQL: sql), logger: logger)
-        for try await row in rows {
-            let (id, view, mode, trigger, jobState, scanned, total, cut) = try row.decode(
-                (Int64, String, String, String, String, Int64, Int64, [Int64]?).self)
-            let columns = Array(row)
-            let versionID = try columns[8].decode(Int64?.self)
-            let rowsWritten = try columns[9].decode(Int64?.self)
-            let attempts = try columns[10].decode(Int.self)
-            let error = try columns[11].decode(String?.self)
-            let created = try columns[12].decode(Double.self)
-            let started = try columns[13].decode(Double?.self)
-            let finished = try columns[14].decode(Double?.self)
-            jobs.append(
-                Job(
-                    id: id, view: view, mode: JobMode(rawValue: mode) ?? .full, trigger: trigger, state: JobState(rawValue: jobState) ?? .failed,
-                    scanned: scanned, total: total, cut: cut, versionID: versionID, rowsWritten: rowsWritten, attempts: attempts, error: error,
-                    createdAt: Date(timeIntervalSince1970: created), startedAt: started.map(Date.init(timeIntervalSince1970:)),
-                    finishedAt: finished.map(Date.init(timeIntervalSince1970:))))
-        }
-        return jobs
     }
 
     private func update(_ id: Int64, _ change: (inout Job) -> Void) async {
@@ -216,13 +182,7 @@ public final class BatchLayer: Service, Sendable {
             })
         else { return }
         do {
-            try await store.client.query(
-                """
-                UPDATE tandem_jobs SET mode = \(job.mode.rawValue), state = \(job.state.rawValue), scanned = \(job.scanned), total = \(job.total),
-                  cut = \(job.cut), version_id = \(job.versionID), rows_written = \(job.rowsWritten), attempts = \(job.attempts),
-                  error = \(job.error), started_at = \(job.startedAt), finished_at = \(job.finishedAt)
-                WHERE id = \(id)
-                """, logger: logger)
+            try await jobStore.record(job)
         } catch {
             logger.warning("could not record job progress", metadata: ["job": "\(job.name)", "error": "\(error)"])
         }

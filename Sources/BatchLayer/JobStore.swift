@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The job history in PostgreSQL (`tandem_jobs`): every SQL statement about jobs, each with bound
+/// parameters. The batch layer keeps live progress in memory and records it here.
+struct JobStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// The most jobs one listing returns.
+    static let maxListed = 10_000
+
+    /// Records a new queued job and returns its id.
+    func insert(view: String, mode: JobMode, trigger: String) async throws -> Int64 {
+        var id: Int64 = 0
+        let rows = try await client.query(
+            "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(view), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
+            logger: logger)
+        for try await value in rows.decode(Int64.self) { id = value }
+        return id
+    }
+
+    /// Marks the jobs a stopped server left queued or running as failed (at start).
+    func failInterrupted() async throws {
+        try await client.query(
+            """
+            UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped', finished_at = now()
+            WHERE state IN ('queued', 'running')
+            """, logger: logger)
+    }
+
+    /// Records a job's state and progress.
+    func record(_ job: Job) async throws {
+        try await client.query(
+            """
+            UPDATE tandem_jobs SET mode = \(job.mode.rawValue), state = \(job.state.rawValue), scanned = \(job.scanned), total = \(job.total),
+              cut = \(job.cut), version_id = \(job.versionID), rows_written = \(job.rowsWritten), attempts = \(job.attempts),
+              error = \(job.error), started_at = \(job.startedAt), finished_at = \(job.finishedAt)
+            WHERE id = \(job.id)
+            """, logger: logger)
+    }
+
+    /// The job with this id, from the history.
+    func job(_ id: Int64) async throws -> Job? {
+        try await decode(
+            client.query(
+                """
+                SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
+                       extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
+                FROM tandem_jobs WHERE id = \(id)
+                """, logger: logger)
+        ).first
+    }
+
+    /// The latest jobs, newest first.
+    func latest(limit: Int) async throws -> [Job] {
+        let count = max(1, min(limit, Self.maxListed))
+        return try await decode(
+            client.query(
+                """
+                SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
+                       extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
+                FROM tandem_jobs ORDER BY id DESC LIMIT \(count)
+                """, logger: logger))
+    }
+
+    private func decode(_ rows: PostgresRowSequence) async throws -> [Job] {
+        var jobs: [Job] = []
+        for try await row in rows {
+            let (id, view, mode, trigger, jobState, scanned, total, cut) = try row.decode(
+                (Int64, String, String, String, String, Int64, Int64, [Int64]?).self)
+            let columns = Array(row)
+            let versionID = try columns[8].decode(Int64?.self)
+            let rowsWritten = try columns[9].decode(Int64?.self)
+            let attempts = try columns[10].decode(Int.self)
+            let error = try columns[11].decode(String?.self)
+            let created = try columns[12].decode(Double.self)
+            let started = try columns[13].decode(Double?.self)
+            let finished = try columns[14].decode(Double?.self)
+            jobs.append(
+                Job(
+                    id: id, view: view, mode: JobMode(rawValue: mode) ?? .full, trigger: trigger, state: JobState(rawValue: jobState) ?? .failed,
+                    scanned: scanned, total: total, cut: cut, versionID: versionID, rowsWritten: rowsWritten, attempts: attempts, error: error,
+                    createdAt: Date(timeIntervalSince1970: created), startedAt: started.map(Date.init(timeIntervalSince1970:)),
+                    finishedAt: finished.map(Date.init(timeIntervalSince1970:))))
+        }
+        return jobs
+    }
+}
