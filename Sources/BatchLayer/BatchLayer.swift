@@ -57,7 +57,7 @@ public final class BatchLayer: Service, Sendable {
         var publications = PublicationState<CheckedContinuation<Void, Never>>()
         var jobs: [Int64: Job] = [:]
         var active: Set<String> = []
-        var lastScheduled: [String: Int64] = [:]
+        var plan: SchedulePlan
     }
 
     private let store: BatchStore
@@ -68,7 +68,7 @@ public final class BatchLayer: Service, Sendable {
     private let hooks: Hooks
     private let configuration: Configuration
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     private let queue: AsyncStream<Int64>
     private let queueSink: AsyncStream<Int64>.Continuation
 
@@ -80,6 +80,7 @@ public final class BatchLayer: Service, Sendable {
         self.hooks = hooks
         self.configuration = configuration
         self.logger = logger
+        self.state = Mutex(State(plan: SchedulePlan(speedStateRowLimit: configuration.speedStateRowLimit)))
         (queue, queueSink) = AsyncStream.makeStream(of: Int64.self)
     }
 
@@ -190,11 +191,10 @@ public final class BatchLayer: Service, Sendable {
 
     // MARK: Running
 
-    /// Runs queued jobs (several views at once, one job per view) and the scheduler until
-    /// graceful shutdown.
+    /// Runs queued jobs (several views at once, one job per view) until graceful shutdown; the
+    /// ``Scheduler`` service queues the scheduled ones.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.schedule() }
             for await id in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(id) }
             }
@@ -202,31 +202,22 @@ public final class BatchLayer: Service, Sendable {
         }
     }
 
-    /// Every second: views whose schedule is due, or whose speed state is too large, get an
-    /// incremental job.
-    private func schedule() async {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .seconds(1))
-            let now = Timestamp.now()
-            for view in hooks.views() {
-                var trigger: String?
-                if let text = view.definition.schedule, let schedule = try? Schedule.parse(text) {
-                    let last = state.withLock { state in
-                        if state.lastScheduled[view.name] == nil { state.lastScheduled[view.name] = now }
-                        return state.lastScheduled[view.name]!
-                    }
-                    if schedule.next(after: last) <= now {
-                        trigger = "schedule"
-                        state.withLock { $0.lastScheduled[view.name] = now }
-                    }
-                }
-                if trigger == nil, let limit = configuration.speedStateRowLimit, hooks.speedStateRows(view.name) > limit,
-                    !state.withLock({ $0.active.contains(view.name) })
-                {
-                    trigger = "size"
-                }
-                guard let trigger, !state.withLock({ $0.active.contains(view.name) }) else { continue }
-                _ = try? await submit(view: view.name, mode: .incremental, trigger: trigger)
+    /// Submits the incremental jobs that are due now (see ``SchedulePlan``); called by the
+    /// ``Scheduler`` every second.
+    func submitDueJobs() async {
+        let views = hooks.views().map { view in
+            SchedulePlan.View(
+                name: view.name, schedule: view.definition.schedule.flatMap { try? Schedule.parse($0) },
+                speedStateRows: hooks.speedStateRows(view.name), active: state.withLock { $0.active.contains(view.name) })
+        }
+        let due = state.withLock { $0.plan.due(views, now: Timestamp.now()) }
+        for (view, trigger) in due {
+            do {
+                try await submit(view: view, mode: .incremental, trigger: trigger)
+            } catch let error as BatchError where error.code == .jobRunning {
+                // Another job for the view was queued since the plan was made: it covers this one.
+            } catch {
+                logger.warning("could not queue a due job", metadata: ["view": "\(view)", "trigger": "\(trigger)", "error": "\(error)"])
             }
         }
     }

@@ -131,7 +131,7 @@ public enum TandemApplication {
             views.batch = batch
         }
         services.append(speed)
-        if let batch { services.append(batch) }
+        if let batch { services += [batch, Scheduler(batch: batch)] }
         return Components(
             log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions, services: services)
     }
