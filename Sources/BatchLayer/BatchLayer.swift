@@ -207,6 +207,7 @@ public final class BatchLayer: Service, Sendable {
     func submitDueJobs() async {
         let views = hooks.views().map { view in
             SchedulePlan.View(
+                // Schedules are checked when a view is defined; one that fails here never fires.
                 name: view.name, schedule: view.definition.schedule.flatMap { try? Schedule.parse($0) },
                 speedStateRows: hooks.speedStateRows(view.name), active: state.withLock { $0.active.contains(view.name) })
         }
@@ -281,7 +282,10 @@ public final class BatchLayer: Service, Sendable {
             rows = try await store.copy(result, into: version.table)
             replaced = try await store.publish(view: view.name, id: version.id, cut: cut, rows: rows)
         } catch {
-            try? await store.drop(id: version.id, state: "failed")
+            do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
+                // Not fatal: the next start's clean-up drops versions left building or failed.
+                logger.warning("could not drop a failed version", metadata: ["version": "\(version.id)", "error": "\(dropError)"])
+            }
             throw error
         }
         let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition)

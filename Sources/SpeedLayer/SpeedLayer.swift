@@ -90,8 +90,20 @@ public final class SpeedLayer: Service, Sendable {
     private func consume(_ runtime: ViewRuntime, _ partition: PartitionRuntime) async {
         // A private copy of the compiled view: consumers on different cores must not share the
         // arrays they touch per event, or reference counting alone makes them contend.
-        guard let view = try? CompiledView(runtime.view.definition, stream: runtime.view.stream) else { return }
-        guard let topic = log.topic(view.stream.name) else { return }
+        let view: CompiledView
+        do {
+            view = try CompiledView(runtime.view.definition, stream: runtime.view.stream)
+        } catch {
+            // The view compiled when it was added, so this is a bug; say so rather than stall.
+            partition.state.withLock { $0.failure = "the view no longer compiles: \(error)" }
+            logger.error("speed layer: consumer not started", metadata: ["view": "\(runtime.view.name)", "error": "\(error)"])
+            return
+        }
+        guard let topic = log.topic(view.stream.name) else {
+            partition.state.withLock { $0.failure = "stream \"\(view.stream.name)\" has no log topic" }
+            logger.error("speed layer: consumer not started", metadata: ["view": "\(view.name)", "error": "no log topic"])
+            return
+        }
         var scratch = view.makeScratch()
         let p = partition.partition
         let start = partition.state.withLock { $0.position }
