@@ -11,35 +11,9 @@ import Synchronization
 /// code as the speed layer, write a new view version into PostgreSQL with COPY, and publish
 /// `(view, version, cut)` in one transaction (the exact-merge contract of DESIGN.md).
 ///
-/// It never imports the speed layer: what it needs of it comes as ``Hooks``.
+/// It never imports the speed layer: what it needs of it and of the running views comes through
+/// two small protocols, ``SpeedSegments`` and ``RunningViews``.
 public final class BatchLayer: Service, Sendable {
-    /// What the batch layer needs from the rest of the server.
-    public struct Hooks: Sendable {
-        /// The running, compiled view with this name.
-        public var view: @Sendable (String) -> CompiledView?
-        /// Every running view.
-        public var views: @Sendable () -> [CompiledView]
-        /// Opens a speed-layer segment at the log's current end and returns that cut.
-        public var openSegmentAtLogEnd: @Sendable (String) throws -> [Int64]
-        /// Drops the speed-layer segments below a cut.
-        public var dropSegments: @Sendable (String, [Int64]) -> Void
-        /// Rows of state the speed layer holds for a view.
-        public var speedStateRows: @Sendable (String) -> Int
-
-        /// Creates hooks.
-        public init(
-            view: @escaping @Sendable (String) -> CompiledView?, views: @escaping @Sendable () -> [CompiledView],
-            openSegmentAtLogEnd: @escaping @Sendable (String) throws -> [Int64], dropSegments: @escaping @Sendable (String, [Int64]) -> Void,
-            speedStateRows: @escaping @Sendable (String) -> Int
-        ) {
-            self.view = view
-            self.views = views
-            self.openSegmentAtLogEnd = openSegmentAtLogEnd
-            self.dropSegments = dropSegments
-            self.speedStateRows = speedStateRows
-        }
-    }
-
     /// Settings.
     public struct Configuration: Sendable, Equatable {
         /// Attempts per job before it fails.
@@ -65,7 +39,8 @@ public final class BatchLayer: Service, Sendable {
     /// The client this layer uses, for the other catalogs kept in the same database.
     public var client: PostgresClient { store.client }
     private let log: EventLog
-    private let hooks: Hooks
+    private let views: any RunningViews
+    private let speed: any SpeedSegments
     private let configuration: Configuration
     private let logger: Logger
     private let state: Mutex<State>
@@ -73,11 +48,15 @@ public final class BatchLayer: Service, Sendable {
     private let queueSink: AsyncStream<Int64>.Continuation
 
     /// Creates the batch layer; call ``prepare()`` before serving.
-    public init(client: PostgresClient, log: EventLog, hooks: Hooks, configuration: Configuration = Configuration(), logger: Logger) {
+    public init(
+        client: PostgresClient, log: EventLog, views: any RunningViews, speed: any SpeedSegments, configuration: Configuration = Configuration(),
+        logger: Logger
+    ) {
         self.store = BatchStore(client: client, logger: logger)
         self.jobStore = JobStore(client: client, logger: logger)
         self.log = log
-        self.hooks = hooks
+        self.views = views
+        self.speed = speed
         self.configuration = configuration
         self.logger = logger
         self.state = Mutex(State(plan: SchedulePlan(speedStateRowLimit: configuration.speedStateRowLimit)))
@@ -144,7 +123,7 @@ public final class BatchLayer: Service, Sendable {
     /// - Throws: ``BatchError`` `job_running` when the view has a queued or running job.
     @discardableResult
     public func submit(view name: String, mode: JobMode, trigger: String) async throws -> Job {
-        guard hooks.view(name) != nil else { throw BatchError(.unknownView, "view \"\(name)\" does not exist") }
+        guard views.compiledView(name) != nil else { throw BatchError(.unknownView, "view \"\(name)\" does not exist") }
         let claimed = state.withLock { $0.active.insert(name).inserted }
         guard claimed else { throw BatchError(.jobRunning, "view \"\(name)\" already has a queued or running job; wait for it to finish") }
         do {
@@ -205,14 +184,14 @@ public final class BatchLayer: Service, Sendable {
     /// Submits the incremental jobs that are due now (see ``SchedulePlan``); called by the
     /// ``Scheduler`` every second.
     func submitDueJobs() async {
-        let views = hooks.views().map { view in
+        let due = views.compiledViews.map { view in
             SchedulePlan.View(
                 // Schedules are checked when a view is defined; one that fails here never fires.
                 name: view.name, schedule: view.definition.schedule.flatMap { try? Schedule.parse($0) },
-                speedStateRows: hooks.speedStateRows(view.name), active: state.withLock { $0.active.contains(view.name) })
+                speedStateRows: speed.stateRows(view: view.name), active: state.withLock { $0.active.contains(view.name) })
         }
-        let due = state.withLock { $0.plan.due(views, now: Timestamp.now()) }
-        for (view, trigger) in due {
+        let jobs = state.withLock { $0.plan.due(due, now: Timestamp.now()) }
+        for (view, trigger) in jobs {
             do {
                 try await submit(view: view, mode: .incremental, trigger: trigger)
             } catch let error as BatchError where error.code == .jobRunning {
@@ -254,13 +233,13 @@ public final class BatchLayer: Service, Sendable {
     /// One attempt: cut, scan, write, publish; a failure before the publish leaves nothing
     /// visible (the version table is dropped).
     private func build(_ id: Int64) async throws {
-        guard let job = state.withLock({ $0.jobs[id] }), let view = hooks.view(job.view) else {
+        guard let job = state.withLock({ $0.jobs[id] }), let view = views.compiledView(job.view) else {
             throw BatchError(.unknownView, "the view no longer exists")
         }
         guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
         let previous = publication(for: view)
         let mode: JobMode = job.mode == .incremental && previous != nil ? .incremental : .full
-        let cut = try hooks.openSegmentAtLogEnd(view.name)
+        let cut = try speed.openSegmentAtLogEnd(view: view.name)
         let from = mode == .incremental ? previous!.cut : [Int64](repeating: 0, count: cut.count)
         guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
         let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
@@ -318,7 +297,7 @@ public final class BatchLayer: Service, Sendable {
         } onCancel: {
             state.withLock { $0.publications.cancel(waitID) }?.resume()
         }
-        hooks.dropSegments(view, cut)
+        speed.dropSegments(view: view, below: cut)
         if let replaced {
             do { try await store.drop(id: replaced, state: "dropped") } catch {
                 logger.warning("could not drop a retired version", metadata: ["version": "\(replaced)", "error": "\(error)"])

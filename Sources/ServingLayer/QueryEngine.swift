@@ -9,19 +9,17 @@ import SpeedLayer
 public struct QueryEngine: Sendable {
     /// What a query may cost.
     public var limits: QueryLimits
-    private let views: @Sendable (String) -> CompiledView?
-    private let speed: SpeedLayer
-    private let batch: BatchLayer?
+    private let views: any ServedViews
+    private let speed: any SpeedStateReading
+    private let batch: (any BatchVersionReading)?
 
     /// Creates an engine.
     /// - Parameters:
-    ///   - views: looks up a running view by name.
-    ///   - speed: the speed layer.
-    ///   - batch: the batch layer, if the server has a database.
+    ///   - views: the running views.
+    ///   - speed: the speed layer's state.
+    ///   - batch: the batch layer's published versions, if the server has a database.
     ///   - limits: what a query may cost.
-    public init(
-        views: @escaping @Sendable (String) -> CompiledView?, speed: SpeedLayer, batch: BatchLayer? = nil, limits: QueryLimits = QueryLimits()
-    ) {
+    public init(views: any ServedViews, speed: any SpeedStateReading, batch: (any BatchVersionReading)? = nil, limits: QueryLimits = QueryLimits()) {
         self.views = views
         self.speed = speed
         self.batch = batch
@@ -43,7 +41,7 @@ public struct QueryEngine: Sendable {
     public func run(_ query: QueryRequest) async throws(ViewError) -> QueryResult {
         let deadline = ContinuousClock.now + limits.timeout
         let rollupLimits = limits.rollup(deadline: deadline)
-        guard let view = views(query.view) else { throw ViewError(.unknownView, "view \"\(query.view)\" does not exist", field: "view") }
+        guard let view = views.compiledView(query.view) else { throw ViewError(.unknownView, "view \"\(query.view)\" does not exist", field: "view") }
         let request = try query.rollup(for: view, limits: rollupLimits)
         let pinned = batch?.pin(view)
         defer { batch?.unpin(pinned, view: view.name) }

@@ -55,7 +55,7 @@ public enum TandemApplication {
         ViewRoutes(service: components.views).register(on: router)
         JobRoutes(batch: components.batch, views: components.views).register(on: router)
         let views = components.views
-        let engine = QueryEngine(views: { views.compiledView($0) }, speed: components.speed, batch: components.batch, limits: configuration.query)
+        let engine = QueryEngine(views: views.registry, speed: components.speed, batch: components.batch, limits: configuration.query)
         QueryRoutes(engine: engine).register(on: router)
         OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed, views: components.views).register(on: router)
         let limits = configuration.server
@@ -106,7 +106,6 @@ public enum TandemApplication {
             services.append(cluster)
             databaseURL = cluster.url
         }
-        var batch: BatchLayer?
         var definitions: any DefinitionStore = FileDefinitionStore(root: configuration.dataDirectory)
         var client: PostgresClient?
         if let databaseURL {
@@ -117,19 +116,15 @@ public enum TandemApplication {
             store: definitions, log: log, maxStreams: configuration.maxStreams, maxPartitions: configuration.maxPartitions, logger: logger)
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
         let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
-        let views = ViewService(
-            catalog: ViewCatalog(store: definitions, maxViews: configuration.maxViews), streams: catalog, speed: speed, logger: logger)
+        let registry = ViewRegistry()
+        var batch: BatchLayer?
         if let client {
             services.append(PostgresClientService(client: client))
-            let hooks = BatchLayer.Hooks(
-                view: { views.compiledView($0) },
-                views: { views.compiledViews },
-                openSegmentAtLogEnd: { try speed.openSegmentAtLogEnd(view: $0) },
-                dropSegments: { speed.dropSegments(view: $0, below: $1) },
-                speedStateRows: { name in speed.status().first { $0.view == name }?.stateRows ?? 0 })
-            batch = BatchLayer(client: client, log: log, hooks: hooks, configuration: configuration.batch, logger: logger)
-            views.batch = batch
+            batch = BatchLayer(client: client, log: log, views: registry, speed: speed, configuration: configuration.batch, logger: logger)
         }
+        let views = ViewService(
+            catalog: ViewCatalog(store: definitions, maxViews: configuration.maxViews), streams: catalog, speed: speed, batch: batch,
+            registry: registry, logger: logger)
         services.append(speed)
         if let batch { services += [batch, Scheduler(batch: batch)] }
         return Components(

@@ -13,22 +13,20 @@ public final class ViewService: Sendable {
     let catalog: ViewCatalog
     let streams: StreamCatalog
     let speed: SpeedLayer
-    private let batchLayer = Mutex<BatchLayer?>(nil)
-    private let compiled = Mutex<[String: CompiledView]>([:])
+    /// The batch layer, when the server has a database.
+    let batch: BatchLayer?
+    /// The running views, shared with the batch layer.
+    let registry: ViewRegistry
     private let failed = Mutex<[String: String]>([:])
     private let logger: Logger
 
-    init(catalog: ViewCatalog, streams: StreamCatalog, speed: SpeedLayer, logger: Logger) {
+    init(catalog: ViewCatalog, streams: StreamCatalog, speed: SpeedLayer, batch: BatchLayer?, registry: ViewRegistry, logger: Logger) {
         self.catalog = catalog
         self.streams = streams
         self.speed = speed
+        self.batch = batch
+        self.registry = registry
         self.logger = logger
-    }
-
-    /// The batch layer, set once while wiring.
-    var batch: BatchLayer? {
-        get { batchLayer.withLock { $0 } }
-        set { batchLayer.withLock { $0 = newValue } }
     }
 
     func compile(_ view: ViewDefinition) throws(ViewError) -> CompiledView {
@@ -51,7 +49,7 @@ public final class ViewService: Sendable {
             do {
                 let compiledView = try compile(view)
                 try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
-                compiled.withLock { $0[view.name] = compiledView }
+                registry.add(compiledView)
                 failed.withLock { _ = $0.removeValue(forKey: view.name) }
             } catch {
                 failed.withLock { $0[view.name] = "\(error)" }
@@ -71,7 +69,7 @@ public final class ViewService: Sendable {
         let compiledView = try compile(view)
         let created = try await catalog.define(view)
         if created {
-            compiled.withLock { $0[view.name] = compiledView }
+            registry.add(compiledView)
             try speed.addView(compiledView)
             logger.info("view created", metadata: ["view": "\(view.name)", "stream": "\(view.stream)"])
             if let batch {
@@ -88,7 +86,7 @@ public final class ViewService: Sendable {
     /// Deletes a view, its speed state and its batch versions.
     public func remove(_ name: String) async throws -> Bool {
         guard try await catalog.remove(name) else { return false }
-        compiled.withLock { _ = $0.removeValue(forKey: name) }
+        registry.remove(name)
         failed.withLock { _ = $0.removeValue(forKey: name) }
         speed.removeView(name)
         await batch?.forget(view: name)
@@ -97,8 +95,8 @@ public final class ViewService: Sendable {
     }
 
     /// The running, compiled view with this name.
-    public func compiledView(_ name: String) -> CompiledView? { compiled.withLock { $0[name] } }
+    public func compiledView(_ name: String) -> CompiledView? { registry.compiledView(name) }
 
     /// Every running view.
-    public var compiledViews: [CompiledView] { compiled.withLock { Array($0.values) } }
+    public var compiledViews: [CompiledView] { registry.compiledViews }
 }

@@ -55,12 +55,11 @@ struct BatchBench: AsyncParsableCommand {
         print(String(format: "log filled through the ingest parser in %.1f s", Self.seconds(since: start)))
         let views = try Self.views.map { try CompiledView(try JSONDecoder().decode(ViewDefinition.self, from: Data($0.utf8)), stream: definition) }
         let client = try DatabaseClient.make(url: url, logger: logger)
-        let hooks = BatchLayer.Hooks(
-            view: { name in views.first { $0.name == name } }, views: { views }, openSegmentAtLogEnd: { _ in topic.endOffsets() },
-            dropSegments: { _, _ in }, speedStateRows: { _ in 0 })
         var configuration = BatchLayer.Configuration()
         configuration.speedStateRowLimit = nil
-        let batch = BatchLayer(client: client, log: log, hooks: hooks, configuration: configuration, logger: logger)
+        let batch = BatchLayer(
+            client: client, log: log, views: FixedViews(compiledViews: views), speed: NoSpeedLayer(topic: topic), configuration: configuration,
+            logger: logger)
         let group = ServiceGroup(services: [PostgresClientService(client: client), batch], gracefulShutdownSignals: [], logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -130,4 +129,18 @@ struct BatchBench: AsyncParsableCommand {
         }
         log.close()
     }
+}
+
+/// The benchmark's views: fixed, all running.
+private struct FixedViews: RunningViews {
+    let compiledViews: [CompiledView]
+    func compiledView(_ name: String) -> CompiledView? { compiledViews.first { $0.name == name } }
+}
+
+/// No speed layer: the benchmark times the batch layer alone, cutting at the log's end.
+private struct NoSpeedLayer: SpeedSegments {
+    let topic: Topic
+    func openSegmentAtLogEnd(view: String) throws -> [Int64] { topic.endOffsets() }
+    func dropSegments(view: String, below cut: [Int64]) {}
+    func stateRows(view: String) -> Int { 0 }
 }

@@ -1,0 +1,20 @@
+import Aggregation
+
+/// The running views, as the batch layer reads them. `TandemServer` conforms its view registry.
+public protocol RunningViews: Sendable {
+    /// The running, compiled view with this name.
+    func compiledView(_ name: String) -> CompiledView?
+    /// Every running view.
+    var compiledViews: [CompiledView] { get }
+}
+
+/// What the batch layer asks of the speed layer, which it never imports: cuts and segment drops.
+/// `TandemServer` conforms the speed layer.
+public protocol SpeedSegments: Sendable {
+    /// Opens a speed-layer segment at the log's current end and returns that cut.
+    func openSegmentAtLogEnd(view: String) throws -> [Int64]
+    /// Drops the speed-layer segments below a cut (their records are in a published version).
+    func dropSegments(view: String, below cut: [Int64])
+    /// Rows of state the speed layer holds for a view.
+    func stateRows(view: String) -> Int
+}

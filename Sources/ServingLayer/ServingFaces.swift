@@ -1,0 +1,26 @@
+import Aggregation
+import BatchLayer
+import SpeedLayer
+
+/// The views a query may name, as the serving layer reads them.
+public protocol ServedViews: Sendable {
+    /// The running, compiled view with this name.
+    func compiledView(_ name: String) -> CompiledView?
+}
+
+/// The speed layer's state, read-only, as the serving layer reads it.
+public protocol SpeedStateReading: Sendable {
+    /// The merged state of a view's segments at or after `cut`, restricted to buckets starting in
+    /// `[from, to)`; `nil` when the view is not running.
+    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64) -> SpeedSnapshot?
+}
+
+/// The batch layer's published versions, read-only, as the serving layer reads them.
+public protocol BatchVersionReading: Sendable {
+    /// Pins the version a query will read (or none) until ``unpin(_:view:)``.
+    func pin(_ view: CompiledView) -> PublishedVersion?
+    /// Releases a pin.
+    func unpin(_ version: PublishedVersion?, view: String)
+    /// The rows of a published version whose bucket starts in `[from, to)`.
+    func read(_ version: PublishedVersion, from: Int64, to: Int64, timeout: Duration) async throws -> ViewState
+}
