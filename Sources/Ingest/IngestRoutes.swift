@@ -52,15 +52,9 @@ public struct IngestRoutes: Sendable {
 
     private func createStream(_ request: Request) async throws -> Response {
         let requested = try await JSONCoding.decodeBody(StreamDefinition.self, from: request)
-        do {
-            let (stored, outcome) = try await catalog.define(requested)
-            return try JSONCoding.response(stored, status: outcome == .created ? .created : .ok)
-        } catch let error as SchemaError {
-            let status: HTTPResponse.Status = error.code == .streamConflict ? .conflict : .badRequest
-            throw APIError(
-                status, code: error.code.rawValue, error.message,
-                details: [.init(field: error.field, code: error.code.rawValue, message: error.message)])
-        }
+        // A SchemaError propagates: the server's error middleware gives it its status.
+        let (stored, outcome) = try await catalog.define(requested)
+        return try JSONCoding.response(stored, status: outcome == .created ? .created : .ok)
     }
 
     /// The body format named by a `Content-Type` header, or 415.

@@ -4,8 +4,9 @@ import HTTPTypes
 import Hummingbird
 import Logging
 
-/// Logs unexpected errors (not API errors, which are the client's) and answers them with the
-/// API's JSON error shape instead of an empty 500.
+/// The one place where errors become HTTP answers: domain errors (``HTTPMappedError``) get their
+/// status and code, API errors pass, and unexpected errors are logged and answered with the API's
+/// JSON error shape instead of an empty 500.
 ///
 /// Nothing internal reaches a client: any 500 (an unexpected error, or an API error raised for a
 /// failure inside the server) is answered with a generic message and a fresh request id, and the
@@ -16,6 +17,8 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error as any HTTPMappedError {
+            throw error.apiError
         } catch let error as APIError {
             guard error.status == .internalServerError else { throw error }
             throw logged(request, "\(error.code): \(error.message)")

@@ -34,8 +34,8 @@ struct JobRoutes: Sendable {
             for view in views.compiledViews.map(\.name).sorted() {
                 do {
                     jobs.append(try await submit(batch, view: view, mode: mode, trigger: trigger).json)
-                } catch let error as APIError {
-                    refused.append(.init(field: view, code: error.code, message: error.message))
+                } catch let error as BatchError {
+                    refused.append(.init(field: view, code: error.errorCode, message: error.errorMessage))
                 }
             }
             let skipped = refused.map { "{\"view\":\"\($0.field ?? "")\",\"code\":\"\($0.code)\"}" }.joined(separator: ",")
@@ -66,16 +66,9 @@ struct JobRoutes: Sendable {
         return batch
     }
 
+    /// A BatchError propagates: the server's error middleware gives it its status.
     private func submit(_ batch: BatchLayer, view: String, mode: JobMode, trigger: String) async throws -> Job {
-        do {
-            return try await batch.submit(view: view, mode: mode, trigger: trigger)
-        } catch let error as BatchError {
-            switch error.code {
-            case .jobRunning: throw APIError(.conflict, code: error.code.rawValue, error.message)
-            case .unknownView: throw APIError(.notFound, code: error.code.rawValue, error.message)
-            default: throw APIError(.serviceUnavailable, code: error.code.rawValue, error.message, retryAfterSeconds: 5)
-            }
-        }
+        try await batch.submit(view: view, mode: mode, trigger: trigger)
     }
 
     private func json(_ text: String, status: HTTPResponse.Status) -> Response {

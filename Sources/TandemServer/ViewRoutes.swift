@@ -43,12 +43,8 @@ struct ViewRoutes: Sendable {
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/v1/views") { request, _ in
             let view = try await JSONCoding.decodeBody(ViewDefinition.self, from: request)
-            do {
-                let created = try await service.define(view)
-                return try JSONCoding.response(withStatus(view), status: created ? .created : .ok)
-            } catch let error as ViewError {
-                throw APIError(error, status: error.code == .viewConflict || error.code == .tooManyViews ? .conflict : .badRequest)
-            }
+            let created = try await service.define(view)
+            return try JSONCoding.response(withStatus(view), status: created ? .created : .ok)
         }
         router.get("/v1/views") { _, _ in
             try JSONCoding.response(ViewList(views: service.catalog.all.map(withStatus)))

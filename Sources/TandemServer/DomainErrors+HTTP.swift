@@ -1,0 +1,41 @@
+import Aggregation
+import BatchLayer
+import Events
+import HTTPAPI
+import HTTPTypes
+
+/// The one place where the domain's errors get their HTTP status; the error middleware applies it.
+extension ViewError: HTTPMappedError {
+    public var httpStatus: HTTPResponse.Status {
+        switch code {
+        case .viewConflict, .tooManyViews: .conflict
+        // A query that ran out of time is not the client's mistake: retry later or narrow it.
+        case .queryTimeout: .serviceUnavailable
+        default: .badRequest
+        }
+    }
+    public var errorCode: String { code.rawValue }
+    public var errorMessage: String { message }
+    public var errorDetails: [APIError.Detail] { [APIError.Detail(field: field, code: code.rawValue, message: message)] }
+}
+
+extension SchemaError: HTTPMappedError {
+    public var httpStatus: HTTPResponse.Status { code == .streamConflict ? .conflict : .badRequest }
+    public var errorCode: String { code.rawValue }
+    public var errorMessage: String { message }
+    public var errorDetails: [APIError.Detail] { [APIError.Detail(field: field, code: code.rawValue, message: message)] }
+}
+
+extension BatchError: HTTPMappedError {
+    public var httpStatus: HTTPResponse.Status {
+        switch code {
+        case .jobRunning: .conflict
+        case .unknownView, .unknownJob: .notFound
+        case .unavailable: .serviceUnavailable
+        }
+    }
+    public var errorCode: String { code.rawValue }
+    public var errorMessage: String { message }
+    public var errorDetails: [APIError.Detail] { [] }
+    public var retryAfterSeconds: Int? { code == .unavailable ? 5 : nil }
+}
