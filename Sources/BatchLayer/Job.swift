@@ -64,24 +64,3 @@ public struct Job: Sendable, Equatable {
         return text + "}"
     }
 }
-
-/// Why the batch layer refused a request.
-public struct BatchError: Error, Sendable, CustomStringConvertible {
-    /// Stable codes.
-    public enum Code: String, Sendable {
-        case jobRunning = "job_running"
-        case unknownView = "unknown_view"
-        case unknownJob = "unknown_job"
-        case unavailable = "database_unavailable"
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code.rawValue): \(message)" }
-}

@@ -97,7 +97,7 @@ public enum Timestamp {
 
     /// Milliseconds since the epoch, now.
     public static func now() -> Int64 {
-        let nanos = ContinuousClockReference.wallNanoseconds()
+        let nanos = WallClock.wallNanoseconds()
         return nanos / 1_000_000
     }
 

@@ -5,7 +5,7 @@
 #endif
 
 /// The wall clock, read with `clock_gettime` (no Foundation on the hot path).
-enum ContinuousClockReference {
+enum WallClock {
     static func wallNanoseconds() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)

@@ -75,9 +75,3 @@ struct OperationsRoutes: Sendable {
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 }
-
-/// The version this build reports.
-public enum TandemVersion {
-    /// The version string.
-    public static let current = "0.1.0"
-}

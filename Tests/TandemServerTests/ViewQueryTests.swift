@@ -8,35 +8,6 @@ import TandemServer
 import TandemTestSupport
 import Testing
 
-/// One generated pageview, kept to recompute answers by brute force.
-struct TestEvent {
-    var ts: Int64
-    var url: String
-    var user: String?
-    var latency: Double?
-    var n: Int64
-
-    var json: String {
-        var text = #"{"ts":\#(ts),"url":"\#(url)","n":\#(n)"#
-        if let user { text += #","user_id":"\#(user)""# }
-        if let latency { text += #","latency_ms":\#(latency)"# }
-        return text + "}"
-    }
-
-    static func random(count: Int, seed: UInt64) -> [TestEvent] {
-        var random = SplitMix64(seed: seed)
-        let base: Int64 = 1_763_596_800_000  // 2025-11-20T00:00:00Z
-        return (0..<count).map { _ in
-            TestEvent(
-                ts: base + Int64.random(in: 0..<(3 * 3_600_000), using: &random),
-                url: "/p/\(Int.random(in: 0..<5, using: &random))",
-                user: Bool.random(using: &random) ? "u\(Int.random(in: 0..<40, using: &random))" : nil,
-                latency: Int.random(in: 0..<4, using: &random) == 0 ? nil : Double(Int.random(in: -800..<8000, using: &random)) / 8,
-                n: Int64.random(in: -1000...1000, using: &random))
-        }
-    }
-}
-
 let urlViewJSON = #"""
     {"name":"by_url","stream":"pageviews","dimensions":["url"],"bucket":"1m",
      "filter":{"not":{"field":"url","op":"=","value":"/p/4"}},
@@ -248,11 +219,4 @@ struct ViewQueryTests {
             #expect(try errorBody(response)["code"] as? String == "too_many_groups")
         }
     }
-}
-
-/// Epoch milliseconds of an RFC 3339 answer time.
-func Events_parse(_ text: String) -> Int64 {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return Int64((formatter.date(from: text)!.timeIntervalSince1970 * 1000).rounded())
 }
