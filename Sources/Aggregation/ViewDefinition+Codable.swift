@@ -1,6 +1,6 @@
 import Events
 
-/// The JSON shape of a view, as in API.md; `aggregate_order` carries the output order.
+/// The JSON shape of a view (README, HTTP API: Views); `aggregate_order` carries the output order.
 extension ViewDefinition: Codable {
     private enum CodingKeys: String, CodingKey {
         case name, stream, filter, dimensions, bucket, aggregates, schedule

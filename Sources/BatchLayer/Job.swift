@@ -47,7 +47,7 @@ public struct Job: Sendable, Equatable {
         Int64(name.hasPrefix("j_") ? String(name.dropFirst(2)) : name)
     }
 
-    /// The JSON of API.md.
+    /// The JSON of `GET /v1/jobs/{id}` (README, HTTP API).
     public var json: String {
         func time(_ date: Date?) -> String {
             date.map { "\"\(Timestamp.format(Int64(($0.timeIntervalSince1970 * 1000).rounded())))\"" } ?? "null"

@@ -1,4 +1,4 @@
-/// The JSON shape of a stream, as in API.md: `fields` is an object keyed by field name.
+/// The JSON shape of a stream (README, HTTP API: Streams): `fields` is an object keyed by field name.
 ///
 /// JSON objects carry no order, so the schema order travels in `field_order`; a definition posted
 /// without it gets its fields in name order.

@@ -15,7 +15,7 @@ public struct IngestResult: Sendable, Equatable {
     /// The offsets given, by partition.
     public var partitions: [Int: OffsetRange]
 
-    /// The JSON answer, as in API.md.
+    /// The JSON answer of `POST /v1/streams/{name}/events` (README, HTTP API: Ingest).
     public var json: String {
         var text = "{\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"partitions\":{"
         text += partitions.keys.sorted().map { partition in

@@ -1,7 +1,7 @@
 import Aggregation
 import Events
 
-/// A query, as posted to `POST /v1/query` (see API.md).
+/// A query, as posted to `POST /v1/query` (README, HTTP API: Queries).
 public struct QueryRequest: Sendable, Codable, Equatable {
     /// Top-N ordering.
     public struct OrderBy: Sendable, Codable, Equatable {
