@@ -29,8 +29,7 @@ public final class BatchLayer: Service, Sendable {
 
     struct State {
         var publications = PublicationState<CheckedContinuation<Void, Never>>()
-        var jobs: [Int64: Job] = [:]
-        var active: Set<String> = []
+        var jobs = JobBook()
         var plan: SchedulePlan
     }
 
@@ -124,43 +123,35 @@ public final class BatchLayer: Service, Sendable {
     @discardableResult
     public func submit(view name: String, mode: JobMode, trigger: String) async throws -> Job {
         guard views.compiledView(name) != nil else { throw BatchError(.unknownView, "view \"\(name)\" does not exist") }
-        let claimed = state.withLock { $0.active.insert(name).inserted }
+        let claimed = state.withLock { $0.jobs.claim(name) }
         guard claimed else { throw BatchError(.jobRunning, "view \"\(name)\" already has a queued or running job; wait for it to finish") }
         do {
             let id = try await jobStore.insert(view: name, mode: mode, trigger: trigger)
             let job = Job(id: id, view: name, mode: mode, trigger: trigger, state: .queued, createdAt: Date())
-            state.withLock { $0.jobs[id] = job }
+            state.withLock { $0.jobs.queued(job) }
             queueSink.yield(id)
             logger.info("job queued", metadata: ["job": "\(job.name)", "view": "\(name)", "mode": "\(mode.rawValue)", "trigger": "\(trigger)"])
             return job
         } catch {
-            _ = state.withLock { $0.active.remove(name) }
+            state.withLock { $0.jobs.release(name) }
             throw error
         }
     }
 
     /// A job by id (live progress for jobs of this process, history from PostgreSQL).
     public func job(_ id: Int64) async throws -> Job? {
-        if let live = state.withLock({ $0.jobs[id] }) { return live }
+        if let live = state.withLock({ $0.jobs.job(id) }) { return live }
         return try await jobStore.job(id)
     }
 
     /// The latest jobs, newest first.
     public func jobs(limit: Int = 100) async throws -> [Job] {
-        var result = try await jobStore.latest(limit: limit)
-        let live = state.withLock { $0.jobs }
-        for index in result.indices { if let current = live[result[index].id] { result[index] = current } }
-        return result
+        let history = try await jobStore.latest(limit: limit)
+        return state.withLock { $0.jobs.overlay(history) }
     }
 
     private func update(_ id: Int64, _ change: (inout Job) -> Void) async {
-        guard
-            let job = state.withLock({ state -> Job? in
-                guard state.jobs[id] != nil else { return nil }
-                change(&state.jobs[id]!)
-                return state.jobs[id]
-            })
-        else { return }
+        guard let job = state.withLock({ $0.jobs.update(id, change) }) else { return }
         do {
             try await jobStore.record(job)
         } catch {
@@ -188,7 +179,7 @@ public final class BatchLayer: Service, Sendable {
             SchedulePlan.View(
                 // Schedules are checked when a view is defined; one that fails here never fires.
                 name: view.name, schedule: view.definition.schedule.flatMap { try? Schedule.parse($0) },
-                speedStateRows: speed.stateRows(view: view.name), active: state.withLock { $0.active.contains(view.name) })
+                speedStateRows: speed.stateRows(view: view.name), active: state.withLock { $0.jobs.isActive(view.name) })
         }
         let jobs = state.withLock { $0.plan.due(due, now: Timestamp.now()) }
         for (view, trigger) in jobs {
@@ -203,8 +194,8 @@ public final class BatchLayer: Service, Sendable {
     }
 
     private func execute(_ id: Int64) async {
-        guard let job = state.withLock({ $0.jobs[id] }) else { return }
-        defer { _ = state.withLock { $0.active.remove(job.view) } }
+        guard let job = state.withLock({ $0.jobs.job(id) }) else { return }
+        defer { state.withLock { $0.jobs.release(job.view) } }
         for attempt in 1...configuration.maxAttempts {
             await update(id) { job in
                 job.state = .running
@@ -233,7 +224,7 @@ public final class BatchLayer: Service, Sendable {
     /// One attempt: cut, scan, write, publish; a failure before the publish leaves nothing
     /// visible (the version table is dropped).
     private func build(_ id: Int64) async throws {
-        guard let job = state.withLock({ $0.jobs[id] }), let view = views.compiledView(job.view) else {
+        guard let job = state.withLock({ $0.jobs.job(id) }), let view = views.compiledView(job.view) else {
             throw BatchError(.unknownView, "the view no longer exists")
         }
         guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
@@ -252,7 +243,10 @@ public final class BatchLayer: Service, Sendable {
         }
         let started = ContinuousClock.now
         var result = mode == .incremental ? try await store.read(previous!.table) : ViewState()
-        result.merge(try await scan(view, topic: topic, from: from, to: cut, job: id))
+        result.merge(
+            try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger) { scanned, skipped in
+                self.state.withLock { $0.jobs.progress(id, scanned: scanned, skipped: skipped) }
+            })
         let definition = Self.canonical(view.definition)
         let version = try await store.createVersion(view: view.name, definition: definition, mode: mode.rawValue, cut: cut)
         let rows: Int
@@ -302,59 +296,6 @@ public final class BatchLayer: Service, Sendable {
             do { try await store.drop(id: replaced, state: "dropped") } catch {
                 logger.warning("could not drop a retired version", metadata: ["version": "\(replaced)", "error": "\(error)"])
             }
-        }
-    }
-
-    /// Aggregates the records of every partition in `[from, to)`, partitions in parallel, each
-    /// with its own copy of the view.
-    private func scan(_ view: CompiledView, topic: Topic, from: [Int64], to: [Int64], job: Int64) async throws -> ViewState {
-        try await withThrowingTaskGroup(of: ViewState.self) { group in
-            for partition in 0..<to.count where from[partition] < to[partition] {
-                group.addTask {
-                    let local = try CompiledView(view.definition, stream: view.stream)
-                    var scratch = local.makeScratch()
-                    var state = ViewState()
-                    var offset = from[partition]
-                    let end = to[partition]
-                    while offset < end {
-                        try Task.checkCancellation()
-                        let batch = try topic.read(partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)))
-                        guard let next = batch.nextOffset else {
-                            throw BatchError(.unavailable, "partition \(partition) ends before offset \(end)")
-                        }
-                        var skipped: Int64 = 0
-                        for record in batch where record.offset < end {
-                            do {
-                                try record.payload.withUnsafeBytes { payload in
-                                    _ = try local.apply(payload: payload, eventTime: record.eventTime, to: &state, scratch: &scratch)
-                                }
-                            } catch {
-                                // A poison record: skipped exactly as the speed layer skips it, so
-                                // the two layers still agree; counted on the job and logged.
-                                skipped += 1
-                                if skipped <= 5 {
-                                    self.logger.error(
-                                        "batch layer: skipped a record that cannot be applied",
-                                        metadata: [
-                                            "view": "\(view.name)", "partition": "\(partition)", "offset": "\(record.offset)",
-                                            "error": "\(error)",
-                                        ])
-                                }
-                            }
-                        }
-                        let done = min(next, end) - offset
-                        self.state.withLock { [skipped] in
-                            $0.jobs[job]?.scanned += done
-                            $0.jobs[job]?.skipped += skipped
-                        }
-                        offset = next
-                    }
-                    return state
-                }
-            }
-            var merged = ViewState()
-            for try await partial in group { merged.merge(partial) }
-            return merged
         }
     }
 
