@@ -221,62 +221,41 @@ public final class BatchLayer: Service, Sendable {
         }
     }
 
-    /// One attempt: cut, scan, write, publish; a failure before the publish leaves nothing
-    /// visible (the version table is dropped).
+    /// One attempt (``Recompute``), then the new version is served and the old one retired.
     private func build(_ id: Int64) async throws {
         guard let job = state.withLock({ $0.jobs.job(id) }), let view = views.compiledView(job.view) else {
             throw BatchError(.unknownView, "the view no longer exists")
         }
-        guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
-        let previous = publication(for: view)
-        let mode: JobMode = job.mode == .incremental && previous != nil ? .incremental : .full
-        let cut = try speed.openSegmentAtLogEnd(view: view.name)
-        let from = mode == .incremental ? previous!.cut : [Int64](repeating: 0, count: cut.count)
-        guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
-        let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
-        await update(id) { job in
-            job.mode = mode
-            job.cut = cut
-            job.total = total
-            job.scanned = 0
-            job.skipped = 0
-        }
         let started = ContinuousClock.now
-        var result = mode == .incremental ? try await store.read(previous!.table) : ViewState()
-        result.merge(
-            try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger) { scanned, skipped in
-                self.state.withLock { $0.jobs.progress(id, scanned: scanned, skipped: skipped) }
-            })
-        let definition = Self.canonical(view.definition)
-        let version = try await store.createVersion(view: view.name, definition: definition, mode: mode.rawValue, cut: cut)
-        let rows: Int
-        let replaced: Int64?
-        do {
-            rows = try await store.copy(result, into: version.table)
-            replaced = try await store.publish(view: view.name, id: version.id, cut: cut, rows: rows)
-        } catch {
-            do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
-                // Not fatal: the next start's clean-up drops versions left building or failed.
-                logger.warning("could not drop a failed version", metadata: ["version": "\(version.id)", "error": "\(dropError)"])
-            }
-            throw error
-        }
-        let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition)
+        let recompute = Recompute(store: store, log: log, speed: speed, logger: logger)
+        let outcome = try await recompute.run(
+            view, mode: job.mode, previous: publication(for: view), definition: Self.canonical(view.definition),
+            planned: { mode, cut, total in
+                await self.update(id) { job in
+                    job.mode = mode
+                    job.cut = cut
+                    job.total = total
+                    job.scanned = 0
+                    job.skipped = 0
+                }
+            },
+            progress: { scanned, skipped in self.state.withLock { $0.jobs.progress(id, scanned: scanned, skipped: skipped) } })
+        let published = outcome.published
         state.withLock { $0.publications.publish(published) }
         await update(id) { job in
             job.state = .succeeded
-            job.versionID = version.id
-            job.rowsWritten = Int64(rows)
-            job.scanned = total
+            job.versionID = published.id
+            job.rowsWritten = Int64(outcome.rows)
+            job.scanned = outcome.total
             job.finishedAt = Date()
         }
         logger.info(
             "view version published",
             metadata: [
-                "view": "\(view.name)", "version": "\(version.id)", "mode": "\(mode.rawValue)", "rows": "\(rows)",
-                "records": "\(total)", "seconds": "\(ContinuousClock.now - started)",
+                "view": "\(view.name)", "version": "\(published.id)", "mode": "\(outcome.mode.rawValue)", "rows": "\(outcome.rows)",
+                "records": "\(outcome.total)", "seconds": "\(ContinuousClock.now - started)",
             ])
-        await retire(view: view.name, keeping: version.id, below: cut, replaced: replaced)
+        await retire(view: view.name, keeping: published.id, below: published.cut, replaced: outcome.replaced)
     }
 
     /// Once no query reads an older version (or the speed-only state), drops the speed segments

@@ -1,0 +1,64 @@
+import Aggregation
+import EventLog
+import Events
+import Logging
+
+/// One attempt of a recompute job: take the cut, scan the log below it (from the published cut
+/// for an incremental job, merged into the published rows), COPY the state into a new version
+/// table and publish it. A failure before the publish leaves nothing visible: the new table is
+/// dropped.
+struct Recompute: Sendable {
+    let store: BatchStore
+    let log: EventLog
+    let speed: any SpeedSegments
+    let logger: Logger
+
+    /// What the attempt published.
+    struct Outcome: Sendable {
+        var mode: JobMode
+        var published: PublishedVersion
+        var rows: Int
+        /// The version it replaced, to drop once no query reads it.
+        var replaced: Int64?
+        /// Records scanned.
+        var total: Int64
+    }
+
+    /// Runs one attempt.
+    /// - Parameters:
+    ///   - view: the view.
+    ///   - mode: the mode asked; incremental falls back to full without a published version.
+    ///   - previous: the view's published version, if any.
+    ///   - definition: the view's canonical definition, stored with the version.
+    ///   - planned: told the mode, the cut and the records to scan before the scan starts.
+    ///   - progress: told the records scanned and skipped after each batch.
+    func run(
+        _ view: CompiledView, mode asked: JobMode, previous: PublishedVersion?, definition: String,
+        planned: (JobMode, [Int64], Int64) async -> Void, progress: @escaping @Sendable (Int64, Int64) -> Void
+    ) async throws -> Outcome {
+        guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
+        let mode: JobMode = asked == .incremental && previous != nil ? .incremental : .full
+        let cut = try speed.openSegmentAtLogEnd(view: view.name)
+        let from = mode == .incremental ? previous!.cut : [Int64](repeating: 0, count: cut.count)
+        guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
+        let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
+        await planned(mode, cut, total)
+        var result = mode == .incremental ? try await store.read(previous!.table) : ViewState()
+        result.merge(try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger, progress: progress))
+        let version = try await store.createVersion(view: view.name, definition: definition, mode: mode.rawValue, cut: cut)
+        let rows: Int
+        let replaced: Int64?
+        do {
+            rows = try await store.copy(result, into: version.table)
+            replaced = try await store.publish(view: view.name, id: version.id, cut: cut, rows: rows)
+        } catch {
+            do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
+                // Not fatal: the next start's clean-up drops versions left building or failed.
+                logger.warning("could not drop a failed version", metadata: ["version": "\(version.id)", "error": "\(dropError)"])
+            }
+            throw error
+        }
+        let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition)
+        return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total)
+    }
+}
