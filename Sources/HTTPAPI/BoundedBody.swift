@@ -11,11 +11,14 @@ public enum BoundedBody {
     /// then see a reset instead of the 413. Reading on costs bandwidth only: nothing is kept,
     /// and `server.read_timeout` still bounds how long a request may take to arrive.
     public static func collect(_ request: Request, upTo limit: Int, tooLarge: @autoclosure () -> APIError) async throws -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit {
             try await discard(request.body)
             throw tooLarge()
         }
+        // One allocation for a body of declared length, instead of regrowing as parts arrive.
         var collected = ByteBuffer()
+        collected.reserveCapacity(max(0, declared ?? 0))
         var iterator = request.body.makeAsyncIterator()
         while let part = try await iterator.next() {
             guard collected.readableBytes + part.readableBytes <= limit else {

@@ -5,7 +5,6 @@ import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Synchronization
 
 /// The HTTP routes of streams, ingest and reading the log back:
 ///
@@ -18,7 +17,7 @@ public struct IngestRoutes: Sendable {
     let catalog: StreamCatalog
     let log: EventLog
     let configuration: IngestConfiguration
-    private let longPolls = Gauge()
+    private let longPolls = HolderCount()
 
     /// Creates the routes.
     public init(ingestor: Ingestor, catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration) {
@@ -155,23 +154,4 @@ public struct IngestRoutes: Sendable {
         headers[HTTPField.Name("Tandem-End-Offset")!] = String(topic.endOffsets()[partition])
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
-}
-
-/// A count of requests holding a resource, with an admission limit.
-final class Gauge: Sendable {
-    private let value = Atomic<Int>(0)
-
-    /// Counts one more holder unless `limit` are already counted.
-    func enter(limit: Int) -> Bool {
-        var current = value.load(ordering: .relaxed)
-        while current < limit {
-            let (exchanged, original) = value.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
-            if exchanged { return true }
-            current = original
-        }
-        return false
-    }
-
-    /// Counts one holder less.
-    func leave() { value.subtract(1, ordering: .relaxed) }
 }

@@ -26,9 +26,6 @@ public struct QueryEngine: Sendable {
         self.limits = limits
     }
 
-    /// The most rows a query may produce before ordering and limiting.
-    public var maxGroups: Int { limits.maxGroups }
-
     /// Runs a query.
     /// - Throws: ``ViewError`` for a request that cannot be answered: among others
     ///   `query_too_large` before any work when its range and window cost too much,

@@ -60,7 +60,7 @@ public struct QueryRequest: Sendable, Codable, Equatable {
 
     static func time(_ text: String, field: String) throws(ViewError) -> Int64 {
         if let millis = Timestamp.parse(text) { return millis }
-        if text.utf8.count <= 20, let millis = Int64(text) { return millis }
+        if let millis = Int64(text) { return millis }
         throw ViewError(.invalidRange, "\(field) must be an RFC 3339 time such as 2026-11-20T00:00:00Z, got \"\(text)\"", field: field)
     }
 
