@@ -50,6 +50,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Catalog",
+            dependencies: [
+                "Events",
+                "Aggregation",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SpeedLayer",
             dependencies: [
                 "Events",
@@ -100,6 +110,7 @@ let package = Package(
             name: "Ingest",
             dependencies: [
                 "Events",
+                "Catalog",
                 "EventLog",
                 "HTTPAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -113,6 +124,7 @@ let package = Package(
             name: "TandemServer",
             dependencies: [
                 "Events",
+                "Catalog",
                 "EventLog",
                 "Ingest",
                 "Aggregation",
@@ -190,6 +202,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog",
+                "Events",
+                "Aggregation",
+                "TandemTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EventLogTests",
             dependencies: [
                 "EventLog",
@@ -207,6 +230,7 @@ let package = Package(
                 "Ingest",
                 "TandemTestSupport",
                 "HTTPAPI",
+                "Catalog",
                 "BatchLayer",
                 "SpeedLayer",
                 "ServingLayer",

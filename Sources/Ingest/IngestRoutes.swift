@@ -1,3 +1,4 @@
+import Catalog
 import EventLog
 import Events
 import Foundation
@@ -43,7 +44,7 @@ public struct IngestRoutes: Sendable {
 
     private func definition(_ context: some RequestContext) throws -> StreamDefinition {
         let name = context.parameters.get("name") ?? ""
-        guard let definition = catalog.stream(name) else {
+        guard let definition = catalog[name] else {
             throw APIError.notFound("unknown_stream", "stream \"\(name)\" does not exist")
         }
         return definition
@@ -72,7 +73,7 @@ public struct IngestRoutes: Sendable {
 
     private func postEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let name = context.parameters.get("name") ?? ""
-        guard catalog.stream(name) != nil else { throw APIError.notFound("unknown_stream", "stream \"\(name)\" does not exist") }
+        guard catalog[name] != nil else { throw APIError.notFound("unknown_stream", "stream \"\(name)\" does not exist") }
         let format = try Self.bodyFormat(request.headers[.contentType])
         let limit = configuration.maxBodyBytes
         let tooLarge = APIError(.contentTooLarge, code: "body_too_large", "the body is larger than the limit of \(limit) bytes; nothing was appended")

@@ -1,3 +1,4 @@
+import Catalog
 import EventLog
 import Events
 import HTTPAPI
@@ -56,7 +57,7 @@ public final class Ingestor: Sendable {
     ///     ``withAdmission(bytes:_:)``); only the encoded events beyond them are admitted again.
     /// - Throws: ``APIError`` with the status and code that fit.
     public func ingest(_ body: ByteBuffer, format: BodyFormat, stream: String, reservedBytes: Int = 0) async throws -> IngestResult {
-        guard let definition = catalog.stream(stream) else {
+        guard let definition = catalog[stream] else {
             throw APIError.notFound("unknown_stream", "stream \"\(stream)\" does not exist")
         }
         guard let topic = log.topic(stream) else {

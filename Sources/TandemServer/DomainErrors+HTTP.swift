@@ -1,5 +1,6 @@
 import Aggregation
 import BatchLayer
+import Catalog
 import Events
 import HTTPAPI
 import HTTPTypes
@@ -38,4 +39,12 @@ extension BatchError: HTTPMappedError {
     public var errorMessage: String { message }
     public var errorDetails: [APIError.Detail] { [] }
     public var retryAfterSeconds: Int? { code == .unavailable ? 5 : nil }
+}
+
+extension CatalogError: HTTPMappedError {
+    public var httpStatus: HTTPResponse.Status { .serviceUnavailable }
+    public var errorCode: String { code.rawValue }
+    public var errorMessage: String { message }
+    public var errorDetails: [APIError.Detail] { [] }
+    public var retryAfterSeconds: Int? { 5 }
 }

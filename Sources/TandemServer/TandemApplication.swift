@@ -1,5 +1,6 @@
 import Aggregation
 import BatchLayer
+import Catalog
 import EventLog
 import Events
 import HTTPAPI
@@ -33,6 +34,9 @@ public enum TandemApplication {
         public var views: ViewService
         /// Where stream and view definitions are kept.
         public var definitions: any DefinitionStore
+        /// The definitions in PostgreSQL, when the server has a database: at start they adopt
+        /// the files of a data directory that ran without one.
+        var databaseDefinitions: PostgresDefinitionStore?
         /// Services to run before the HTTP server, in order.
         var services: [any Service]
     }
@@ -80,8 +84,7 @@ public enum TandemApplication {
             // each view's speed state starts.
             if let batch = components.batch {
                 try await batch.prepare()
-                try await (components.definitions as? PostgresDefinitionStore)?.importOnce(
-                    from: files, kinds: [StreamCatalog.kind, ViewCatalog.kind])
+                try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind])
             }
             try await components.catalog.load()
             for stream in configuredStreams { try await components.catalog.define(stream) }
@@ -106,14 +109,17 @@ public enum TandemApplication {
             services.append(cluster)
             databaseURL = cluster.url
         }
-        var definitions: any DefinitionStore = FileDefinitionStore(root: configuration.dataDirectory)
         var client: PostgresClient?
+        var databaseDefinitions: PostgresDefinitionStore?
         if let databaseURL {
-            client = try DatabaseClient.make(url: databaseURL, logger: logger)
-            definitions = PostgresDefinitionStore(client: client!, logger: logger)
+            let database = try DatabaseClient.make(url: databaseURL, logger: logger)
+            client = database
+            databaseDefinitions = PostgresDefinitionStore(client: database, logger: logger)
         }
-        let catalog = StreamCatalog(
-            store: definitions, log: log, maxStreams: configuration.maxStreams, maxPartitions: configuration.maxPartitions, logger: logger)
+        let definitions: any DefinitionStore = databaseDefinitions ?? FileDefinitionStore(root: configuration.dataDirectory)
+        let catalog = StreamCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger) { stream in
+            try log.createTopic(stream.name, partitions: stream.partitions)
+        }
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
         let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
         let registry = ViewRegistry()
@@ -123,11 +129,13 @@ public enum TandemApplication {
             batch = BatchLayer(client: client, log: log, views: registry, speed: speed, configuration: configuration.batch, logger: logger)
         }
         let views = ViewService(
-            catalog: ViewCatalog(store: definitions, maxViews: configuration.maxViews), streams: catalog, speed: speed, batch: batch,
+            catalog: ViewCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger), streams: catalog, speed: speed,
+            batch: batch,
             registry: registry, logger: logger)
         services.append(speed)
         if let batch { services += [batch, Scheduler(batch: batch)] }
         return Components(
-            log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions, services: services)
+            log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions,
+            databaseDefinitions: databaseDefinitions, services: services)
     }
 }

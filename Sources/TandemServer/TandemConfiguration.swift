@@ -1,5 +1,6 @@
 import Aggregation
 import BatchLayer
+import Catalog
 import EventLog
 import Events
 import Foundation
@@ -52,12 +53,23 @@ public struct TandemConfiguration: Sendable, Equatable {
     }
     /// Connection limits of the HTTP server.
     public var server = ServerLimits()
+    /// How many streams, partitions and views the server accepts.
+    public var catalogLimits = CatalogLimits()
     /// The most streams the server accepts (`limits.max_streams`).
-    public var maxStreams = 256
+    public var maxStreams: Int {
+        get { catalogLimits.maxStreams }
+        set { catalogLimits.maxStreams = newValue }
+    }
     /// The most views the server accepts (`limits.max_views`).
-    public var maxViews = 256
+    public var maxViews: Int {
+        get { catalogLimits.maxViews }
+        set { catalogLimits.maxViews = newValue }
+    }
     /// The most partitions over all streams (`limits.max_partitions`).
-    public var maxPartitions = 4096
+    public var maxPartitions: Int {
+        get { catalogLimits.maxPartitions }
+        set { catalogLimits.maxPartitions = newValue }
+    }
     /// Where the batch layer's PostgreSQL is (`none` turns the batch layer off).
     public var database = DatabaseSetting.none
     /// Batch layer settings.

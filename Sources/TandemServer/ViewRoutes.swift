@@ -1,4 +1,5 @@
 import Aggregation
+import Catalog
 import HTTPAPI
 import HTTPTypes
 import Hummingbird
@@ -51,7 +52,7 @@ struct ViewRoutes: Sendable {
         }
         router.get("/v1/views/:name") { _, context in
             let name = context.parameters.get("name") ?? ""
-            guard let view = service.catalog.view(name) else { throw APIError.notFound("unknown_view", "view \"\(name)\" does not exist") }
+            guard let view = service.catalog[name] else { throw APIError.notFound("unknown_view", "view \"\(name)\" does not exist") }
             return try JSONCoding.response(withStatus(view))
         }
         router.delete("/v1/views/:name") { _, context in

@@ -1,5 +1,6 @@
 import Aggregation
 import BatchLayer
+import Catalog
 import Events
 import Ingest
 import Logging
@@ -30,7 +31,7 @@ public final class ViewService: Sendable {
     }
 
     func compile(_ view: ViewDefinition) throws(ViewError) -> CompiledView {
-        guard let stream = streams.stream(view.stream) else {
+        guard let stream = streams[view.stream] else {
             throw ViewError(.unknownStream, "stream \"\(view.stream)\" does not exist", field: "stream")
         }
         if let schedule = view.schedule {
@@ -67,7 +68,8 @@ public final class ViewService: Sendable {
     @discardableResult
     public func define(_ view: ViewDefinition) async throws -> Bool {
         let compiledView = try compile(view)
-        let created = try await catalog.define(view)
+        let (_, outcome) = try await catalog.define(view)
+        let created = outcome == .created
         if created {
             registry.add(compiledView)
             try speed.addView(compiledView)

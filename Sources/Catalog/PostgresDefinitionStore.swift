@@ -2,13 +2,14 @@ import Events
 import Logging
 import PostgresNIO
 
-/// Stream and view definitions in PostgreSQL (`tandem_definitions`), every value a bind
-/// parameter. Each call fails after a timeout rather than waiting for an unreachable server.
+/// Stream and view definitions in PostgreSQL (`tandem_definitions`, created by migration 002),
+/// every value a bind parameter. Each call fails with ``CatalogError`` `database_unavailable`
+/// after 30 seconds rather than waiting for an unreachable server.
 public struct PostgresDefinitionStore: DefinitionStore {
     let client: PostgresClient
     let logger: Logger
 
-    /// Creates a store; the migrations must have run (``BatchLayer/prepare()``).
+    /// Creates a store; the migrations must have run (the batch layer's `prepare()`).
     public init(client: PostgresClient, logger: Logger) {
         self.client = client
         self.logger = logger
@@ -16,7 +17,7 @@ public struct PostgresDefinitionStore: DefinitionStore {
 
     public func loadAll(kind: String) async throws -> [String: String] {
         let client = self.client, logger = self.logger
-        return try await withTimeout(.seconds(30), "loading \(kind)") {
+        return try await Self.withTimeout("loading \(kind)") {
             var result: [String: String] = [:]
             let rows = try await client.query("SELECT name, definition FROM tandem_definitions WHERE kind = \(kind)", logger: logger)
             for try await (name, json) in rows.decode((String, String).self) { result[name] = json }
@@ -26,7 +27,7 @@ public struct PostgresDefinitionStore: DefinitionStore {
 
     public func save(kind: String, name: String, json: String) async throws {
         let client = self.client, logger = self.logger
-        try await withTimeout(.seconds(30), "saving \(kind) \(name)") {
+        try await Self.withTimeout("saving \(kind) \(name)") {
             try await client.query(
                 """
                 INSERT INTO tandem_definitions (kind, name, definition) VALUES (\(kind), \(name), \(json))
@@ -37,7 +38,7 @@ public struct PostgresDefinitionStore: DefinitionStore {
 
     public func delete(kind: String, name: String) async throws {
         let client = self.client, logger = self.logger
-        try await withTimeout(.seconds(30), "deleting \(kind) \(name)") {
+        try await Self.withTimeout("deleting \(kind) \(name)") {
             try await client.query("DELETE FROM tandem_definitions WHERE kind = \(kind) AND name = \(name)", logger: logger)
         }
     }
@@ -48,5 +49,10 @@ public struct PostgresDefinitionStore: DefinitionStore {
         for kind in kinds where try await loadAll(kind: kind).isEmpty {
             for (name, json) in try await other.loadAll(kind: kind) { try await save(kind: kind, name: name, json: json) }
         }
+    }
+
+    private static func withTimeout<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withDeadline(
+            .seconds(30), timeoutError: { CatalogError(.unavailable, "\(what) did not finish within 30 seconds: is PostgreSQL reachable?") }, body)
     }
 }

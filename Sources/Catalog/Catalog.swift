@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The definitions of one kind that this server knows: in memory for the hot paths, persisted in
+/// a ``DefinitionStore`` (PostgreSQL or files) so that they survive restarts. Changes are
+/// serialized and each is stored before the next starts, so the memory and the store agree.
+public final class Catalog<Entry: CatalogEntry>: Sendable {
+    /// What ``define(_:)`` did.
+    public enum Outcome: Sendable, Equatable {
+        /// The entry is new.
+        case created
+        /// The entry existed and changed (a stream gained fields or changed options).
+        case updated
+        /// The entry existed exactly as asked; nothing was stored.
+        case unchanged
+    }
+
+    private let store: any DefinitionStore
+    private let entries = Mutex<[String: Entry]>([:])
+    private let changes = AsyncLock()
+    private let materialize: @Sendable (Entry) throws -> Void
+    private let logger: Logger
+    /// The limits on how many entries the server accepts.
+    public let limits: CatalogLimits
+
+    /// Creates an empty catalog; ``load()`` fills it from the store.
+    /// - Parameters:
+    ///   - store: where entries are kept.
+    ///   - limits: how many entries the server accepts.
+    ///   - materialize: called with each entry before it is stored and as it is loaded, to create
+    ///     what the entry needs outside the catalog (a stream's log topic); a throw refuses it.
+    ///   - logger: where changes are logged.
+    public init(
+        store: any DefinitionStore, limits: CatalogLimits = CatalogLimits(), logger: Logger,
+        materialize: @escaping @Sendable (Entry) throws -> Void = { _ in }
+    ) {
+        self.store = store
+        self.limits = limits
+        self.logger = logger
+        self.materialize = materialize
+    }
+
+    /// Loads every stored entry.
+    public func load() async throws {
+        var loaded: [String: Entry] = [:]
+        for (_, json) in try await store.loadAll(kind: Entry.kind) {
+            let entry = try JSONDecoder().decode(Entry.self, from: Data(json.utf8))
+            try materialize(entry)
+            loaded[entry.name] = entry
+        }
+        entries.withLock { $0.merge(loaded) { _, stored in stored } }
+    }
+
+    /// The entry with this name.
+    public subscript(name: String) -> Entry? { entries.withLock { $0[name] } }
+
+    /// Every entry, by name.
+    public var all: [Entry] { entries.withLock { $0.values.sorted { $0.name < $1.name } } }
+
+    /// Defines an entry: creates it, or changes the existing one as ``CatalogEntry/resolve(_:over:among:limits:)``
+    /// allows.
+    /// - Returns: the entry as stored and what changed.
+    @discardableResult
+    public func define(_ requested: Entry) async throws -> (Entry, Outcome) {
+        try await changes.withLock {
+            let (existing, current) = entries.withLock { ($0[requested.name], Array($0.values)) }
+            let stored = try Entry.resolve(requested, over: existing, among: current, limits: limits)
+            let outcome: Outcome = existing == nil ? .created : stored == existing ? .unchanged : .updated
+            guard outcome != .unchanged else { return (stored, outcome) }
+            try materialize(stored)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try await store.save(kind: Entry.kind, name: stored.name, json: String(decoding: try encoder.encode(stored), as: UTF8.self))
+            entries.withLock { $0[stored.name] = stored }
+            logger.info("definition \(outcome == .created ? "created" : "updated")", metadata: ["kind": "\(Entry.kind)", "name": "\(stored.name)"])
+            return (stored, outcome)
+        }
+    }
+
+    /// Deletes an entry; `false` when there was none.
+    public func remove(_ name: String) async throws -> Bool {
+        try await changes.withLock {
+            guard self[name] != nil else { return false }
+            try await store.delete(kind: Entry.kind, name: name)
+            entries.withLock { _ = $0.removeValue(forKey: name) }
+            return true
+        }
+    }
+}
