@@ -50,6 +50,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TandemAPI",
+            dependencies: ["Events", "Aggregation"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Catalog",
             dependencies: [
                 "Events",
@@ -62,6 +67,7 @@ let package = Package(
         .target(
             name: "SpeedLayer",
             dependencies: [
+                "TandemAPI",
                 "Events",
                 "EventLog",
                 "Aggregation",
@@ -86,6 +92,7 @@ let package = Package(
         .target(
             name: "ServingLayer",
             dependencies: [
+                "TandemAPI",
                 "Events",
                 "Aggregation",
                 "SpeedLayer",
@@ -100,6 +107,7 @@ let package = Package(
         .target(
             name: "HTTPAPI",
             dependencies: [
+                "TandemAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -109,6 +117,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
+                "TandemAPI",
                 "Events",
                 "Catalog",
                 "EventLog",
@@ -123,6 +132,7 @@ let package = Package(
         .target(
             name: "TandemServer",
             dependencies: [
+                "TandemAPI",
                 "Events",
                 "Catalog",
                 "EventLog",
@@ -156,6 +166,7 @@ let package = Package(
         .executableTarget(
             name: "tandem",
             dependencies: [
+                "TandemAPI",
                 "TandemServer",
                 "Events",
                 "EventLog",
@@ -187,6 +198,7 @@ let package = Package(
         .testTarget(
             name: "SpeedLayerTests",
             dependencies: [
+                "TandemAPI",
                 "SpeedLayer",
                 "Aggregation",
                 "EventLog",
@@ -224,6 +236,7 @@ let package = Package(
         .testTarget(
             name: "TandemServerTests",
             dependencies: [
+                "TandemAPI",
                 "TandemServer",
                 "Events",
                 "EventLog",

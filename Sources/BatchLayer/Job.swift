@@ -46,21 +46,4 @@ public struct Job: Sendable, Equatable {
     public static func id(from name: String) -> Int64? {
         Int64(name.hasPrefix("j_") ? String(name.dropFirst(2)) : name)
     }
-
-    /// The JSON of `GET /v1/jobs/{id}` (README, HTTP API).
-    public var json: String {
-        func time(_ date: Date?) -> String {
-            date.map { "\"\(Timestamp.format(Int64(($0.timeIntervalSince1970 * 1000).rounded())))\"" } ?? "null"
-        }
-        var text = "{\"id\":\"\(name)\",\"view\":"
-        JSONText.appendString(view, to: &text)
-        text += ",\"mode\":\"\(mode.rawValue)\",\"trigger\":\"\(trigger)\",\"state\":\"\(state.rawValue)\""
-        text += ",\"progress\":{\"scanned\":\(scanned),\"total\":\(total),\"skipped\":\(skipped)}"
-        text += ",\"cut\":" + (cut.map { "{" + $0.enumerated().map { "\"\($0.offset)\":\($0.element)" }.joined(separator: ",") + "}" } ?? "null")
-        text += ",\"version\":\(versionID.map(String.init) ?? "null"),\"rows_written\":\(rowsWritten.map(String.init) ?? "null")"
-        text += ",\"attempts\":\(attempts),\"created_at\":\(time(createdAt)),\"started_at\":\(time(startedAt)),\"finished_at\":\(time(finishedAt))"
-        text += ",\"error\":"
-        if let error { JSONText.appendString(error, to: &text) } else { text += "null" }
-        return text + "}"
-    }
 }

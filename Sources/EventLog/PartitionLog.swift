@@ -291,7 +291,8 @@ final class PartitionLog: @unchecked Sendable {
 }
 
 /// A partition's offsets and size.
-public struct PartitionInfo: Sendable, Codable, Equatable {
+/// (The HTTP API answers it as `TandemAPI.PartitionsResponse.Partition`.)
+public struct PartitionInfo: Sendable, Equatable {
     /// The partition number.
     public var partition: Int
     /// The first offset still stored.
@@ -302,11 +303,4 @@ public struct PartitionInfo: Sendable, Codable, Equatable {
     public var sizeBytes: Int
     /// Segment files.
     public var segments: Int
-
-    enum CodingKeys: String, CodingKey {
-        case partition, segments
-        case startOffset = "start_offset"
-        case endOffset = "end_offset"
-        case sizeBytes = "size_bytes"
-    }
 }

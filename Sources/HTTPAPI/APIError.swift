@@ -2,30 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TandemAPI
 
 /// An error answer of the HTTP API: a status, a stable snake_case code, a message, and optional
 /// details (one per invalid event, for instance), written as
 /// `{"error": {"code": ..., "message": ..., "details": [...]}}`.
 public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// One detail of an error, such as one invalid event.
-    public struct Detail: Sendable, Codable, Equatable {
-        /// The 0-based index in a JSON array or line in NDJSON, when the detail is about an event.
-        public var index: Int?
-        /// The field at fault.
-        public var field: String?
-        /// A stable code.
-        public var code: String
-        /// A message for a person.
-        public var message: String
-
-        /// Creates a detail.
-        public init(index: Int? = nil, field: String? = nil, code: String, message: String) {
-            self.index = index
-            self.field = field
-            self.code = code
-            self.message = message
-        }
-    }
+    public typealias Detail = ErrorDetail
 
     /// The HTTP status.
     public var status: HTTPResponse.Status
@@ -51,19 +35,9 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    private struct Body: Encodable {
-        struct Inner: Encodable {
-            var code: String
-            var message: String
-            var details: [Detail]?
-            var request_id: String?
-        }
-        var error: Inner
-    }
-
     /// The JSON body of this error.
     public var jsonBody: Data {
-        let body = Body(error: .init(code: code, message: message, details: details.isEmpty ? nil : details, request_id: requestID))
+        let body = ErrorResponse(error: .init(code: code, message: message, details: details.isEmpty ? nil : details, requestID: requestID))
         return (try? JSONCoding.encoder.encode(body)) ?? Data("{\"error\":{\"code\":\"\(code)\"}}".utf8)
     }
 

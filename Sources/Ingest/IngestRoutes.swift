@@ -6,6 +6,7 @@ import HTTPAPI
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TandemAPI
 
 /// The HTTP routes of streams, ingest and reading the log back:
 ///
@@ -31,15 +32,11 @@ public struct IngestRoutes: Sendable {
     /// Adds the routes to `router`.
     public func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/v1/streams") { request, _ in try await createStream(request) }
-        router.get("/v1/streams") { _, _ in try JSONCoding.response(StreamList(streams: catalog.all)) }
+        router.get("/v1/streams") { _, _ in try JSONCoding.response(StreamsResponse(streams: catalog.all)) }
         router.get("/v1/streams/:name") { _, context in try JSONCoding.response(try definition(context)) }
         router.post("/v1/streams/:name/events") { request, context in try await postEvents(request, context) }
         router.get("/v1/streams/:name/partitions") { _, context in try partitions(context) }
         router.get("/v1/streams/:name/records") { request, context in try await records(request, context) }
-    }
-
-    struct StreamList: Encodable {
-        var streams: [StreamDefinition]
     }
 
     private func definition(_ context: some RequestContext) throws -> StreamDefinition {
@@ -88,15 +85,16 @@ public struct IngestRoutes: Sendable {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: result.json)))
     }
 
-    struct PartitionList: Encodable {
-        var stream: String
-        var partitions: [PartitionInfo]
-    }
-
     private func partitions(_ context: some RequestContext) throws -> Response {
         let definition = try definition(context)
         guard let topic = log.topic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
-        return try JSONCoding.response(PartitionList(stream: definition.name, partitions: topic.partitionInfo()))
+        return try JSONCoding.response(
+            PartitionsResponse(
+                stream: definition.name,
+                partitions: topic.partitionInfo().map {
+                    .init(
+                        partition: $0.partition, startOffset: $0.startOffset, endOffset: $0.endOffset, sizeBytes: $0.sizeBytes, segments: $0.segments)
+                }))
     }
 
     private func records(_ request: Request, _ context: some RequestContext) async throws -> Response {

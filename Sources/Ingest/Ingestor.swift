@@ -6,26 +6,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import Synchronization
-
-/// What an ingest request achieved: every event durable, with the offsets given per partition.
-public struct IngestResult: Sendable, Equatable {
-    /// How many events were appended.
-    public var accepted: Int
-    /// How many were recognised as duplicates and skipped (de-duplication is not done yet: 0).
-    public var duplicates: Int
-    /// The offsets given, by partition.
-    public var partitions: [Int: OffsetRange]
-
-    /// The JSON answer of `POST /v1/streams/{name}/events` (README, HTTP API: Ingest).
-    public var json: String {
-        var text = "{\"accepted\":\(accepted),\"duplicates\":\(duplicates),\"partitions\":{"
-        text += partitions.keys.sorted().map { partition in
-            let range = partitions[partition]!
-            return "\"\(partition)\":{\"first_offset\":\(range.first),\"last_offset\":\(range.last)}"
-        }.joined(separator: ",")
-        return text + "}}"
-    }
-}
+import TandemAPI
 
 /// Validates request bodies against a stream's schema and appends them to the log atomically.
 ///
@@ -56,7 +37,7 @@ public final class Ingestor: Sendable {
     ///   - reservedBytes: bytes already admitted for this request (its body, by
     ///     ``withAdmission(bytes:_:)``); only the encoded events beyond them are admitted again.
     /// - Throws: ``APIError`` with the status and code that fit.
-    public func ingest(_ body: ByteBuffer, format: BodyFormat, stream: String, reservedBytes: Int = 0) async throws -> IngestResult {
+    public func ingest(_ body: ByteBuffer, format: BodyFormat, stream: String, reservedBytes: Int = 0) async throws -> IngestResponse {
         guard let definition = catalog[stream] else {
             throw APIError.notFound("unknown_stream", "stream \"\(stream)\" does not exist")
         }
@@ -96,7 +77,9 @@ public final class Ingestor: Sendable {
         try admit(bytes)
         defer { inFlightBytes.subtract(bytes, ordering: .relaxed) }
         let ranges = try await append(batches, to: topic)
-        return IngestResult(accepted: summary.events, duplicates: 0, partitions: ranges)
+        return IngestResponse(
+            accepted: summary.events, duplicates: 0,
+            partitions: PartitionMap(ranges.mapValues { IngestResponse.Offsets(first: $0.first, last: $0.last) }))
     }
 
     /// Runs `body` with `bytes` reserved against `ingest.max_in_flight_bytes` (a request body

@@ -4,6 +4,7 @@ import Events
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TandemAPI
 
 /// The speed layer: consumes the log live and keeps every view's aggregate state in memory, by
 /// (bucket, group), split into segments by log-offset cut (the exact-merge contract of DESIGN.md).

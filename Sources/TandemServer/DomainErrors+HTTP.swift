@@ -4,6 +4,7 @@ import Catalog
 import Events
 import HTTPAPI
 import HTTPTypes
+import TandemAPI
 
 /// The one place where the domain's errors get their HTTP status; the error middleware applies it.
 extension ViewError: HTTPMappedError {

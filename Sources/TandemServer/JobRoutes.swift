@@ -3,7 +3,7 @@ import Foundation
 import HTTPAPI
 import HTTPTypes
 import Hummingbird
-import NIOCore
+import TandemAPI
 
 /// `POST /v1/jobs` (202), `GET /v1/jobs`, `GET /v1/jobs/{id}`.
 ///
@@ -27,25 +27,24 @@ struct JobRoutes: Sendable {
             let trigger = body.trigger == "cli" ? "cli" : "api"
             if let view = body.view {
                 let job = try await submit(batch, view: view, mode: mode, trigger: trigger)
-                return json(job.json, status: .accepted)
+                return try JSONCoding.response(JobResponse(job), status: .accepted)
             }
-            var jobs: [String] = []
-            var refused: [APIError.Detail] = []
+            var jobs: [JobResponse] = []
+            var skipped: [JobsResponse.Skipped] = []
             for view in views.compiledViews.map(\.name).sorted() {
                 do {
-                    jobs.append(try await submit(batch, view: view, mode: mode, trigger: trigger).json)
+                    jobs.append(JobResponse(try await submit(batch, view: view, mode: mode, trigger: trigger)))
                 } catch let error as BatchError {
-                    refused.append(.init(field: view, code: error.errorCode, message: error.errorMessage))
+                    skipped.append(.init(view: view, code: error.errorCode))
                 }
             }
-            let skipped = refused.map { "{\"view\":\"\($0.field ?? "")\",\"code\":\"\($0.code)\"}" }.joined(separator: ",")
-            return json("{\"jobs\":[\(jobs.joined(separator: ","))],\"skipped\":[\(skipped)]}", status: .accepted)
+            return try JSONCoding.response(JobsResponse(jobs: jobs, skipped: skipped), status: .accepted)
         }
         router.get("/v1/jobs") { request, _ in
             let batch = try available()
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) } ?? 100
             let jobs = try await batch.jobs(limit: limit)
-            return json("{\"jobs\":[" + jobs.map(\.json).joined(separator: ",") + "]}", status: .ok)
+            return try JSONCoding.response(JobsResponse(jobs: jobs.map(JobResponse.init)))
         }
         router.get("/v1/jobs/:id") { _, context in
             let batch = try available()
@@ -53,7 +52,7 @@ struct JobRoutes: Sendable {
             guard let id = Job.id(from: name), let job = try await batch.job(id) else {
                 throw APIError.notFound("unknown_job", "job \"\(name)\" does not exist")
             }
-            return json(job.json, status: .ok)
+            return try JSONCoding.response(JobResponse(job))
         }
     }
 
@@ -69,9 +68,5 @@ struct JobRoutes: Sendable {
     /// A BatchError propagates: the server's error middleware gives it its status.
     private func submit(_ batch: BatchLayer, view: String, mode: JobMode, trigger: String) async throws -> Job {
         try await batch.submit(view: view, mode: mode, trigger: trigger)
-    }
-
-    private func json(_ text: String, status: HTTPResponse.Status) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -7,6 +7,7 @@ import Hummingbird
 import Ingest
 import NIOCore
 import SpeedLayer
+import TandemAPI
 
 /// Health, readiness, status and the landing page.
 struct OperationsRoutes: Sendable {
@@ -16,56 +17,36 @@ struct OperationsRoutes: Sendable {
     let views: ViewService
     let started = Date()
 
-    struct Health: Encodable {
-        var status: String
-        var ready: Bool
-        var views: [SpeedViewStatus]
-        /// Stored views that could not start, with their errors: the server answers without them.
-        var failed_views: [String: String]
-    }
-
-    struct Status: Encodable {
-        struct Stream: Encodable {
-            var name: String
-            var partitions: Int
-            var end_offsets: [String: Int64]
-            var size_bytes: Int
-        }
-        var version: String
-        var uptime_seconds: Int
-        var streams: [Stream]
-    }
-
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/healthz") { _, _ in
-            try JSONCoding.response(Health(status: "ok", ready: speed.isCaughtUp, views: speed.status(), failed_views: views.failures))
+            try JSONCoding.response(HealthResponse(status: "ok", ready: speed.isCaughtUp, views: speed.status(), failedViews: views.failures))
         }
         router.get("/readyz") { _, _ in
             let ready = speed.isCaughtUp
             return try JSONCoding.response(
-                Health(status: ready ? "ready" : "replaying", ready: ready, views: speed.status(), failed_views: views.failures),
+                HealthResponse(status: ready ? "ready" : "replaying", ready: ready, views: speed.status(), failedViews: views.failures),
                 status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/v1/status") { _, _ in try JSONCoding.response(status()) }
         router.get("/") { _, _ in dashboard() }
     }
 
-    func status() -> Status {
+    func status() -> StatusResponse {
         let streams = catalog.all.map { definition in
             let info = log.topic(definition.name)?.partitionInfo() ?? []
-            return Status.Stream(
+            return StatusResponse.Stream(
                 name: definition.name, partitions: definition.partitions,
-                end_offsets: Dictionary(uniqueKeysWithValues: info.map { (String($0.partition), $0.endOffset) }),
-                size_bytes: info.reduce(0) { $0 + $1.sizeBytes })
+                endOffsets: PartitionMap(Dictionary(uniqueKeysWithValues: info.map { ($0.partition, $0.endOffset) })),
+                sizeBytes: info.reduce(0) { $0 + $1.sizeBytes })
         }
-        return Status(version: TandemVersion.current, uptime_seconds: Int(Date().timeIntervalSince(started)), streams: streams)
+        return StatusResponse(version: TandemVersion.current, uptimeSeconds: Int(Date().timeIntervalSince(started)), streams: streams)
     }
 
     func dashboard() -> Response {
         var rows = ""
         for stream in status().streams {
-            let events = stream.end_offsets.values.reduce(0, +)
-            rows += "<tr><td>\(stream.name)</td><td>\(stream.partitions)</td><td>\(events)</td><td>\(stream.size_bytes)</td></tr>"
+            let events = stream.endOffsets.values.values.reduce(0, +)
+            rows += "<tr><td>\(stream.name)</td><td>\(stream.partitions)</td><td>\(events)</td><td>\(stream.sizeBytes)</td></tr>"
         }
         let html = """
             <!doctype html><html><head><meta charset="utf-8"><title>Tandem</title>

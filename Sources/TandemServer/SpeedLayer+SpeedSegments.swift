@@ -1,5 +1,6 @@
 import BatchLayer
 import SpeedLayer
+import TandemAPI
 
 /// The speed layer as the batch layer sees it: cuts, segment drops and state sizes.
 extension SpeedLayer: SpeedSegments {

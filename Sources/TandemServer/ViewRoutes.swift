@@ -5,40 +5,15 @@ import HTTPTypes
 import Hummingbird
 import ServingLayer
 import SpeedLayer
+import TandemAPI
 
 /// `POST /v1/views` (201, or 200 when identical), `GET /v1/views`, `GET /v1/views/{name}`,
 /// `DELETE /v1/views/{name}`. Each view is answered with the speed layer's progress on it.
 struct ViewRoutes: Sendable {
     let service: ViewService
 
-    struct ViewWithStatus: Encodable {
-        var view: ViewDefinition
-        var status: SpeedViewStatus?
-        /// Why the view could not start, when it could not.
-        var failure: String?
-
-        func encode(to encoder: any Encoder) throws {
-            try view.encode(to: encoder)
-            var container = encoder.container(keyedBy: Key.self)
-            try container.encodeIfPresent(status, forKey: .init("status"))
-            try container.encodeIfPresent(failure, forKey: .init("failed"))
-        }
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(_ string: String) { stringValue = string }
-            init?(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-    }
-
-    struct ViewList: Encodable {
-        var views: [ViewWithStatus]
-    }
-
-    func withStatus(_ view: ViewDefinition) -> ViewWithStatus {
-        ViewWithStatus(view: view, status: service.speed.status().first { $0.view == view.name }, failure: service.failures[view.name])
+    func withStatus(_ view: ViewDefinition) -> ViewResponse {
+        ViewResponse(view: view, status: service.speed.status().first { $0.view == view.name }, failure: service.failures[view.name])
     }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
@@ -48,7 +23,7 @@ struct ViewRoutes: Sendable {
             return try JSONCoding.response(withStatus(view), status: created ? .created : .ok)
         }
         router.get("/v1/views") { _, _ in
-            try JSONCoding.response(ViewList(views: service.catalog.all.map(withStatus)))
+            try JSONCoding.response(ViewsResponse(views: service.catalog.all.map(withStatus)))
         }
         router.get("/v1/views/:name") { _, context in
             let name = context.parameters.get("name") ?? ""

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 
 /// `tandem consume STREAM`: prints stored records as NDJSON, like Kafka's console consumer.
 struct Consume: AsyncParsableCommand {
@@ -21,10 +22,8 @@ struct Consume: AsyncParsableCommand {
 
     func run() async throws {
         let client = APIClient(base: options.server)
-        let info = try await client.json(.GET, "/v1/streams/\(stream)/partitions") as? [String: Any]
-        let partitions = (info?["partitions"] as? [[String: Any]] ?? []).map { entry in
-            (entry["partition"] as? Int ?? 0, Int64(entry["end_offset"] as? Int ?? 0))
-        }.filter { partition == nil || $0.0 == partition }
+        let info = try await client.decode(PartitionsResponse.self, .GET, "/v1/streams/\(stream)/partitions")
+        let partitions = info.partitions.map { ($0.partition, $0.endOffset) }.filter { partition == nil || $0.0 == partition }
         guard !partitions.isEmpty else { throw ValidationError("stream \(stream) has no partition \(partition ?? 0)") }
         var positions: [Int: Int64] = [:]
         for (number, end) in partitions {
@@ -47,11 +46,8 @@ struct Consume: AsyncParsableCommand {
                     gotAny = true
                     if let maxMessages, printed >= maxMessages { return }
                 }
-                if let lastLine = text.split(separator: "\n").last,
-                    let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-                    let last = object["offset"] as? Int
-                {
-                    positions[number] = Int64(last) + 1
+                if let lastLine = text.split(separator: "\n").last {
+                    positions[number] = try JSONDecoder().decode(StoredRecord.self, from: Data(lastLine.utf8)).offset + 1
                 }
             }
             if gotAny {

@@ -41,9 +41,19 @@ struct APIClient {
         return bytes
     }
 
-    func json(_ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil) async throws -> Any {
+    /// Sends a request and decodes its 2xx answer as one of the API's response types.
+    func decode<Answer: Decodable>(_ type: Answer.Type, _ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil) async throws -> Answer {
         let bytes = try await expectOK(method, path, body: body)
-        return try JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))
+        return try Self.decode(type, from: bytes)
+    }
+
+    /// Decodes an answer, failing with a message that names what did not match.
+    static func decode<Answer: Decodable>(_ type: Answer.Type, from bytes: ByteBuffer) throws -> Answer {
+        do {
+            return try JSONDecoder().decode(type, from: Data(bytes.readableBytesView))
+        } catch {
+            throw Failure(description: "the server's answer is not a \(type): \(error)")
+        }
     }
 }
 

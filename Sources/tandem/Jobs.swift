@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 
 #if canImport(Glibc)
     import Glibc
@@ -26,15 +27,13 @@ struct Recompute: AsyncParsableCommand {
             printError("HTTP \(status): \(String(buffer: reply))")
             throw ExitCode(1)
         }
-        let object = try JSONSerialization.jsonObject(with: Data(reply.readableBytesView)) as? [String: Any] ?? [:]
-        let jobs = (object["jobs"] as? [[String: Any]]) ?? [object]
+        let jobs = view == nil ? try APIClient.decode(JobsResponse.self, from: reply).jobs : [try APIClient.decode(JobResponse.self, from: reply)]
         for job in jobs { print(JobLine.describe(job)) }
         guard wait else { return }
         var failed = false
         for job in jobs {
-            guard let id = job["id"] as? String else { continue }
-            let final = try await JobLine.follow(id, client: client)
-            failed = failed || final["state"] as? String != "succeeded"
+            let final = try await JobLine.follow(job.id, client: client)
+            failed = failed || final.state != "succeeded"
         }
         if failed { throw ExitCode(1) }
     }
@@ -58,33 +57,28 @@ struct Jobs: AsyncParsableCommand {
             }
             return
         }
-        let body = try await client.json(.GET, "/v1/jobs?limit=\(limit)") as? [String: Any]
+        let body = try await client.decode(JobsResponse.self, .GET, "/v1/jobs?limit=\(limit)")
         print("ID        VIEW                    MODE         STATE      SCANNED/TOTAL          ROWS      VERSION  ERROR")
-        for job in body?["jobs"] as? [[String: Any]] ?? [] { print(JobLine.describe(job)) }
+        for job in body.jobs { print(JobLine.describe(job)) }
     }
 }
 
 enum JobLine {
-    static func describe(_ job: [String: Any]) -> String {
-        let progress = job["progress"] as? [String: Any] ?? [:]
-        func column(_ value: Any?, _ width: Int) -> String {
-            let text = value.map { "\($0)" } ?? "-"
-            return (text == "<null>" ? "-" : text).padding(toLength: width, withPad: " ", startingAt: 0)
+    static func describe(_ job: JobResponse) -> String {
+        func column(_ value: (any CustomStringConvertible)?, _ width: Int) -> String {
+            (value?.description ?? "-").padding(toLength: width, withPad: " ", startingAt: 0)
         }
-        return column(job["id"], 10) + column(job["view"], 24) + column(job["mode"], 13) + column(job["state"], 11)
-            + column("\(progress["scanned"] ?? 0)/\(progress["total"] ?? 0)", 23) + column(job["rows_written"], 10) + column(job["version"], 9)
-            + ((job["error"] as? String) ?? "")
+        return column(job.id, 10) + column(job.view, 24) + column(job.mode, 13) + column(job.state, 11)
+            + column("\(job.progress.scanned)/\(job.progress.total)", 23) + column(job.rowsWritten, 10) + column(job.version, 9) + (job.error ?? "")
     }
 
     /// Polls a job until it ends, drawing a progress bar on a terminal.
-    static func follow(_ id: String, client: APIClient) async throws -> [String: Any] {
+    static func follow(_ id: String, client: APIClient) async throws -> JobResponse {
         let bar = Progress(total: 1000, enabled: isatty(STDERR_FILENO) != 0)
         while true {
-            let job = try await client.json(.GET, "/v1/jobs/\(id)") as? [String: Any] ?? [:]
-            let progress = job["progress"] as? [String: Any] ?? [:]
-            let scanned = progress["scanned"] as? Int ?? 0, total = progress["total"] as? Int ?? 0
-            if total > 0 { bar.update(scanned * 1000 / total) }
-            if let state = job["state"] as? String, state == "succeeded" || state == "failed" {
+            let job = try await client.decode(JobResponse.self, .GET, "/v1/jobs/\(id)")
+            if job.progress.total > 0 { bar.update(Int(job.progress.scanned * 1000 / job.progress.total)) }
+            if job.state == "succeeded" || job.state == "failed" {
                 bar.finish()
                 print(describe(job))
                 return job

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 
 /// `tandem query VIEW --from T --to T ...`: runs a query and prints JSON rows or CSV.
 struct Query: AsyncParsableCommand {
@@ -57,13 +58,10 @@ struct Query: AsyncParsableCommand {
             print(String(buffer: reply), terminator: "")
             return
         }
-        let object = try JSONSerialization.jsonObject(with: Data(reply.readableBytesView)) as? [String: Any] ?? [:]
-        for row in object["rows"] as? [[String: Any]] ?? [] {
-            print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
-        }
-        if let provenance = object["provenance"] {
-            printError(
-                "provenance: " + String(decoding: try JSONSerialization.data(withJSONObject: provenance, options: [.sortedKeys]), as: UTF8.self))
-        }
+        let answer = try APIClient.decode(QueryResponse.self, from: reply)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for row in answer.rows { print(String(decoding: try encoder.encode(row), as: UTF8.self)) }
+        printError("provenance: " + String(decoding: try encoder.encode(answer.provenance), as: UTF8.self))
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Events
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 
 /// `tandem streams`: list, show and create streams.
 struct Streams: AsyncParsableCommand {
@@ -13,16 +15,13 @@ struct Streams: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let body = try await APIClient(base: options.server).json(.GET, "/v1/streams") as? [String: Any]
-            let streams = body?["streams"] as? [[String: Any]] ?? []
+            let body = try await APIClient(base: options.server).decode(StreamsResponse.self, .GET, "/v1/streams")
             print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "PARTITIONS  VERSION  FIELDS")
-            for stream in streams {
-                let name = stream["name"] as? String ?? "?"
-                let fields = (stream["field_order"] as? [String] ?? []).joined(separator: ",")
+            for stream in body.streams {
                 print(
-                    name.padding(toLength: 24, withPad: " ", startingAt: 0)
-                        + "\(stream["partitions"] ?? "?")".padding(toLength: 12, withPad: " ", startingAt: 0)
-                        + "\(stream["version"] ?? "?")".padding(toLength: 9, withPad: " ", startingAt: 0) + fields)
+                    stream.name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                        + "\(stream.partitions)".padding(toLength: 12, withPad: " ", startingAt: 0)
+                        + "\(stream.version)".padding(toLength: 9, withPad: " ", startingAt: 0) + stream.fields.map(\.name).joined(separator: ","))
             }
         }
     }

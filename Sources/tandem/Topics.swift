@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOHTTP1
+import TandemAPI
 
 /// `tandem topics`: partitions, end offsets and sizes of every stream's log.
 struct Topics: AsyncParsableCommand {
@@ -14,19 +15,17 @@ struct Topics: AsyncParsableCommand {
         if let stream {
             names = [stream]
         } else {
-            let body = try await client.json(.GET, "/v1/streams") as? [String: Any]
-            names = (body?["streams"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            names = try await client.decode(StreamsResponse.self, .GET, "/v1/streams").streams.map(\.name)
         }
         print("STREAM".padding(toLength: 24, withPad: " ", startingAt: 0) + "PARTITION  START_OFFSET  END_OFFSET  SEGMENTS  BYTES")
         for name in names {
-            let body = try await client.json(.GET, "/v1/streams/\(name)/partitions") as? [String: Any]
-            for partition in body?["partitions"] as? [[String: Any]] ?? [] {
-                func column(_ key: String, _ width: Int) -> String {
-                    "\(partition[key] ?? "?")".padding(toLength: width, withPad: " ", startingAt: 0)
+            for partition in try await client.decode(PartitionsResponse.self, .GET, "/v1/streams/\(name)/partitions").partitions {
+                func column(_ value: some CustomStringConvertible, _ width: Int) -> String {
+                    value.description.padding(toLength: width, withPad: " ", startingAt: 0)
                 }
                 print(
-                    name.padding(toLength: 24, withPad: " ", startingAt: 0) + column("partition", 11) + column("start_offset", 14)
-                        + column("end_offset", 12) + column("segments", 10) + "\(partition["size_bytes"] ?? "?")")
+                    name.padding(toLength: 24, withPad: " ", startingAt: 0) + column(partition.partition, 11) + column(partition.startOffset, 14)
+                        + column(partition.endOffset, 12) + column(partition.segments, 10) + "\(partition.sizeBytes)")
             }
         }
     }

@@ -1,7 +1,10 @@
 import ArgumentParser
+import Aggregation
+import Events
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 
 /// `tandem views`: list, show, create and delete views.
 struct Views: AsyncParsableCommand {
@@ -14,19 +17,19 @@ struct Views: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let body = try await APIClient(base: options.server).json(.GET, "/v1/views") as? [String: Any]
+            let body = try await APIClient(base: options.server).decode(ViewsResponse.self, .GET, "/v1/views")
             print(
                 "NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "STREAM".padding(toLength: 20, withPad: " ", startingAt: 0)
                     + "BUCKET  CAUGHT_UP  CONSUMED  ROWS")
-            for view in body?["views"] as? [[String: Any]] ?? [] {
-                let status = view["status"] as? [String: Any] ?? [:]
+            for entry in body.views {
+                let view = entry.view, status = entry.status
                 print(
-                    "\(view["name"] ?? "?")".padding(toLength: 24, withPad: " ", startingAt: 0)
-                        + "\(view["stream"] ?? "?")".padding(toLength: 20, withPad: " ", startingAt: 0)
-                        + "\(view["bucket"] ?? "?")".padding(toLength: 8, withPad: " ", startingAt: 0)
-                        + "\(status["caught_up"] ?? "?")".padding(toLength: 11, withPad: " ", startingAt: 0)
-                        + "\(status["consumed"] ?? "?")".padding(toLength: 10, withPad: " ", startingAt: 0)
-                        + "\(status["state_rows"] ?? "?")")
+                    view.name.padding(toLength: 24, withPad: " ", startingAt: 0) + view.stream.padding(toLength: 20, withPad: " ", startingAt: 0)
+                        + DurationText.format(milliseconds: view.bucketMilliseconds).padding(toLength: 8, withPad: " ", startingAt: 0)
+                        + (status.map { "\($0.caughtUp)" } ?? entry.failure.map { _ in "failed" } ?? "?").padding(
+                            toLength: 11, withPad: " ", startingAt: 0)
+                        + (status.map { "\($0.consumed)" } ?? "?").padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + (status.map { "\($0.stateRows)" } ?? "?"))
             }
         }
     }

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SpeedLayer
+import TandemAPI
 import Testing
 
 /// The speed layer against a real event log: cut segments, watermarks, removal.

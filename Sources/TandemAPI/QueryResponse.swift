@@ -1,0 +1,37 @@
+/// The JSON answer of `POST /v1/query`: rows and where their data came from.
+///
+/// The server writes it with a hand-written encoder (a query can answer many rows); this type is
+/// how clients read it.
+public struct QueryResponse: Codable, Sendable, Equatable {
+    /// Where an answer's data came from.
+    public struct Provenance: Codable, Sendable, Equatable {
+        /// The published batch version used, if any.
+        public var batchVersion: Int64?
+        /// The cut the speed state starts at, per partition.
+        public var cut: PartitionMap<Int64>
+        /// Offsets the speed layer had consumed, per partition.
+        public var speedOffsets: PartitionMap<Int64>
+        /// The log's end offsets.
+        public var logEnd: PartitionMap<Int64>
+        /// Records not consumed yet.
+        public var lagRecords: Int64
+        /// `speed`, `batch+speed` or `degraded`.
+        public var source: String
+        /// The view's event-time watermark (RFC 3339).
+        public var watermark: String?
+
+        enum CodingKeys: String, CodingKey {
+            case cut, source, watermark
+            case batchVersion = "batch_version"
+            case speedOffsets = "speed_offsets"
+            case logEnd = "log_end"
+            case lagRecords = "lag_records"
+        }
+    }
+
+    /// The rows: `time` (and `end` for sessions) as RFC 3339, then the dimensions and aggregates
+    /// by name.
+    public var rows: [[String: JSONValue]]
+    /// Where the data came from.
+    public var provenance: Provenance
+}
