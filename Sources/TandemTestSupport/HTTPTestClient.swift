@@ -29,20 +29,27 @@ public struct HTTPTestClient: Sendable {
         return (Int(response.status.code), String(buffer: bytes))
     }
 
-    /// Reads every record of a stream's partition via `GET /records`, as JSON objects.
-    public func readAll(stream: String, partition: Int) async throws -> [[String: Any]] {
-        var offset = 0
-        var records: [[String: Any]] = []
+    /// Reads every record of a stream's partition via `GET /records`, each NDJSON line decoded as
+    /// `type` (the records' `offset` pages on).
+    public func readAll<Record: Decodable>(_ type: Record.Type, stream: String, partition: Int) async throws -> [Record] {
+        let decoder = JSONDecoder()
+        var offset: Int64 = 0
+        var records: [Record] = []
         while true {
             let (status, body) = try await send(.GET, "/v1/streams/\(stream)/records?partition=\(partition)&offset=\(offset)&limit=10000")
             guard status == 200 else { throw ServerProcess.Failure(description: "records: HTTP \(status) \(body)") }
             let lines = body.split(separator: "\n")
             if lines.isEmpty { return records }
             for line in lines {
-                let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-                records.append(object)
-                offset = (object["offset"] as! Int) + 1
+                let data = Data(line.utf8)
+                records.append(try decoder.decode(Record.self, from: data))
+                offset = try decoder.decode(Place.self, from: data).offset + 1
             }
         }
+    }
+
+    /// The place of a record in its partition, all `readAll` needs to page on.
+    private struct Place: Decodable {
+        var offset: Int64
     }
 }

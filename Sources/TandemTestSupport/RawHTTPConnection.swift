@@ -18,12 +18,9 @@ public final class RawHTTPConnection: @unchecked Sendable {
         /// The body as text.
         public var body: String
 
-        /// The `error.code` of a JSON error body, if it has one.
-        public var errorCode: String? {
-            guard let data = body.data(using: .utf8), let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                let error = json["error"] as? [String: Any]
-            else { return nil }
-            return error["code"] as? String
+        /// The body decoded as `type` (JSON).
+        public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            try JSONDecoder().decode(type, from: Data(body.utf8))
         }
     }
 

@@ -1,5 +1,5 @@
-import ArgumentParser
 import Aggregation
+import ArgumentParser
 import Events
 import Foundation
 import NIOCore

@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Ingest
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -23,27 +24,28 @@ struct BatchJobTests {
         try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
     }
 
-    /// Submits a job (retrying while another runs) and waits until it ends; returns its JSON.
-    func runJob(_ client: some TestClientProtocol, mode: String) async throws -> [String: Any] {
+    /// Submits a job (retrying while another runs) and waits until it ends; returns it (`nil`
+    /// when it did not end).
+    func runJob(_ client: some TestClientProtocol, mode: String) async throws -> JobResponse? {
         var id: String?
         for _ in 0..<1000 where id == nil {
             let response = try await post(client, "/v1/jobs", #"{"view":"jobs_view","mode":"\#(mode)"}"#)
             if response.status == .accepted {
-                id = try json(response)["id"] as? String
+                id = try decode(JobResponse.self, response).id
             } else {
                 #expect(response.status == .conflict)
-                #expect(try errorBody(response)["code"] as? String == "job_running")
+                #expect(try errorBody(response).code == "job_running")
                 try await Task.sleep(for: .milliseconds(10))
             }
         }
         let name = try #require(id)
         for _ in 0..<2000 {
-            let job = try await client.getJSON("/v1/jobs/\(name)")
-            if job["state"] as? String == "succeeded" || job["state"] as? String == "failed" { return job }
+            let job = try await client.get(JobResponse.self, "/v1/jobs/\(name)")
+            if job.state == "succeeded" || job.state == "failed" { return job }
             try await Task.sleep(for: .milliseconds(10))
         }
         Issue.record("job \(name) did not end")
-        return [:]
+        return nil
     }
 
     func postEvents(_ client: some TestClientProtocol, count: Int, seed: UInt64) async throws {
@@ -60,27 +62,27 @@ struct BatchJobTests {
             #expect(try await post(client, "/v1/views", Self.view).status == .created)
             try await postEvents(client, count: 2000, seed: 1)
             let first = try await runJob(client, mode: "full")
-            #expect(first["state"] as? String == "succeeded")
+            #expect(first?.state == "succeeded")
             try await postEvents(client, count: 1500, seed: 2)
             let incremental = try await runJob(client, mode: "incremental")
-            #expect(incremental["mode"] as? String == "incremental")
-            #expect((incremental["progress"] as? [String: Int])?["total"] == 1500)
+            #expect(incremental?.mode == "incremental")
+            #expect(incremental?.progress.total == 1500)
             let components = try #require(TestComponents.current)
             let view = try #require(components.views.compiledView("jobs_view"))
             let batch = try #require(components.batch)
             let incrementalVersion = try #require(batch.publication(for: view))
             let incrementalRows = try await batch.read(incrementalVersion, from: .min, to: .max)
             let full = try await runJob(client, mode: "full")
-            #expect((full["progress"] as? [String: Int])?["total"] == 3500)
+            #expect(full?.progress.total == 3500)
             let fullVersion = try #require(batch.publication(for: view))
             #expect(fullVersion.id > incrementalVersion.id)
             #expect(fullVersion.cut == incrementalVersion.cut)
             let fullRows = try await batch.read(fullVersion, from: .min, to: .max)
             #expect(fullRows.count > 100)
             #expect(fullRows == incrementalRows)
-            #expect(full["rows_written"] as? Int == fullRows.count)
-            let jobs = try await client.getJSON("/v1/jobs")
-            #expect((jobs["jobs"] as? [[String: Any]])?.count == 4)  // the new view's first job, then three
+            #expect(full?.rowsWritten == Int64(fullRows.count))
+            let jobs = try await client.get(JobsResponse.self, "/v1/jobs")
+            #expect(jobs.jobs.count == 4)  // the new view's first job, then three
         }
     }
 
@@ -91,7 +93,7 @@ struct BatchJobTests {
         try await withApp(directory: directory, database: database) { client async throws in
             let unknown = try await post(client, "/v1/jobs", #"{"view":"nope","mode":"full"}"#)
             #expect(unknown.status == .notFound)
-            #expect(try errorBody(unknown)["code"] as? String == "unknown_view")
+            #expect(try errorBody(unknown).code == "unknown_view")
             #expect(try await client.execute(uri: "/v1/jobs/j_999999", method: .get).status == .notFound)
             for name in [#"x\"; DROP TABLE tandem_jobs; --"#, "Robert'); DROP TABLE x;--", "a b", "tandem_vv_1\\\""] {
                 let hostile = Self.view.replacingOccurrences(of: "jobs_view", with: name)
@@ -100,17 +102,16 @@ struct BatchJobTests {
             }
             let field = Self.view.replacingOccurrences(of: #""field":"n"}"#, with: #""field":"n; DROP TABLE tandem_jobs"}"#)
             #expect(try await post(client, "/v1/views", field).status == .badRequest)
-            #expect(try await client.getJSON("/v1/jobs")["jobs"] as? [Any] != nil)
+            // The jobs table is still there: the list answers and decodes.
+            await #expect(throws: Never.self) { try await client.get(JobsResponse.self, "/v1/jobs") }
         }
     }
 
     /// Waits (bounded) until a job with this trigger has succeeded.
-    func waitForJob(_ client: some TestClientProtocol, trigger: String, view: String) async throws -> [String: Any]? {
+    func waitForJob(_ client: some TestClientProtocol, trigger: String, view: String) async throws -> JobResponse? {
         for _ in 0..<800 {
-            let jobs = try await client.getJSON("/v1/jobs")["jobs"] as? [[String: Any]] ?? []
-            if let job = jobs.first(where: {
-                $0["trigger"] as? String == trigger && $0["view"] as? String == view && $0["state"] as? String == "succeeded"
-            }) {
+            let jobs = try await client.get(JobsResponse.self, "/v1/jobs").jobs
+            if let job = jobs.first(where: { $0.trigger == trigger && $0.view == view && $0.state == "succeeded" }) {
                 return job
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -133,12 +134,12 @@ struct BatchJobTests {
             #expect(try await post(client, "/v1/views", scheduled).status == .created)
             let job = try await waitForJob(client, trigger: "schedule", view: "jobs_view")
             #expect(job != nil, "no scheduled job ran within 8 s")
-            #expect(job?["mode"] as? String == "incremental")
+            #expect(job?.mode == "incremental")
             let badSchedule = Self.view.replacingOccurrences(of: "jobs_view", with: "other").replacingOccurrences(
                 of: #""bucket":"1m","#, with: #""bucket":"1m","schedule":"every now and then","#)
             let refused = try await post(client, "/v1/views", badSchedule)
             #expect(refused.status == .badRequest)
-            #expect(try errorBody(refused)["code"] as? String == "invalid_view")
+            #expect(try errorBody(refused).code == "invalid_view")
             // A view without a schedule whose speed state passes 50 rows gets an incremental job.
             #expect(try await post(client, "/v1/views", Self.view.replacingOccurrences(of: "jobs_view", with: "sized")).status == .created)
             // (Its first full job must be done first, or its cut could take in the events below.)
@@ -165,14 +166,13 @@ struct BatchJobTests {
             // The next version will be number 2: a table already in its way makes the attempt fail.
             try database.execute("CREATE TABLE tandem_vv_2 (x int)")
             let job = try await runJob(client, mode: "incremental")
-            #expect(job["state"] as? String == "succeeded")
-            #expect(job["attempts"] as? Int == 2)
-            #expect(job["version"] as? Int == 3)
+            #expect(job?.state == "succeeded")
+            #expect(job?.attempts == 2)
+            #expect(job?.version == 3)
             let query = #"{"view":"jobs_view","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#
-            let answer = try json(try await post(client, "/v1/query", query))
-            let provenance = try #require(answer["provenance"] as? [String: Any])
-            #expect(provenance["batch_version"] as? Int == 3)
-            #expect((answer["rows"] as? [[String: Any]])?.first?["views"] as? Int == 500)
+            let answer = try decode(QueryResponse.self, try await post(client, "/v1/query", query))
+            #expect(answer.provenance.batchVersion == 3)
+            #expect(answer.rows.first?["views"]?.int == 500)
         }
     }
 
@@ -183,7 +183,7 @@ struct BatchJobTests {
             #expect(try await post(client, "/v1/views", Self.view).status == .created)
             let response = try await post(client, "/v1/jobs", #"{"view":"jobs_view"}"#)
             #expect(response.status == .serviceUnavailable)
-            #expect(try errorBody(response)["code"] as? String == "batch_unavailable")
+            #expect(try errorBody(response).code == "batch_unavailable")
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -20,8 +21,7 @@ struct CatalogLimitsTests {
 
     func post(_ client: some TestClientProtocol, _ uri: String, _ body: String) async throws -> (HTTPResponse.Status, String?) {
         let response = try await client.execute(uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: body))
-        let json = try? JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
-        return (response.status, (json?["error"] as? [String: Any])?["code"] as? String)
+        return (response.status, (try? errorBody(response))?.code)
     }
 
     @Test func streamsPartitionsAndViewsAreBounded() async throws {

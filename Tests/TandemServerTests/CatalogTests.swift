@@ -1,7 +1,10 @@
+import Aggregation
+import Events
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -28,8 +31,8 @@ struct CatalogTests {
         let database = try TestDatabase.create()
         // ...which the first start with a database imports.
         try await withApp(directory: files, database: database, configure: { $0.streams = [] }) { client async throws in
-            #expect(try await client.getJSON("/v1/streams/orders")["partitions"] as? Int == 2)
-            #expect(try await client.getJSON("/v1/views/order_totals")["stream"] as? String == "orders")
+            #expect(try await client.get(StreamDefinition.self, "/v1/streams/orders").partitions == 2)
+            #expect(try await client.get(ViewResponse.self, "/v1/views/order_totals").view.stream == "orders")
             let evolved = Self.orders.replacingOccurrences(
                 of: #""amount":{"type":"int"}"#, with: #""amount":{"type":"int"},"note":{"type":"string"}"#)
             #expect(try await post(client, "/v1/streams", evolved).status == .ok)
@@ -38,10 +41,10 @@ struct CatalogTests {
         let elsewhere = try TemporaryDirectory()
         defer { elsewhere.remove() }
         try await withApp(directory: elsewhere, database: database, configure: { $0.streams = [] }) { client async throws in
-            let stream = try await client.getJSON("/v1/streams/orders")
-            #expect(stream["version"] as? Int == 2)
-            #expect((stream["field_order"] as? [String])?.last == "note")
-            #expect(try await client.getJSON("/v1/views/order_totals")["name"] as? String == "order_totals")
+            let stream = try await client.get(StreamDefinition.self, "/v1/streams/orders")
+            #expect(stream.version == 2)
+            #expect(stream.fields.map(\.name).last == "note")
+            #expect(try await client.get(ViewResponse.self, "/v1/views/order_totals").view.name == "order_totals")
             #expect(try await client.execute(uri: "/v1/views/order_totals", method: .delete).status == .noContent)
         }
         try await withApp(directory: elsewhere, database: database, configure: { $0.streams = [] }) { client async throws in

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
+import TandemAPI
 import TandemTestSupport
 import Testing
 
@@ -80,11 +81,12 @@ struct CrashTests {
         let reader = HTTPTestClient(baseURL: restarted.baseURL)
         var seen: [String: [Int: Int]] = [:]
         for partition in 0..<4 {
-            let records = try await reader.readAll(stream: "orders", partition: partition)
+            let records = try await reader.readAll(StoredRecord.self, stream: "orders", partition: partition)
             for (position, record) in records.enumerated() {
-                #expect(record["offset"] as? Int == position, "offsets are contiguous from 0")
-                let event = record["event"] as! [String: Any]
-                seen[event["client"] as! String, default: [:]][event["seq"] as! Int, default: 0] += 1
+                #expect(record.offset == Int64(position), "offsets are contiguous from 0")
+                let name = try #require(record.event["client"]?.string)
+                let seq = try #require(record.event["seq"]?.int)
+                seen[name, default: [:]][Int(seq), default: 0] += 1
             }
         }
         var missing = 0

@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Ingest
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -89,12 +90,12 @@ struct ExactnessTests {
                         let body = events.map(\.json).joined(separator: "\n")
                         let response = try await client.post(body, contentType: "application/x-ndjson")
                         #expect(response.status == .ok)
-                        let partitions = try #require(try json(response)["partitions"] as? [String: [String: Int]])
-                        var next = partitions.mapValues { $0["first_offset"]! }
+                        let partitions = try decode(IngestResponse.self, response).partitions.values
+                        var next = partitions.mapValues { Int($0.first) }
                         for event in events {
                             let partition = Array(event.user!.utf8).withUnsafeBytes { Partitioner.partition(forKey: $0, partitions: 4) }
-                            placed.append(Placed(event: event, partition: partition, offset: next[String(partition)]!))
-                            next[String(partition)]! += 1
+                            placed.append(Placed(event: event, partition: partition, offset: next[partition]!))
+                            next[partition]! += 1
                         }
                     }
                     // Maybe start a job (without waiting for it).
@@ -118,18 +119,19 @@ struct ExactnessTests {
                         let response = try await client.execute(
                             uri: "/v1/query", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: request))
                         #expect(response.status == .ok, "\(String(buffer: response.body))")
-                        let answer = try json(response)
-                        let provenance = answer["provenance"] as! [String: Any]
-                        let speed = provenance["speed_offsets"] as! [String: Int]
-                        let consumed = (0..<4).map { speed[String($0)]! }
-                        if provenance["source"] as? String == "batch+speed" { batchAnswers += 1 }
+                        let answer = try decode(QueryResponse.self, response)
+                        let provenance = answer.provenance
+                        let consumed = try (0..<4).map { Int(try #require(provenance.speedOffsets[$0])) }
+                        if provenance.source == "batch+speed" { batchAnswers += 1 }
                         let want = Self.expected(placed, consumed: consumed, from: from, to: to, granularity: granularity)
                         var got: [String: [String: Int64]] = [:]
-                        for row in answer["rows"] as! [[String: Any]] {
-                            let time = (row["time"] as? String).map { String(Events_parse($0)) } ?? "-"
-                            got["\(time)|\(row["url"] as! String)"] = [
-                                "views": Int64(row["views"] as! Int), "n_sum": Int64(row["n_sum"] as! Int),
-                                "n_min": Int64(row["n_min"] as! Int), "n_max": Int64(row["n_max"] as! Int), "users": Int64(row["users"] as! Int),
+                        for row in answer.rows {
+                            let time = row["time"]?.string.map { String(Events_parse($0)) } ?? "-"
+                            let url = try #require(row["url"]?.string)
+                            got["\(time)|\(url)"] = [
+                                "views": try #require(row["views"]?.int), "n_sum": try #require(row["n_sum"]?.int),
+                                "n_min": try #require(row["n_min"]?.int), "n_max": try #require(row["n_max"]?.int),
+                                "users": try #require(row["users"]?.int),
                             ]
                         }
                         queries += 1

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import TandemAPI
 import TandemTestSupport
 import Testing
 
@@ -253,7 +254,9 @@ struct HostileBatteryTests {
         #expect(try await waiting.status == 200)
 
         // The log holds exactly the valid events, and the view counts them.
-        let records = try await client.readAll(stream: "pageviews", partition: 0) + client.readAll(stream: "pageviews", partition: 1)
+        let records =
+            try await client.readAll(StoredRecord.self, stream: "pageviews", partition: 0)
+            + client.readAll(StoredRecord.self, stream: "pageviews", partition: 1)
         #expect(records.count == valid)
         #expect(valid == Self.cases.count)
         print(table.joined(separator: "\n"))

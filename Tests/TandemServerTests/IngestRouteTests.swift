@@ -5,6 +5,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Ingest
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -17,20 +18,19 @@ struct IngestRouteTests {
         try await withApp(directory: directory) { client async throws in
             let response = try await client.post(#"{"ts":"2026-11-20T00:00:01.250Z","url":"/products/1","user_id":"u42","latency_ms":12.5}"#)
             #expect(response.status == .ok)
-            let body = try json(response)
-            #expect(body["accepted"] as? Int == 1)
-            #expect(body["duplicates"] as? Int == 0)
-            let partitions = try #require(body["partitions"] as? [String: [String: Int]])
+            let body = try decode(IngestResponse.self, response)
+            #expect(body.accepted == 1)
+            #expect(body.duplicates == 0)
+            let partitions = body.partitions.values
             #expect(partitions.count == 1)
             let records = try await client.records()
             #expect(records.count == 1)
             let record = try #require(records.first)
-            #expect(record["key"] as? String == "u42")
-            #expect(record["event_time"] as? String == "2026-11-20T00:00:01.250Z")
-            #expect(String(record["partition"] as! Int) == partitions.keys.first)
-            let event = try #require(record["event"] as? [String: Any])
-            #expect(event["url"] as? String == "/products/1")
-            #expect(event["latency_ms"] as? Double == 12.5)
+            #expect(record.key == "u42")
+            #expect(record.eventTime == "2026-11-20T00:00:01.250Z")
+            #expect(record.partition == partitions.keys.first)
+            #expect(record.event["url"]?.string == "/products/1")
+            #expect(record.event["latency_ms"]?.double == 12.5)
         }
     }
 
@@ -41,25 +41,25 @@ struct IngestRouteTests {
             let array = "[" + (0..<100).map { #"{"ts":1763596800000,"url":"/a","user_id":"u\#($0 % 7)","n":\#($0)}"# }.joined(separator: ",") + "]"
             let first = try await client.post(array)
             #expect(first.status == .ok)
-            #expect(try json(first)["accepted"] as? Int == 100)
+            #expect(try decode(IngestResponse.self, first).accepted == 100)
             let ndjson = (100..<250).map { #"{"ts":"2026-11-20T01:00:00Z","url":"/b","n":\#($0)}"# }.joined(separator: "\n") + "\n\n"
             let second = try await client.post(ndjson, contentType: "application/x-ndjson")
             #expect(second.status == .ok, "\(String(buffer: second.body))")
-            #expect(try json(second)["accepted"] as? Int == 150)
+            #expect(try decode(IngestResponse.self, second).accepted == 150)
             let records = try await client.records()
             #expect(records.count == 250)
-            let numbers = records.map { ($0["event"] as! [String: Any])["n"] as! Int }
+            let numbers = try records.map { try #require($0.event["n"]?.int) }
             #expect(Set(numbers) == Set(0..<250))
-            var byPartition: [Int: [Int]] = [:]
-            for record in records { byPartition[record["partition"] as! Int, default: []].append(record["offset"] as! Int) }
-            for (_, offsets) in byPartition { #expect(offsets == Array(0..<offsets.count)) }
+            var byPartition: [Int: [Int64]] = [:]
+            for record in records { byPartition[record.partition, default: []].append(record.offset) }
+            for (_, offsets) in byPartition { #expect(offsets == Array(0..<Int64(offsets.count))) }
             // Keyless events are spread round-robin over all partitions.
             #expect(byPartition.count == 4)
             // Events with the same key share a partition.
             var partitionOfKey: [String: Int] = [:]
             for record in records {
-                guard let key = record["key"] as? String else { continue }
-                let partition = record["partition"] as! Int
+                guard let key = record.key else { continue }
+                let partition = record.partition
                 #expect(partitionOfKey[key, default: partition] == partition)
                 partitionOfKey[key] = partition
             }
@@ -85,23 +85,23 @@ struct IngestRouteTests {
             let response = try await client.post(body)
             #expect(response.status == .badRequest)
             let error = try errorBody(response)
-            #expect(error["code"] as? String == "invalid_event")
-            #expect((error["message"] as? String)?.contains("7 of 8 events are invalid; nothing was appended") == true)
-            let details = try #require(error["details"] as? [[String: Any]])
-            func detail(_ index: Int) -> [String: Any]? { details.first { $0["index"] as? Int == index } }
+            #expect(error.code == "invalid_event")
+            #expect(error.message.contains("7 of 8 events are invalid; nothing was appended"))
+            let details = try #require(error.details)
+            func detail(_ index: Int) -> ErrorDetail? { details.first { $0.index == index } }
             #expect(detail(0) == nil)
-            #expect(detail(1)?["code"] as? String == "type_mismatch")
-            #expect(detail(1)?["field"] as? String == "ts")
-            #expect((detail(1)?["message"] as? String)?.contains("\"yesterday\"") == true)
-            #expect(detail(2)?["code"] as? String == "type_mismatch")
-            #expect(detail(2)?["field"] as? String == "n")
-            #expect(detail(3)?["code"] as? String == "missing_field")
-            #expect(detail(3)?["field"] as? String == "url")
-            #expect(detail(4)?["code"] as? String == "unknown_field")
-            #expect(detail(4)?["field"] as? String == "color")
-            #expect(detail(5)?["code"] as? String == "duplicate_field")
-            #expect(detail(6)?["code"] as? String == "out_of_range")
-            #expect(detail(7)?["code"] as? String == "not_an_object")
+            #expect(detail(1)?.code == "type_mismatch")
+            #expect(detail(1)?.field == "ts")
+            #expect(detail(1)?.message.contains("\"yesterday\"") == true)
+            #expect(detail(2)?.code == "type_mismatch")
+            #expect(detail(2)?.field == "n")
+            #expect(detail(3)?.code == "missing_field")
+            #expect(detail(3)?.field == "url")
+            #expect(detail(4)?.code == "unknown_field")
+            #expect(detail(4)?.field == "color")
+            #expect(detail(5)?.code == "duplicate_field")
+            #expect(detail(6)?.code == "out_of_range")
+            #expect(detail(7)?.code == "not_an_object")
             #expect(try await client.endOffsets() == before)
         }
     }
@@ -113,9 +113,9 @@ struct IngestRouteTests {
             let body = "{\"ts\":1763596800000,\"url\":\"/a\"}\n\n{\"ts\":1763596800000,\"url\":\"/b\"\n{\"ts\":1763596800000,\"url\":3}\n"
             let response = try await client.post(body, contentType: "application/x-ndjson")
             #expect(response.status == .badRequest)
-            let details = try #require(try errorBody(response)["details"] as? [[String: Any]])
-            #expect(details.map { $0["index"] as? Int } == [2, 3])
-            #expect(details.map { $0["code"] as? String } == ["invalid_json", "type_mismatch"])
+            let details = try #require(try errorBody(response).details)
+            #expect(details.map(\.index) == [2, 3])
+            #expect(details.map(\.code) == ["invalid_json", "type_mismatch"])
             #expect(try await client.endOffsets() == [0, 0, 0, 0])
         }
     }
@@ -127,8 +127,8 @@ struct IngestRouteTests {
             for body in ["", "[", "{\"ts\":", "[{\"ts\":1,\"url\":\"/a\"},]", "{\"ts\":1,\"url\":\"/a\"} trailing", "42"] {
                 let response = try await client.post(body)
                 #expect(response.status == .badRequest, "body \(body)")
-                let details = try errorBody(response)["details"] as? [[String: Any]]
-                #expect(details?.first?["code"] as? String == "invalid_json", "body \(body)")
+                let details = try errorBody(response).details
+                #expect(details?.first?.code == "invalid_json", "body \(body)")
             }
             #expect(try await client.endOffsets() == [0, 0, 0, 0])
         }
@@ -140,7 +140,7 @@ struct IngestRouteTests {
         try await withApp(directory: directory) { client async throws in
             let response = try await client.post(#"{"ts":1,"url":"/a"}"#, stream: "nope")
             #expect(response.status == .notFound)
-            #expect(try errorBody(response)["code"] as? String == "unknown_stream")
+            #expect(try errorBody(response).code == "unknown_stream")
         }
     }
 
@@ -154,7 +154,7 @@ struct IngestRouteTests {
             let response = try await client.execute(
                 uri: "/v1/streams/pageviews/events", method: .post, headers: headers, body: ByteBuffer(string: #"{"ts":1,"url":"/a"}"#))
             #expect(response.status == .unsupportedMediaType)
-            #expect(try errorBody(response)["code"] as? String == "unsupported_media_type")
+            #expect(try errorBody(response).code == "unsupported_media_type")
         }
     }
 
@@ -171,11 +171,11 @@ struct IngestRouteTests {
             let big = "[" + (0..<200).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: ",") + "]"
             let tooLarge = try await client.post(big)
             #expect(tooLarge.status == .contentTooLarge)
-            #expect(try errorBody(tooLarge)["code"] as? String == "body_too_large")
+            #expect(try errorBody(tooLarge).code == "body_too_large")
             let many = (0..<11).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: "\n")
             let tooMany = try await client.post(many, contentType: "application/x-ndjson")
             #expect(tooMany.status == .contentTooLarge)
-            #expect(try errorBody(tooMany)["code"] as? String == "too_many_events")
+            #expect(try errorBody(tooMany).code == "too_many_events")
             let ten = (0..<10).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: "\n")
             #expect(try await client.post(ten, contentType: "application/x-ndjson").status == .ok)
             #expect(try await client.endOffsets().reduce(0, +) == 10)
@@ -194,9 +194,9 @@ struct IngestRouteTests {
             let now = Timestamp.now()
             let future = try await client.post(#"{"ts":\#(now + 3_600_000),"url":"/a"}"#)
             #expect(future.status == .badRequest)
-            let details = try errorBody(future)["details"] as? [[String: Any]]
-            #expect(details?.first?["code"] as? String == "event_time_out_of_bounds")
-            #expect(details?.first?["field"] as? String == "ts")
+            let details = try errorBody(future).details
+            #expect(details?.first?.code == "event_time_out_of_bounds")
+            #expect(details?.first?.field == "ts")
             let old = try await client.post(#"{"ts":"2020-01-01T00:00:00Z","url":"/a"}"#)
             #expect(old.status == .badRequest)
             #expect(try await client.post(#"{"ts":\#(now - 1000),"url":"/a"}"#).status == .ok)
@@ -215,7 +215,7 @@ struct IngestRouteTests {
                         group.addTask {
                             let body = (0..<50).map { #"{"ts":1763596800000,"url":"/r\#(round)/\#(i)/\#($0)"}"# }.joined(separator: "\n")
                             let response = try await client.post(body, contentType: "application/x-ndjson")
-                            let code = response.status == .ok ? nil : try errorBody(response)["code"] as? String
+                            let code = response.status == .ok ? nil : try errorBody(response).code
                             return (response.status.code, code, response.headers[.retryAfter])
                         }
                     }
@@ -233,7 +233,7 @@ struct IngestRouteTests {
                 }
             }
             #expect(refused > 0, "64 concurrent requests against a 1-byte queue never overlapped")
-            #expect(try await client.endOffsets().reduce(0, +) == accepted)
+            #expect(try await client.endOffsets().reduce(0, +) == Int64(accepted))
             #expect(try await client.records().count == accepted)
         }
     }
@@ -245,8 +245,8 @@ struct IngestRouteTests {
             let response = try await client.post(#"{"ts":1763596800000,"url":"/caf\u00e9/\"q\"/\ud83d\ude00\n","user_id":"ü"}"#)
             #expect(response.status == .ok)
             let record = try #require(try await client.records().first)
-            #expect((record["event"] as? [String: Any])?["url"] as? String == "/café/\"q\"/😀\n")
-            #expect(record["key"] as? String == "ü")
+            #expect(record.event["url"]?.string == "/café/\"q\"/😀\n")
+            #expect(record.key == "ü")
         }
     }
 }

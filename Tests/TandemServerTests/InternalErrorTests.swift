@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import TandemAPI
 import Testing
 
 @testable import TandemServer
@@ -34,10 +35,9 @@ struct InternalErrorTests {
             let body = String(buffer: response.body)
             #expect(!body.contains("secret"))
             #expect(!body.contains("s3cret"))
-            let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
-            let error = try #require(json?["error"] as? [String: Any])
-            #expect(error["code"] as? String == "internal")
-            let id = try #require(error["request_id"] as? String)
+            let error = try errorBody(response)
+            #expect(error.code == "internal")
+            let id = try #require(error.requestID)
             #expect(id.count == 16)
             #expect(response.headers[HTTPField.Name("Tandem-Request-Id")!] == id)
         }

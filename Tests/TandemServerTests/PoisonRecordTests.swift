@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -39,34 +40,33 @@ struct PoisonRecordTests {
             #expect(try await post(client, "/v1/views", Self.view).status == .created)
 
             // The view's first full job skips the poison record and succeeds.
-            var job: [String: Any] = [:]
+            var job: JobResponse?
             for _ in 0..<2000 {
-                let jobs = try await client.getJSON("/v1/jobs?limit=10")["jobs"] as? [[String: Any]] ?? []
-                if let done = jobs.first(where: { $0["view"] as? String == "poison_view" && $0["state"] as? String == "succeeded" }) {
+                let jobs = try await client.get(JobsResponse.self, "/v1/jobs?limit=10").jobs
+                if let done = jobs.first(where: { $0.view == "poison_view" && $0.state == "succeeded" }) {
                     job = done
                     break
                 }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            let progress = try #require(job["progress"] as? [String: Any], "the job did not succeed: \(job)")
-            #expect(progress["skipped"] as? Int == 1)
+            let progress = try #require(job?.progress, "the job did not succeed")
+            #expect(progress.skipped == 1)
 
             // The speed layer skipped it too, and the answer counts exactly the valid events.
-            var status: [String: Any] = [:]
+            var status: SpeedViewStatus?
             for _ in 0..<500 {
-                status = try await client.getJSON("/v1/views/poison_view")["status"] as? [String: Any] ?? [:]
-                if status["caught_up"] as? Bool == true { break }
+                status = try await client.get(ViewResponse.self, "/v1/views/poison_view").status
+                if status?.caughtUp == true { break }
                 try await Task.sleep(for: .milliseconds(10))
             }
-            #expect(status["undecodable"] as? Int == 1)
+            #expect(status?.undecodable == 1)
             let answer = try await post(
                 client, "/v1/query", #"{"view":"poison_view","from":"2025-11-19T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#)
             #expect(answer.status == .ok)
-            let rows = try #require(
-                (try JSONSerialization.jsonObject(with: Data(answer.body.readableBytesView)) as? [String: Any])?["rows"] as? [[String: Any]])
+            let rows = try decode(QueryResponse.self, answer).rows
             #expect(rows.count == 1)
-            #expect(rows.first?["views"] as? Int == 20)
-            #expect(rows.first?["n_sum"] as? Int == 190)
+            #expect(rows.first?["views"]?.int == 20)
+            #expect(rows.first?["n_sum"]?.int == 190)
         }
     }
 }

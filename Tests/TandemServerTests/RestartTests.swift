@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 import TandemTestSupport
 import Testing
 
@@ -42,17 +43,16 @@ struct RestartTests {
     ]
 
     /// The rows of each query once the speed layer has consumed everything (bounded wait).
-    func answers(_ client: HTTPTestClient) async throws -> [String] {
-        var result: [String] = []
+    func answers(_ client: HTTPTestClient) async throws -> [[[String: JSONValue]]] {
+        var result: [[[String: JSONValue]]] = []
         for query in Self.queries {
-            var rows: String?
+            var rows: [[String: JSONValue]]?
             for _ in 0..<500 where rows == nil {
                 let (status, body) = try await client.send(.POST, "/v1/query", body: query)
                 #expect(status == 200, "\(body)")
-                let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
-                let provenance = object["provenance"] as! [String: Any]
-                if provenance["lag_records"] as? Int == 0 {
-                    rows = String(decoding: try JSONSerialization.data(withJSONObject: object["rows"]!, options: [.sortedKeys]), as: UTF8.self)
+                let answer = try decode(QueryResponse.self, body)
+                if answer.provenance.lagRecords == 0 {
+                    rows = answer.rows
                 } else {
                     try await Task.sleep(for: .milliseconds(10))
                 }
@@ -64,20 +64,20 @@ struct RestartTests {
 
     /// Runs an incremental job and waits for it, so that the restart replays from a published cut.
     func recompute(_ client: HTTPTestClient) async throws {
-        var job: [String: Any] = [:]
+        var job: JobResponse?
         for _ in 0..<500 {
             let (status, body) = try await client.send(.POST, "/v1/jobs", body: #"{"view":"by_url","mode":"incremental"}"#)
             if status == 202 {
-                job = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
+                job = try decode(JobResponse.self, body)
                 break
             }
             #expect(status == 409, "\(body)")  // the view's first job may still run
             try await Task.sleep(for: .milliseconds(10))
         }
-        let id = try #require(job["id"] as? String)
+        let id = try #require(job?.id)
         for _ in 0..<1000 {
             let (_, body) = try await client.send(.GET, "/v1/jobs/\(id)")
-            let state = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any])["state"] as? String
+            let state = try decode(JobResponse.self, body).state
             if state == "succeeded" { return }
             #expect(state != "failed", "\(body)")
             try await Task.sleep(for: .milliseconds(10))
@@ -101,7 +101,7 @@ struct RestartTests {
         }
         let before = try await answers(client)
         #expect(before.count == Self.queries.count)
-        #expect(before[1].contains("\"views\":20000"))
+        #expect(before[1].contains { $0["views"] == .int(20000) })
         first.kill()
 
         let second = try await ServerProcess.start(in: directory, run: 2, database: database.url)
@@ -117,9 +117,9 @@ struct RestartTests {
         #expect(after == before)
         // The restarted speed layer replayed from the published cut, not from offset 0.
         let (_, body) = try await restarted.send(.POST, "/v1/query", body: Self.queries[1])
-        let provenance = (try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any])["provenance"] as! [String: Any]
-        #expect(provenance["source"] as? String == "batch+speed")
-        #expect(provenance["batch_version"] as? Int != nil)
-        #expect((provenance["cut"] as? [String: Int])?.values.reduce(0, +) ?? 0 > 0)
+        let provenance = try decode(QueryResponse.self, body).provenance
+        #expect(provenance.source == "batch+speed")
+        #expect(provenance.batchVersion != nil)
+        #expect(provenance.cut.values.values.reduce(0, +) > 0)
     }
 }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import SpeedLayer
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -22,10 +23,10 @@ struct StartupResilienceTests {
             """#
         try stored.write(toFile: directory.path + "/views/old_p.json", atomically: true, encoding: .utf8)
         try await withApp(directory: directory) { client async throws in
-            let view = try await client.getJSON("/v1/views/old_p")
-            #expect((view["failed"] as? String)?.contains("relative_accuracy") == true)
-            let health = try await client.getJSON("/healthz")
-            #expect((health["failed_views"] as? [String: String])?["old_p"] != nil)
+            let view = try await client.get(ViewResponse.self, "/v1/views/old_p")
+            #expect(view.failure?.contains("relative_accuracy") == true)
+            let health = try await client.get(HealthResponse.self, "/healthz")
+            #expect(health.failedViews["old_p"] != nil)
             // The rest of the server works: ingest, and a new view.
             #expect(try await client.post(#"{"ts":1763596800000,"url":"/a"}"#).status == .ok)
             let created = try await client.execute(
@@ -46,14 +47,14 @@ struct StartupResilienceTests {
             #expect(created.status == .created)
             let events = (0..<10).map { #"{"ts":1763596800000,"url":"/\#($0)"}"# }.joined(separator: "\n")
             #expect(try await client.post(events, contentType: "application/x-ndjson").status == .ok)
-            var status: [String: Any] = [:]
+            var status: SpeedViewStatus?
             for _ in 0..<200 {
-                status = try await client.getJSON("/v1/views/urls")["status"] as? [String: Any] ?? [:]
-                if status["state_rows"] as? Int == 10 { break }
+                status = try await client.get(ViewResponse.self, "/v1/views/urls").status
+                if status?.stateRows == 10 { break }
                 try await Task.sleep(for: .milliseconds(20))
             }
-            #expect(status["state_rows"] as? Int == 10)
-            #expect(status["over_row_limit"] as? Bool == true)
+            #expect(status?.stateRows == 10)
+            #expect(status?.overRowLimit == true)
         }
     }
 

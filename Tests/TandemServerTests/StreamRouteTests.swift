@@ -1,7 +1,9 @@
+import Events
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -21,25 +23,30 @@ struct StreamRouteTests {
         try await withApp(directory: directory) { client async throws in
             let created = try await create(client, Self.orders)
             #expect(created.status == .created)
-            #expect(try json(created)["version"] as? Int == 1)
+            #expect(try decode(StreamDefinition.self, created).version == 1)
             #expect(try await create(client, Self.orders).status == .ok)
-            let list = try await client.getJSON("/v1/streams")
-            #expect((list["streams"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["orders", "pageviews"])
-            let one = try await client.getJSON("/v1/streams/orders")
-            #expect(one["key_field"] as? String == "customer")
-            #expect(one["field_order"] as? [String] == ["amount", "customer", "ts"])
+            let list = try await client.get(StreamsResponse.self, "/v1/streams")
+            #expect(list.streams.map(\.name) == ["orders", "pageviews"])
+            let oneResponse = try await client.execute(uri: "/v1/streams/orders", method: .get)
+            #expect(oneResponse.status == .ok)
+            let one = try decode(StreamDefinition.self, oneResponse)
+            #expect(one.keyField == "customer")
+            #expect(one.fields.map(\.name) == ["amount", "customer", "ts"])
+            // These fields are in name order, which is also how they decode without `field_order`:
+            // the text shows that the answer carries it.
+            #expect(String(buffer: oneResponse.body).contains(#""field_order":["amount","customer","ts"]"#))
 
             let evolved = Self.orders.replacingOccurrences(
                 of: #""amount":{"type":"double"}"#, with: #""amount":{"type":"double"},"coupon":{"type":"string"}"#)
             let update = try await create(client, evolved)
             #expect(update.status == .ok)
-            #expect(try json(update)["version"] as? Int == 2)
-            #expect(try json(update)["field_order"] as? [String] == ["amount", "customer", "ts", "coupon"])
+            #expect(try decode(StreamDefinition.self, update).version == 2)
+            #expect(try decode(StreamDefinition.self, update).fields.map(\.name) == ["amount", "customer", "ts", "coupon"])
 
             let retyped = Self.orders.replacingOccurrences(of: #""amount":{"type":"double"}"#, with: #""amount":{"type":"string"}"#)
             let conflict = try await create(client, retyped)
             #expect(conflict.status == .conflict)
-            #expect(try errorBody(conflict)["code"] as? String == "stream_conflict")
+            #expect(try errorBody(conflict).code == "stream_conflict")
 
             let repartitioned = Self.orders.replacingOccurrences(of: #""partitions":2"#, with: #""partitions":3"#)
             #expect(try await create(client, repartitioned).status == .conflict)
@@ -63,7 +70,7 @@ struct StreamRouteTests {
         try await withApp(directory: directory) { client async throws in
             let response = try await create(client, body)
             #expect(response.status == .badRequest)
-            #expect(try errorBody(response)["code"] as? String == code)
+            #expect(try errorBody(response).code == code)
         }
     }
 
@@ -76,8 +83,8 @@ struct StreamRouteTests {
             #expect(try await client.post(body, stream: "orders", contentType: "application/x-ndjson").status == .ok)
         }
         try await withApp(directory: directory, configure: { $0.streams = [] }) { client async throws in
-            let one = try await client.getJSON("/v1/streams/orders")
-            #expect(one["partitions"] as? Int == 2)
+            let one = try await client.get(StreamDefinition.self, "/v1/streams/orders")
+            #expect(one.partitions == 2)
             let records = try await client.records("orders", partitions: 2)
             #expect(records.count == 20)
             let more = try await client.post(#"{"ts":1763596800000,"customer":"c1","amount":1}"#, stream: "orders")
@@ -93,10 +100,10 @@ struct StreamRouteTests {
             for query in ["partition=4", "partition=-1", "offset=abc", "limit=0"] {
                 let response = try await client.execute(uri: "/v1/streams/pageviews/records?\(query)", method: .get)
                 #expect(response.status == .badRequest, "\(query)")
-                #expect(try errorBody(response)["code"] as? String == "invalid_parameter")
+                #expect(try errorBody(response).code == "invalid_parameter")
             }
-            let health = try await client.getJSON("/healthz")
-            #expect(health["status"] as? String == "ok")
+            let health = try await client.get(HealthResponse.self, "/healthz")
+            #expect(health.status == "ok")
         }
     }
 }

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Ingest
 import Logging
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -56,39 +57,48 @@ extension TestClientProtocol {
         try await execute(uri: "/v1/streams/\(stream)/events", method: .post, headers: [.contentType: contentType], body: ByteBuffer(string: body))
     }
 
-    /// GETs a path and decodes the JSON body.
-    func getJSON(_ uri: String) async throws -> [String: Any] {
+    /// GETs a path, expects 200, and decodes the JSON body as `type`.
+    func get<T: Decodable>(_ type: T.Type, _ uri: String) async throws -> T {
         let response = try await execute(uri: uri, method: .get)
         #expect(response.status == .ok, "GET \(uri): \(String(buffer: response.body))")
-        return try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as! [String: Any]
+        return try decode(type, response)
     }
 
     /// The end offset of every partition of a stream.
-    func endOffsets(_ stream: String = "pageviews") async throws -> [Int] {
-        let body = try await getJSON("/v1/streams/\(stream)/partitions")
-        return (body["partitions"] as! [[String: Any]]).map { $0["end_offset"] as! Int }
+    func endOffsets(_ stream: String = "pageviews") async throws -> [Int64] {
+        try await get(PartitionsResponse.self, "/v1/streams/\(stream)/partitions").partitions.map(\.endOffset)
     }
 
-    /// Every stored record of a stream, all partitions, as JSON objects.
-    func records(_ stream: String = "pageviews", partitions: Int = 4) async throws -> [[String: Any]] {
-        var all: [[String: Any]] = []
+    /// Every stored record of a stream, all partitions.
+    func records(_ stream: String = "pageviews", partitions: Int = 4) async throws -> [StoredRecord] {
+        var all: [StoredRecord] = []
         for partition in 0..<partitions {
             let response = try await execute(uri: "/v1/streams/\(stream)/records?partition=\(partition)&limit=10000", method: .get)
             #expect(response.status == .ok)
             for line in String(buffer: response.body).split(separator: "\n") {
-                all.append(try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])
+                all.append(try decode(StoredRecord.self, line))
             }
         }
         return all
     }
 }
 
-/// The parsed JSON body of a response.
-func json(_ response: TestResponse) throws -> [String: Any] {
-    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as! [String: Any]
+/// The JSON body of a response, decoded as `type`.
+func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+    try JSONDecoder().decode(type, from: Data(response.body.readableBytesView))
+}
+
+/// A JSON text (a body, one NDJSON line), decoded as `type`.
+func decode<T: Decodable>(_ type: T.Type, _ text: some StringProtocol) throws -> T {
+    try JSONDecoder().decode(type, from: Data(text.utf8))
 }
 
 /// The `error` object of an error response.
-func errorBody(_ response: TestResponse) throws -> [String: Any] {
-    try #require(try json(response)["error"] as? [String: Any])
+func errorBody(_ response: TestResponse) throws -> ErrorResponse.Body {
+    try decode(ErrorResponse.self, response).error
+}
+
+extension RawHTTPConnection.Answer {
+    /// The `error.code` of a JSON error body, if it has one.
+    var errorCode: String? { (try? decode(ErrorResponse.self))?.error.code }
 }

@@ -1,9 +1,11 @@
+import Aggregation
 import Events
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Ingest
 import NIOCore
+import TandemAPI
 import TandemServer
 import TandemTestSupport
 import Testing
@@ -16,9 +18,22 @@ let urlViewJSON = #"""
                    "users":{"fn":"distinct","field":"user_id"},"lat_avg":{"fn":"avg","field":"latency_ms"}}}
     """#
 
+/// One expected row of a tumbling query over the `by_url` view.
+struct ExpectedRow {
+    var views = 0
+    var nSum: Int64 = 0
+    var nMax = Int64.min
+    var users = 0
+    /// `nil` when no event of the row has a latency.
+    var latMin: Double?
+    var latSum = 0.0
+    /// `nil` when no event of the row has a latency.
+    var latAvg: Double?
+}
+
 /// The expected rows of a tumbling query over `events`, by brute force.
-func expectedRows(_ events: [TestEvent], from: Int64, to: Int64, granularity: Int64?, groupByURL: Bool) -> [String: [String: Any]] {
-    var rows: [String: [String: Any]] = [:]
+func expectedRows(_ events: [TestEvent], from: Int64, to: Int64, granularity: Int64?, groupByURL: Bool) -> [String: ExpectedRow] {
+    var rows: [String: ExpectedRow] = [:]
     var users: [String: Set<String>] = [:]
     var latencies: [String: [Double]] = [:]
     for event in events where event.url != "/p/4" {
@@ -26,20 +41,20 @@ func expectedRows(_ events: [TestEvent], from: Int64, to: Int64, granularity: In
         guard bucket >= from && bucket < to else { continue }
         let time = granularity.map { bucket - bucket % $0 }
         let key = "\(time.map(String.init) ?? "-")|\(groupByURL ? event.url : "")"
-        var row = rows[key] ?? ["views": 0, "n_sum": Int64(0), "n_max": Int64.min]
-        row["views"] = (row["views"] as! Int) + 1
-        row["n_sum"] = (row["n_sum"] as! Int64) + event.n
-        row["n_max"] = max(row["n_max"] as! Int64, event.n)
+        var row = rows[key] ?? ExpectedRow()
+        row.views += 1
+        row.nSum += event.n
+        row.nMax = max(row.nMax, event.n)
         if let latency = event.latency { latencies[key, default: []].append(latency) }
         if let user = event.user { users[key, default: []].insert(user) }
         rows[key] = row
     }
     for key in rows.keys {
-        rows[key]!["users"] = users[key]?.count ?? 0
+        rows[key]!.users = users[key]?.count ?? 0
         let values = latencies[key] ?? []
-        rows[key]!["lat_min"] = values.min()
-        rows[key]!["lat_sum"] = values.reduce(0, +)
-        rows[key]!["lat_avg"] = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+        rows[key]!.latMin = values.min()
+        rows[key]!.latSum = values.reduce(0, +)
+        rows[key]!.latAvg = values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
     }
     return rows
 }
@@ -57,17 +72,17 @@ struct ViewQueryTests {
     }
 
     /// Queries until the speed layer has consumed the whole log (bounded wait), then returns the answer.
-    func settledQuery(_ client: some TestClientProtocol, _ json: String) async throws -> [String: Any] {
+    func settledQuery(_ client: some TestClientProtocol, _ json: String) async throws -> QueryResponse {
+        var body: QueryResponse?
         for _ in 0..<500 {
             let response = try await query(client, json)
             #expect(response.status == .ok, "\(String(buffer: response.body))")
-            let body = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as! [String: Any]
-            let provenance = body["provenance"] as! [String: Any]
-            if provenance["lag_records"] as? Int == 0 { return body }
+            body = try decode(QueryResponse.self, response)
+            if body?.provenance.lagRecords == 0 { break }
             try await Task.sleep(for: .milliseconds(10))
         }
-        Issue.record("the speed layer did not catch up within 5 s")
-        return [:]
+        if body?.provenance.lagRecords != 0 { Issue.record("the speed layer did not catch up within 5 s") }
+        return try #require(body)
     }
 
     @Test func viewLifecycle() async throws {
@@ -79,21 +94,21 @@ struct ViewQueryTests {
             let changed = urlViewJSON.replacingOccurrences(of: #""bucket":"1m""#, with: #""bucket":"5m""#)
             let conflict = try await postView(client, changed)
             #expect(conflict.status == .conflict)
-            #expect(try errorBody(conflict)["code"] as? String == "view_conflict")
+            #expect(try errorBody(conflict).code == "view_conflict")
             let badStream = try await postView(client, urlViewJSON.replacingOccurrences(of: #""stream":"pageviews""#, with: #""stream":"nope""#))
-            #expect(try errorBody(badStream)["code"] as? String == "unknown_stream")
+            #expect(try errorBody(badStream).code == "unknown_stream")
             let badField = try await postView(client, urlViewJSON.replacingOccurrences(of: #""field":"n"}"#, with: #""field":"url"}"#))
             #expect(badField.status == .badRequest)
-            #expect(try errorBody(badField)["code"] as? String == "invalid_aggregate")
-            let list = try await client.getJSON("/v1/views")
-            #expect((list["views"] as? [[String: Any]])?.map { $0["name"] as? String } == ["by_url"])
-            let one = try await client.getJSON("/v1/views/by_url")
-            #expect(one["bucket"] as? String == "1m")
-            #expect((one["status"] as? [String: Any])?["caught_up"] as? Bool == true)
+            #expect(try errorBody(badField).code == "invalid_aggregate")
+            let list = try await client.get(ViewsResponse.self, "/v1/views")
+            #expect(list.views.map(\.view.name) == ["by_url"])
+            let one = try await client.get(ViewResponse.self, "/v1/views/by_url")
+            #expect(one.view.bucketMilliseconds == 60_000)  // "bucket":"1m"
+            #expect(one.status?.caughtUp == true)
             #expect(try await client.execute(uri: "/v1/views/by_url", method: .delete).status == .noContent)
             #expect(try await client.execute(uri: "/v1/views/by_url", method: .delete).status == .notFound)
             let gone = try await query(client, #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z"}"#)
-            #expect(try errorBody(gone)["code"] as? String == "unknown_view")
+            #expect(try errorBody(gone).code == "unknown_view")
         }
     }
 
@@ -116,25 +131,26 @@ struct ViewQueryTests {
                     {"view":"by_url","from":"\#(from)","to":"\#(to)","granularity":"\#(granularity)"\#(groupByURL ? #","group_by":["url"]"# : "")}
                     """#
                 let body = try await settledQuery(client, request)
-                let provenance = body["provenance"] as! [String: Any]
-                #expect(provenance["source"] as? String == "speed")
-                #expect(provenance["speed_offsets"] as? [String: Int] == provenance["log_end"] as? [String: Int])
+                #expect(body.provenance.source == "speed")
+                #expect(body.provenance.speedOffsets == body.provenance.logEnd)
                 let step: Int64? = granularity == "all" ? nil : (granularity == "1h" ? 3_600_000 : 60_000)
                 let expected = expectedRows(events, from: from, to: to, granularity: step, groupByURL: groupByURL)
-                let rows = body["rows"] as! [[String: Any]]
+                let rows = body.rows
                 #expect(rows.count == expected.count, "granularity \(granularity)")
                 for row in rows {
-                    let time = (row["time"] as? String).map { String(Events_parse($0)) } ?? "-"
-                    let key = "\(time)|\(groupByURL ? row["url"] as! String : "")"
+                    let time = row["time"]?.string.map { String(Events_parse($0)) } ?? "-"
+                    var url = ""
+                    if groupByURL { url = try #require(row["url"]?.string) }
+                    let key = "\(time)|\(url)"
                     let want = try #require(expected[key], "unexpected row \(row)")
-                    #expect(row["views"] as? Int == want["views"] as? Int)
-                    #expect((row["n_sum"] as? Int).map(Int64.init) == want["n_sum"] as? Int64)
-                    #expect((row["n_max"] as? Int).map(Int64.init) == want["n_max"] as? Int64)
-                    #expect(row["users"] as? Int == want["users"] as? Int)
-                    #expect(row["lat_min"] as? Double == want["lat_min"] as? Double)
-                    #expect(row["lat_sum"] as? Double == want["lat_sum"] as? Double)
-                    if let avg = want["lat_avg"] as? Double {
-                        #expect(abs((row["lat_avg"] as? Double ?? .nan) - avg) <= 1e-9 * max(1, abs(avg)))
+                    #expect(row["views"]?.int == Int64(want.views))
+                    #expect(row["n_sum"]?.int == want.nSum)
+                    #expect(row["n_max"]?.int == want.nMax)
+                    #expect(row["users"]?.int == Int64(want.users))
+                    #expect(row["lat_min"]?.double == want.latMin)
+                    #expect(row["lat_sum"]?.double == want.latSum)
+                    if let avg = want.latAvg {
+                        #expect(abs((row["lat_avg"]?.double ?? .nan) - avg) <= 1e-9 * max(1, abs(avg)))
                     }
                 }
             }
@@ -153,10 +169,10 @@ struct ViewQueryTests {
                  "aggregates":["views","users"],"order_by":{"aggregate":"views","desc":true},"limit":2}
                 """#
             let body = try await settledQuery(client, request)
-            let rows = body["rows"] as! [[String: Any]]
+            let rows = body.rows
             let counts = Dictionary(grouping: events.filter { $0.url != "/p/4" }, by: \.url).mapValues(\.count)
             let top = counts.values.sorted(by: >).prefix(2)
-            #expect(rows.map { $0["views"] as? Int } == top.map { $0 })
+            #expect(rows.map { $0["views"]?.int } == top.map { Int64($0) })
             #expect(Set(rows[0].keys) == ["url", "views", "users"])
             let csv = try await query(client, request, csv: true)
             #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
@@ -195,7 +211,7 @@ struct ViewQueryTests {
             #expect(try await postView(client, urlViewJSON).status == .created)
             let response = try await query(client, request)
             #expect(response.status == .badRequest)
-            #expect(try errorBody(response)["code"] as? String == code)
+            #expect(try errorBody(response).code == code)
         }
     }
 
@@ -216,7 +232,7 @@ struct ViewQueryTests {
             let response = try await query(
                 client, #"{"view":"by_url","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"1m","group_by":["url"]}"#)
             #expect(response.status == .badRequest)
-            #expect(try errorBody(response)["code"] as? String == "too_many_groups")
+            #expect(try errorBody(response).code == "too_many_groups")
         }
     }
 }
