@@ -214,6 +214,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TandemAPITests",
+            dependencies: ["TandemAPI", "ServingLayer", "Aggregation", "Events"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CatalogTests",
             dependencies: [
                 "Catalog",

@@ -47,6 +47,8 @@ public struct AggregateSpec: Sendable, Equatable, Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         function = try container.decode(AggregateFunction.self, forKey: .function)
         field = try container.decodeIfPresent(String.self, forKey: .field)
+        // `q` is a list or one number: the `try?` probes for the list, the else branch decodes
+        // (and reports errors in) the single number.
         if let list = try? container.decodeIfPresent([Double].self, forKey: .q) {
             quantiles = list
             quantilesAsList = true

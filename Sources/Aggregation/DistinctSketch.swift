@@ -19,6 +19,9 @@ public struct DistinctSketch: Sendable, Equatable {
     }
 
     /// The stated standard error of the estimate once it is no longer exact.
+    /// An estimate of the heap memory held, in bytes.
+    var heapBytes: Int { registers.count + (exact.map { $0.count * 16 + 32 } ?? 0) }
+
     public var standardError: Double { 1.04 / Double(1 << precision).squareRoot() }
 
     /// Adds a value.

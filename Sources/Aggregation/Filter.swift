@@ -8,6 +8,7 @@ public enum FilterValue: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Each `try?` probes one JSON type; the last branch reports a value of none of them.
         if let flag = try? container.decode(Bool.self) {
             self = .bool(flag)
         } else if let number = try? container.decode(Double.self) {
@@ -187,7 +188,7 @@ public struct CompiledFilter: Sendable {
     @inline(__always)
     public func matches(_ values: [FieldValue?]) -> Bool { Self.evaluate(root, values) }
 
-    private static func evaluate(_ node: Node, _ values: [FieldValue?]) -> Bool {
+    static func evaluate(_ node: Node, _ values: [FieldValue?]) -> Bool {
         switch node {
         case .and(let all): return all.allSatisfy { evaluate($0, values) }
         case .or(let any): return any.contains { evaluate($0, values) }

@@ -18,6 +18,9 @@ public struct QuantileSketch: Sendable, Equatable {
     /// The largest value seen.
     public private(set) var max = -Double.infinity
 
+    /// An estimate of the heap memory held, in bytes.
+    var heapBytes: Int { (positive.count + negative.count) * 24 + (positive.isEmpty ? 0 : 64) + (negative.isEmpty ? 0 : 64) }
+
     /// Values closer to zero than this count as zero.
     static let minIndexable = 1e-9
 

@@ -66,6 +66,17 @@ public struct RollupLimits: Sendable, Equatable {
         self.deadline = deadline
     }
 
+    /// The error of a roll-up past ``deadline``.
+    public static let timedOut = ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)")
+
+    /// The error of a roll-up past ``maxRows``.
+    public var tooManyRows: ViewError {
+        ViewError(
+            .tooManyGroups,
+            "the query produces more than \(maxRows) rows, the limit; narrow the range, coarsen the granularity or group by fewer dimensions",
+            field: "group_by")
+    }
+
     /// No limit at all, for tests and tools over small states.
     public static let unlimited = RollupLimits(maxRows: .max, maxWindows: .max, maxWindowsPerBucket: .max)
 }
@@ -177,7 +188,7 @@ extension CompiledView {
         }
     }
 
-    private func dimensionFilter(_ filter: Filter) throws(ViewError) -> CompiledFilter {
+    func dimensionFilter(_ filter: Filter) throws(ViewError) -> CompiledFilter {
         let fields = definition.dimensions.map { name in (name: name, type: stream.fields[stream.fieldIndex(name)!].type) }
         return try CompiledFilter(filter, fields: fields)
     }
@@ -201,13 +212,7 @@ extension CompiledView {
         let filter = request.filter.flatMap { try? dimensionFilter($0) }
         var visited = 0
         if let deadline = limits.deadline, ContinuousClock.now >= deadline {
-            throw ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)", field: nil)
-        }
-        func tooMany() -> ViewError {
-            ViewError(
-                .tooManyGroups,
-                "the query produces more than \(limits.maxRows) rows, the limit; narrow the range, coarsen the granularity or group by fewer dimensions",
-                field: "group_by")
+            throw RollupLimits.timedOut
         }
         let kept = request.keptDimensions
         let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
@@ -216,7 +221,7 @@ extension CompiledView {
         for (key, row) in state.rows where key.bucket >= request.from && key.bucket < request.to {
             visited += 1
             if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
-                throw ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)", field: nil)
+                throw RollupLimits.timedOut
             }
             if let filter, !filter.matches(key.group.values) { continue }
             let group = GroupKey(positions.map { key.group.values[$0] })
@@ -225,24 +230,13 @@ extension CompiledView {
                 let time = granularity.map { Self.floor(key.bucket, to: $0) }
                 merge(&merged, RollupKey(time: time, group: group), row)
             case .hopping(let size, let advance):
-                // Only the windows that start inside the range: at most size / advance of them,
-                // which `check(_:limits:)` bounds.
-                // Saturating arithmetic: without `check(_:limits:)` (tools, tests) a step may be
-                // anything, and nothing here may trap.
-                let low = key.bucket.subtractingReportingOverflow(size)
-                let first = Self.saturating(Self.floor(low.overflow ? .min : low.partialValue, to: advance), plus: advance)
-                let floorFrom = Self.floor(request.from, to: advance)
-                var start = max(first, floorFrom == request.from ? floorFrom : Self.saturating(floorFrom, plus: advance))
-                while start <= key.bucket && start < request.to {
+                Self.forEachHoppingStart(of: key.bucket, size: size, advance: advance, from: request.from, to: request.to) { start in
                     merge(&merged, RollupKey(time: start, group: group), row)
-                    let next = start.addingReportingOverflow(advance)
-                    if next.overflow { break }
-                    start = next.partialValue
                 }
             case .session:
                 sessionInput[group, default: []].append((key.bucket, row))
             }
-            if merged.count > limits.maxRows || sessionInput.count > limits.maxRows { throw tooMany() }
+            if merged.count > limits.maxRows || sessionInput.count > limits.maxRows { throw limits.tooManyRows }
         }
         var rows: [RollupRow] = []
         if case .session(let gap, _) = request.window {
@@ -273,13 +267,31 @@ extension CompiledView {
                 if let open = current {
                     rows.append(RollupRow(time: open.start, end: open.end, dimensions: kept, group: group.values, states: open.states))
                 }
-                if rows.count > limits.maxRows { throw tooMany() }
+                if rows.count > limits.maxRows { throw limits.tooManyRows }
             }
         } else {
             rows = merged.map { RollupRow(time: $0.key.time, end: nil, dimensions: kept, group: $0.key.group.values, states: $0.value) }
         }
         rows.sort(by: Self.rowOrder)
         return rows
+    }
+
+    /// Calls `body` with the start of every hopping window that holds `bucket` and starts in
+    /// `[from, to)`: at most size / advance of them, which ``check(_:limits:)`` bounds.
+    /// Saturating arithmetic: without that check (tools, tests) a step may be anything, and
+    /// nothing here may trap.
+    @inline(__always)
+    static func forEachHoppingStart(of bucket: Int64, size: Int64, advance: Int64, from: Int64, to: Int64, _ body: (Int64) -> Void) {
+        let low = bucket.subtractingReportingOverflow(size)
+        let first = saturating(floor(low.overflow ? .min : low.partialValue, to: advance), plus: advance)
+        let floorFrom = floor(from, to: advance)
+        var start = max(first, floorFrom == from ? floorFrom : saturating(floorFrom, plus: advance))
+        while start <= bucket && start < to {
+            body(start)
+            let next = start.addingReportingOverflow(advance)
+            if next.overflow { break }
+            start = next.partialValue
+        }
     }
 
     private static func saturating(_ a: Int64, plus b: Int64) -> Int64 {

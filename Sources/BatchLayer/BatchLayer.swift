@@ -20,8 +20,9 @@ public final class BatchLayer: Service, Sendable {
         public var maxAttempts = 3
         /// The first retry waits this long; each next one twice as long.
         public var retryDelay: Duration = .seconds(1)
-        /// A view whose speed state passes this many rows gets an incremental job (nil: never).
-        public var speedStateRowLimit: Int? = 1_000_000
+        /// The most memory the serving cache may hold over all views
+        /// (`serving.cache_max_bytes`; 0 turns it off). See ``ServingCache``.
+        public var cacheMaxBytes = 2 << 30
 
         /// Creates a configuration with the defaults.
         public init() {}
@@ -45,6 +46,9 @@ public final class BatchLayer: Service, Sendable {
     private let state: Mutex<State>
     private let queue: AsyncStream<Int64>
     private let queueSink: AsyncStream<Int64>.Continuation
+    /// Views whose published version should be loaded into the serving cache.
+    private let warmQueue: AsyncStream<String>
+    private let warmSink: AsyncStream<String>.Continuation
 
     /// Creates the batch layer; call ``prepare()`` before serving.
     public init(
@@ -58,8 +62,9 @@ public final class BatchLayer: Service, Sendable {
         self.speed = speed
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(plan: SchedulePlan(speedStateRowLimit: configuration.speedStateRowLimit)))
+        self.state = Mutex(State(plan: SchedulePlan()))
         (queue, queueSink) = AsyncStream.makeStream(of: Int64.self)
+        (warmQueue, warmSink) = AsyncStream.makeStream(of: String.self)
     }
 
     /// The canonical JSON of a view definition, stored with each version so that a version of a
@@ -67,6 +72,8 @@ public final class BatchLayer: Service, Sendable {
     public static func canonical(_ definition: ViewDefinition) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // Encoding a definition of strings and numbers cannot fail; the name is a safe stand-in
+        // (a mismatch only makes a version unusable, never a wrong one used).
         return (try? String(decoding: encoder.encode(definition), as: UTF8.self)) ?? definition.name
     }
 
@@ -165,6 +172,9 @@ public final class BatchLayer: Service, Sendable {
     /// ``Scheduler`` service queues the scheduled ones.
     public func run() async throws {
         await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await view in self.warmQueue { await self.warm(view) }
+            }
             for await id in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(id) }
             }
@@ -179,7 +189,7 @@ public final class BatchLayer: Service, Sendable {
             SchedulePlan.View(
                 // Schedules are checked when a view is defined; one that fails here never fires.
                 name: view.name, schedule: view.definition.schedule.flatMap { try? Schedule.parse($0) },
-                speedStateRows: speed.stateRows(view: view.name), active: state.withLock { $0.jobs.isActive(view.name) })
+                overRowLimit: speed.isOverRowLimit(view: view.name), active: state.withLock { $0.jobs.isActive(view.name) })
         }
         let jobs = state.withLock { $0.plan.due(due, now: Timestamp.now()) }
         for (view, trigger) in jobs {
@@ -211,6 +221,7 @@ public final class BatchLayer: Service, Sendable {
                 logger.error("job attempt failed", metadata: ["job": "\(job.name)", "attempt": "\(attempt)", "error": "\(message)"])
                 await update(id) { $0.error = message }
                 if attempt < configuration.maxAttempts && !Task.isCancelled {
+                    // Only cancellation (shutdown) ends this sleep early; the loop then stops.
                     try? await Task.sleep(for: configuration.retryDelay * (1 << (attempt - 1)))
                 }
             }
@@ -228,8 +239,9 @@ public final class BatchLayer: Service, Sendable {
         }
         let started = ContinuousClock.now
         let recompute = Recompute(store: store, log: log, speed: speed, logger: logger)
+        let budget = configuration.cacheMaxBytes - state.withLock { $0.publications.cacheBytes(excluding: view.name) }
         let outcome = try await recompute.run(
-            view, mode: job.mode, previous: publication(for: view), definition: Self.canonical(view.definition),
+            view, mode: job.mode, previous: publication(for: view), definition: Self.canonical(view.definition), cacheBudget: budget,
             planned: { mode, cut, total in
                 await self.update(id) { job in
                     job.mode = mode
@@ -277,6 +289,63 @@ public final class BatchLayer: Service, Sendable {
             }
         }
     }
+
+    // MARK: Serving cache
+
+    /// Asks for a view's published version to be loaded into the serving cache (at start: the
+    /// columns of versions published before are rebuilt from their tables). Until it is loaded,
+    /// queries read the table.
+    public func warm(view: String) {
+        warmSink.yield(view)
+    }
+
+    private func warm(_ name: String) async {
+        guard let view = views.compiledView(name), let published = publication(for: view), published.columns == nil else { return }
+        let budget = configuration.cacheMaxBytes - state.withLock { $0.publications.cacheBytes(excluding: name) }
+        guard budget > 0 else { return }
+        let started = ContinuousClock.now
+        let store = self.store
+        do {
+            let rows = try await withTimeout(.seconds(600), "loading view version \(published.id) into the serving cache") {
+                try await store.read(published.table)
+            }
+            guard let columns = ServingCache.columns(of: rows, view: view, budget: budget) else {
+                logger.notice(
+                    "view version does not fit the serving cache; queries read its table",
+                    metadata: ["view": "\(name)", "version": "\(published.id)", "rows": "\(rows.count)", "budget_bytes": "\(budget)"])
+                return
+            }
+            let installed = state.withLock { $0.publications.install(columns, view: name, id: published.id) }
+            if installed {
+                logger.info(
+                    "view version loaded into the serving cache",
+                    metadata: [
+                        "view": "\(name)", "version": "\(published.id)", "rows": "\(columns.rowCount)", "bytes": "\(columns.estimatedBytes)",
+                        "seconds": "\(ContinuousClock.now - started)",
+                    ])
+            }
+        } catch {
+            logger.warning(
+                "could not load a view version into the serving cache; queries read its table", metadata: ["view": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// What the serving cache holds: one entry per published version of a running view.
+    public func servingCache() -> [ServingCache.Entry] {
+        let current = views.compiledViews.map { (name: $0.name, definition: Self.canonical($0.definition)) }
+        return state.withLock { state in
+            current.compactMap { view in
+                state.publications.publication(view: view.name, definition: view.definition).map { published in
+                    ServingCache.Entry(
+                        view: view.name, version: published.id, cached: published.columns != nil, rows: published.columns?.rowCount ?? 0,
+                        bytes: published.columns?.estimatedBytes ?? 0)
+                }
+            }
+        }.sorted { $0.view < $1.view }
+    }
+
+    /// The serving cache's limit in bytes (`serving.cache_max_bytes`).
+    public var cacheMaxBytes: Int { configuration.cacheMaxBytes }
 
     /// A readable message for an error (PostgresNIO hides the server's message from `description`).
     static func describe(_ error: any Error) -> String {

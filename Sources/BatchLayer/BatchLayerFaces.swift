@@ -15,6 +15,8 @@ public protocol SpeedSegments: Sendable {
     func openSegmentAtLogEnd(view: String) throws -> [Int64]
     /// Drops the speed-layer segments below a cut (their records are in a published version).
     func dropSegments(view: String, below cut: [Int64])
-    /// Rows of state the speed layer holds for a view.
-    func stateRows(view: String) -> Int
+    /// Whether the speed layer holds more rows of state for a view than its limit
+    /// (`batch.speed_state_row_limit`, owned by the speed layer's configuration): such a view gets
+    /// an incremental job, whose publish drops the segments below its cut.
+    func isOverRowLimit(view: String) -> Bool
 }

@@ -1,3 +1,5 @@
+import Aggregation
+
 /// The published version of every view and the queries reading them, as a plain value.
 ///
 /// Its methods change the state and say what the caller must do, outside any lock: which
@@ -31,6 +33,19 @@ struct PublicationState<Waiter> {
     /// Records a newly published version.
     mutating func publish(_ version: PublishedVersion) {
         publications[version.view] = version
+    }
+
+    /// Puts columns on the published version `id` of `view` (the serving cache, loaded after
+    /// the publish); `false` when another version was published meanwhile.
+    mutating func install(_ columns: ColumnarState, view: String, id: Int64) -> Bool {
+        guard publications[view]?.id == id else { return false }
+        publications[view]?.columns = columns
+        return true
+    }
+
+    /// The serving cache's bytes held by the published versions of every view but `view`.
+    func cacheBytes(excluding view: String) -> Int {
+        publications.reduce(0) { $0 + ($1.key == view ? 0 : $1.value.columns?.estimatedBytes ?? 0) }
     }
 
     /// Forgets a deleted view's publication.

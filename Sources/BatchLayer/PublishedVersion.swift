@@ -1,5 +1,7 @@
-/// A view version that has been published: its catalog id, the cut it was computed to, and the
-/// table that holds its rows.
+import Aggregation
+
+/// A view version that has been published: its catalog id, the cut it was computed to, the table
+/// that holds its rows, and, when it fits the serving cache, its rows in memory.
 public struct PublishedVersion: Sendable, Equatable {
     /// The view.
     public var view: String
@@ -11,4 +13,22 @@ public struct PublishedVersion: Sendable, Equatable {
     public var table: String
     /// The view definition it was computed for (JSON), to ignore versions of a replaced view.
     public var definition: String
+    /// The version's rows in columnar form (the serving cache), or `nil` while it is being
+    /// loaded or when it does not fit `serving.cache_max_bytes`: queries then read the table.
+    public var columns: ColumnarState?
+
+    /// Creates a version.
+    public init(view: String, id: Int64, cut: [Int64], table: String, definition: String, columns: ColumnarState? = nil) {
+        self.view = view
+        self.id = id
+        self.cut = cut
+        self.table = table
+        self.definition = definition
+        self.columns = columns
+    }
+
+    public static func == (lhs: PublishedVersion, rhs: PublishedVersion) -> Bool {
+        lhs.view == rhs.view && lhs.id == rhs.id && lhs.cut == rhs.cut && lhs.table == rhs.table && lhs.definition == rhs.definition
+            && lhs.columns === rhs.columns
+    }
 }

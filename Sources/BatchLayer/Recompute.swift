@@ -30,10 +30,12 @@ struct Recompute: Sendable {
     ///   - mode: the mode asked; incremental falls back to full without a published version.
     ///   - previous: the view's published version, if any.
     ///   - definition: the view's canonical definition, stored with the version.
+    ///   - cacheBudget: the bytes of the serving cache this version may take; a version that
+    ///     needs more is published without columns (queries then read its table).
     ///   - planned: told the mode, the cut and the records to scan before the scan starts.
     ///   - progress: told the records scanned and skipped after each batch.
     func run(
-        _ view: CompiledView, mode asked: JobMode, previous: PublishedVersion?, definition: String,
+        _ view: CompiledView, mode asked: JobMode, previous: PublishedVersion?, definition: String, cacheBudget: Int,
         planned: (JobMode, [Int64], Int64) async -> Void, progress: @escaping @Sendable (Int64, Int64) -> Void
     ) async throws -> Outcome {
         guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
@@ -43,8 +45,15 @@ struct Recompute: Sendable {
         guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
         let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
         await planned(mode, cut, total)
-        var result = mode == .incremental ? try await store.read(previous!.table) : ViewState()
+        var result = ViewState()
+        if mode == .incremental, let previous {
+            // The published rows: from the serving cache when it holds them, else from the table.
+            if let columns = previous.columns { result = columns.state(from: .min, to: .max) } else { result = try await store.read(previous.table) }
+        }
         result.merge(try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger, progress: progress))
+        // Built before the publish, so that the version is served from memory as soon as it is
+        // visible.
+        let columns = ServingCache.columns(of: result, view: view, budget: cacheBudget)
         let version = try await store.createVersion(view: view.name, definition: definition, mode: mode.rawValue, cut: cut)
         let rows: Int
         let replaced: Int64?
@@ -58,7 +67,7 @@ struct Recompute: Sendable {
             }
             throw error
         }
-        let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition)
+        let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, columns: columns)
         return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total)
     }
 }

@@ -1,5 +1,5 @@
-/// Which views are due for a job, as a plain value: given the views' schedules, their speed state
-/// sizes and the jobs already active, it says which incremental jobs to submit. The scheduler
+/// Which views are due for a job, as a plain value: given the views' schedules, whether their
+/// speed state is over its row limit, and the jobs already active, it says which incremental jobs to submit. The scheduler
 /// service feeds it a clock tick; tests feed it times.
 struct SchedulePlan {
     /// One view as the plan sees it.
@@ -7,20 +7,14 @@ struct SchedulePlan {
         var name: String
         /// The view's schedule, when it has one that parses.
         var schedule: Schedule?
-        /// Rows of state the speed layer holds for it.
-        var speedStateRows: Int
+        /// Whether the speed layer holds more rows of state for it than its limit.
+        var overRowLimit: Bool
         /// Whether it has a queued or running job.
         var active: Bool
     }
 
-    /// A speed state larger than this gets an incremental job (`nil`: never).
-    var speedStateRowLimit: Int?
     /// When each view's schedule last fired (or was first seen), epoch ms.
     private(set) var lastScheduled: [String: Int64] = [:]
-
-    init(speedStateRowLimit: Int?) {
-        self.speedStateRowLimit = speedStateRowLimit
-    }
 
     /// The jobs due at `now` (epoch ms): `(view, trigger)` with trigger `schedule` or `size`.
     ///
@@ -38,7 +32,7 @@ struct SchedulePlan {
                     lastScheduled[view.name] = now
                 }
             }
-            if trigger == nil, let limit = speedStateRowLimit, view.speedStateRows > limit {
+            if trigger == nil, view.overRowLimit {
                 trigger = "size"
             }
             if let trigger, !view.active { jobs.append((view.name, trigger)) }

@@ -85,10 +85,12 @@ public final class EventLog: Service, Sendable {
     public func run() async throws {
         if case .interval(let milliseconds) = configuration.durability {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                // Cancellation ends the sleep; the loop condition then stops.
                 try? await Task.sleep(for: .milliseconds(milliseconds))
                 syncIfDirty()
             }
         } else {
+            // Throws only on cancellation, which is a shutdown too.
             try? await gracefulShutdown()
         }
         close()

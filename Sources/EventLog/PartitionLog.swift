@@ -168,6 +168,9 @@ final class PartitionLog: @unchecked Sendable {
                 writer.dirty = true
             }
         } catch {
+            // Best effort: `writer.size` stays at `startSize`, so the next batch overwrites these
+            // bytes, and recovery cuts an unacknowledged torn tail. The write's own error is what
+            // the caller must see. (Refusing writes after a failed fsync is issue 11.)
             try? FileIO.truncate(active.fd, to: startSize, path: active.path)
             throw error
         }
@@ -216,6 +219,8 @@ final class PartitionLog: @unchecked Sendable {
             return waiters
         }
         queue.sync {
+            // At close, every acknowledged batch was already synced (every_batch) or is in the
+            // interval's window of loss that the configuration accepts; nothing is waiting.
             try? FileIO.sync(writer.active.fd, path: writer.active.path)
             writer.dirty = false
         }

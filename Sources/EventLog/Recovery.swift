@@ -76,6 +76,8 @@ struct Recovery {
         } else {
             result = try scanner.scan(from: 0, expectedOffset: segment.baseOffset, lastIndexedPosition: 0)
             segment.commit(size: 0, nextOffset: segment.baseOffset, newIndexEntries: result.newIndexEntries)
+            // The index file only saves the next start a scan; without it, the next recovery scans
+            // this segment again (`loadIndex` refuses a missing or torn index).
             try? segment.writeIndex()
         }
         if let problem = result.problem {

@@ -70,6 +70,7 @@ final class Segment: Sendable {
 
     /// Reads the index file, if present and consistent with a file of `size` bytes.
     func loadIndex(size: Int) -> [IndexEntry]? {
+        // An unreadable index is no index: the caller scans the segment instead.
         guard FileIO.exists(indexPath), let bytes = try? FileIO.readFile(indexPath), bytes.count % 16 == 0 else { return nil }
         var entries: [IndexEntry] = []
         var previous = IndexEntry(offset: baseOffset, position: 0)

@@ -80,6 +80,9 @@ struct SegmentScanner {
         return result
     }
 
+    /// Whether a valid record with `offset` starts at `position`. A read error counts as "no"
+    /// here: this only decides where a damaged region ends. (Issue 11 makes recovery stop on read
+    /// errors instead of treating them as damage.)
     private func validRecord(at position: Int, offset: Int64) -> Bool {
         var header = [UInt8](repeating: 0, count: 4)
         guard

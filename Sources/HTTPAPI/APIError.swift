@@ -38,6 +38,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     /// The JSON body of this error.
     public var jsonBody: Data {
         let body = ErrorResponse(error: .init(code: code, message: message, details: details.isEmpty ? nil : details, requestID: requestID))
+        // Encoding strings cannot fail; the fallback still names the code.
         return (try? JSONCoding.encoder.encode(body)) ?? Data("{\"error\":{\"code\":\"\(code)\"}}".utf8)
     }
 

@@ -123,6 +123,7 @@ public struct IngestRoutes: Sendable {
             }
             defer { longPolls.leave() }
             let arrived = await withTaskGroup(of: Bool.self) { group in
+                // A failed wait (the log closing) is answered like a timeout: the records so far.
                 group.addTask { (try? await topic.waitForData(partition: partition, at: offset)) ?? false }
                 group.addTask {
                     try? await Task.sleep(for: .milliseconds(waitMilliseconds))

@@ -46,7 +46,21 @@ public struct QueryEngine: Sendable {
             throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
         }
         var source = "speed"
-        if let pinned, let batch {
+        var rows: [RollupRow]
+        if let pinned, let columns = pinned.columns {
+            // The serving cache: no database round trip. Tumbling and hopping windows roll each
+            // layer up on its own and merge the rows; sessions roll up the merged state.
+            source = "batch+speed"
+            if CompiledView.columnarServes(request.window) {
+                rows = try CompiledView.merge(
+                    try view.rollup(columns, request, limits: rollupLimits), try view.rollup(snapshot.state, request, limits: rollupLimits),
+                    limits: rollupLimits)
+            } else {
+                var state = columns.state(from: request.from, to: request.to)
+                state.merge(snapshot.state)
+                rows = try view.rollup(state, request, limits: rollupLimits)
+            }
+        } else if let pinned, let batch {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard remaining > .zero else { throw CancellationError() }
@@ -55,11 +69,13 @@ public struct QueryEngine: Sendable {
                 snapshot.state = state
                 source = "batch+speed"
             } catch {
-                if ContinuousClock.now >= deadline || Task.isCancelled { throw Self.timedOut }
+                if ContinuousClock.now >= deadline || Task.isCancelled { throw RollupLimits.timedOut }
                 source = "degraded"
             }
+            rows = try view.rollup(snapshot.state, request, limits: rollupLimits)
+        } else {
+            rows = try view.rollup(snapshot.state, request, limits: rollupLimits)
         }
-        let rows = try view.rollup(snapshot.state, request, limits: rollupLimits)
         let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
         let positions = wanted.map { name in view.definition.aggregates.firstIndex { $0.name == name }! }
         var answered = rows.map { row in (row: row, values: view.results(row.states)) }
@@ -89,6 +105,4 @@ public struct QueryEngine: Sendable {
                 lagRecords: snapshot.lagRecords, source: source, watermark: snapshot.watermark),
             hasTime: hasTime, hasEnd: hasEnd)
     }
-
-    static let timedOut = ViewError(.queryTimeout, "the query did not finish within its time limit (query.timeout)")
 }

@@ -17,6 +17,17 @@ public struct Provenance: Sendable, Equatable {
     public var source: String
     /// The view's event-time watermark.
     public var watermark: Int64?
+
+    /// Creates provenance.
+    public init(batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?) {
+        self.batchVersion = batchVersion
+        self.cut = cut
+        self.speedOffsets = speedOffsets
+        self.logEnd = logEnd
+        self.lagRecords = lagRecords
+        self.source = source
+        self.watermark = watermark
+    }
 }
 
 /// A query's answer: rows and provenance, written as JSON or CSV.
@@ -34,7 +45,22 @@ public struct QueryResult: Sendable {
     /// Whether rows carry an end column (sessions).
     public var hasEnd: Bool
 
-    /// The JSON answer: `{"rows": [...], "provenance": {...}}`.
+    /// Creates a result.
+    public init(
+        aggregateNames: [String], dimensions: [String], rows: [(time: Int64?, end: Int64?, group: [FieldValue?], values: [AggregateValue])],
+        provenance: Provenance, hasTime: Bool, hasEnd: Bool
+    ) {
+        self.aggregateNames = aggregateNames
+        self.dimensions = dimensions
+        self.rows = rows
+        self.provenance = provenance
+        self.hasTime = hasTime
+        self.hasEnd = hasEnd
+    }
+
+    /// The JSON answer: `{"rows": [...], "provenance": {...}}`, the document ``response`` describes
+    /// (`TandemAPI.QueryResponse`), written by hand because a query can answer many rows
+    /// (`tandem bench encode` compares it with `JSONEncoder`).
     public var json: String {
         var text = "{\"rows\":["
         for (index, row) in rows.enumerated() {

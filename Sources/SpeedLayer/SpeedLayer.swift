@@ -147,7 +147,7 @@ public final class SpeedLayer: Service, Sendable {
         let total = runtime.consumedReplayTotal
         guard total > 0 else { return }
         while !runtime.caughtUp && !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(2))
+            try? await Task.sleep(for: .seconds(2))  // cancellation is checked next
             guard !Task.isCancelled else { return }
             logger.info(
                 "speed layer: replaying",

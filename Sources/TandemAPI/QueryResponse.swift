@@ -27,6 +27,20 @@ public struct QueryResponse: Codable, Sendable, Equatable {
             case logEnd = "log_end"
             case lagRecords = "lag_records"
         }
+
+        /// Creates provenance.
+        public init(
+            batchVersion: Int64?, cut: PartitionMap<Int64>, speedOffsets: PartitionMap<Int64>, logEnd: PartitionMap<Int64>, lagRecords: Int64,
+            source: String, watermark: String?
+        ) {
+            self.batchVersion = batchVersion
+            self.cut = cut
+            self.speedOffsets = speedOffsets
+            self.logEnd = logEnd
+            self.lagRecords = lagRecords
+            self.source = source
+            self.watermark = watermark
+        }
     }
 
     /// The rows: `time` (and `end` for sessions) as RFC 3339, then the dimensions and aggregates
@@ -34,4 +48,10 @@ public struct QueryResponse: Codable, Sendable, Equatable {
     public var rows: [[String: JSONValue]]
     /// Where the data came from.
     public var provenance: Provenance
+
+    /// Creates an answer.
+    public init(rows: [[String: JSONValue]], provenance: Provenance) {
+        self.rows = rows
+        self.provenance = provenance
+    }
 }

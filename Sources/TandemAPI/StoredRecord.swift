@@ -13,6 +13,16 @@ public struct StoredRecord: Codable, Sendable, Equatable {
     /// The event, as stored (typed by the stream's schema).
     public var event: [String: JSONValue]
 
+    /// Creates a record.
+    public init(partition: Int, offset: Int64, eventTime: String, ingestTime: String, key: String?, event: [String: JSONValue]) {
+        self.partition = partition
+        self.offset = offset
+        self.eventTime = eventTime
+        self.ingestTime = ingestTime
+        self.key = key
+        self.event = event
+    }
+
     enum CodingKeys: String, CodingKey {
         case partition, offset, key, event
         case eventTime = "event_time"

@@ -38,6 +38,7 @@ public final class ManagedPostgres: Service, Sendable {
         if root {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             try Self.run("/bin/chown", ["postgres:postgres", path])
+            // `test -w` failing (exit 1) is the answer: postgres cannot write there.
             if (try? Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", "test", "-w", path])) == nil {
                 var hash: UInt64 = 0xCBF2_9CE4_8422_2325
                 for byte in path.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
@@ -76,23 +77,27 @@ public final class ManagedPostgres: Service, Sendable {
             } catch {
                 lastError = "\(error)"
                 // A cluster left running by a killed server holds its data directory: stop it.
+                // When no cluster was running, stop fails, and the next attempt reports the cause.
                 _ = try? Self.run(bin + "/pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"], asPostgres: root)
             }
         }
         guard chosen != 0 else { throw Failure(description: "could not start the private PostgreSQL cluster: \(lastError)") }
         port = chosen
+        // Fails when the database exists (every start after the first); connecting reports any other cause.
         _ = try? Self.run(bin + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "tandem"], asPostgres: root)
         logger.info("private PostgreSQL cluster started", metadata: ["port": "\(port)", "directory": "\(data)"])
     }
 
     /// Waits for shutdown, then stops the cluster.
     public func run() async throws {
-        try? await gracefulShutdown()
+        try? await gracefulShutdown()  // throws only on cancellation, a shutdown too
         stop()
     }
 
     /// Stops the cluster.
     public func stop() {
+        // Stopping is best effort at exit: without binaries there is no cluster; pg_ctl's failure
+        // means it had already stopped, and the cluster's own log has any other cause.
         guard let bin = try? Self.binaries() else { return }
         _ = try? Self.run(bin + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "stop"], asPostgres: getuid() == 0)
         logger.info("private PostgreSQL cluster stopped")
@@ -130,6 +135,7 @@ public final class ManagedPostgres: Service, Sendable {
         guard spawned == 0 else { throw Failure(description: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // The output only enriches an error message; the exit status decides.
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         let exited = (status & 0x7F) == 0
         let code = (status >> 8) & 0xFF

@@ -1,3 +1,4 @@
+import BatchLayer
 import Catalog
 import EventLog
 import Events
@@ -39,7 +40,14 @@ struct OperationsRoutes: Sendable {
                 endOffsets: PartitionMap(Dictionary(uniqueKeysWithValues: info.map { ($0.partition, $0.endOffset) })),
                 sizeBytes: info.reduce(0) { $0 + $1.sizeBytes })
         }
-        return StatusResponse(version: TandemVersion.current, uptimeSeconds: Int(Date().timeIntervalSince(started)), streams: streams)
+        let cache = views.batch.map { batch in
+            let entries = batch.servingCache()
+            return StatusResponse.ServingCache(
+                maxBytes: batch.cacheMaxBytes, usedBytes: entries.reduce(0) { $0 + $1.bytes },
+                views: entries.map { .init(view: $0.view, version: $0.version, cached: $0.cached, rows: $0.rows, bytes: $0.bytes) })
+        }
+        return StatusResponse(
+            version: TandemVersion.current, uptimeSeconds: Int(Date().timeIntervalSince(started)), streams: streams, servingCache: cache)
     }
 
     func dashboard() -> Response {

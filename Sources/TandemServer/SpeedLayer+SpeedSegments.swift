@@ -4,7 +4,7 @@ import TandemAPI
 
 /// The speed layer as the batch layer sees it: cuts, segment drops and state sizes.
 extension SpeedLayer: SpeedSegments {
-    public func stateRows(view: String) -> Int {
-        status().first { $0.view == view }?.stateRows ?? 0
+    public func isOverRowLimit(view: String) -> Bool {
+        status().first { $0.view == view }?.overRowLimit ?? false
     }
 }

@@ -167,8 +167,12 @@ public struct TandemConfiguration: Sendable, Equatable {
             var max_windows_per_bucket: Int64?
             var timeout: String?
         }
+        struct Serving: Decodable {
+            var cache_max_bytes: Int?
+        }
         var speed: Speed?
         var query: Query?
+        var serving: Serving?
         struct Postgres: Decodable {
             var url: String?
         }
@@ -257,11 +261,14 @@ public struct TandemConfiguration: Sendable, Equatable {
                 configuration.query.maxWindowsPerBucket = value
             }
             if let value = try duration(query?.timeout, "query.timeout") { configuration.query.timeout = .milliseconds(value) }
+            if let bytes = serving?.cache_max_bytes {
+                guard bytes >= 0 else { throw Error(description: "\(source): serving.cache_max_bytes must be 0 (off) or positive, got \(bytes)") }
+                configuration.batch.cacheMaxBytes = bytes
+            }
             if let url = postgres?.url { configuration.database = .url(url) }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
             if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }
             if let limit = batch?.speed_state_row_limit {
-                configuration.batch.speedStateRowLimit = limit > 0 ? limit : nil
                 configuration.speed.stateRowLimit = limit > 0 ? limit : nil
             }
             return configuration

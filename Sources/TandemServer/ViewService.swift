@@ -51,6 +51,7 @@ public final class ViewService: Sendable {
                 let compiledView = try compile(view)
                 try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
                 registry.add(compiledView)
+                batch?.warm(view: view.name)
                 failed.withLock { _ = $0.removeValue(forKey: view.name) }
             } catch {
                 failed.withLock { $0[view.name] = "\(error)" }

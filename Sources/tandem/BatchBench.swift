@@ -55,8 +55,7 @@ struct BatchBench: AsyncParsableCommand {
         print(String(format: "log filled through the ingest parser in %.1f s", Self.seconds(since: start)))
         let views = try Self.views.map { try CompiledView(try JSONDecoder().decode(ViewDefinition.self, from: Data($0.utf8)), stream: definition) }
         let client = try DatabaseClient.make(url: url, logger: logger)
-        var configuration = BatchLayer.Configuration()
-        configuration.speedStateRowLimit = nil
+        let configuration = BatchLayer.Configuration()
         let batch = BatchLayer(
             client: client, log: log, views: FixedViews(compiledViews: views), speed: NoSpeedLayer(topic: topic), configuration: configuration,
             logger: logger)
@@ -142,5 +141,5 @@ private struct NoSpeedLayer: SpeedSegments {
     let topic: Topic
     func openSegmentAtLogEnd(view: String) throws -> [Int64] { topic.endOffsets() }
     func dropSegments(view: String, below cut: [Int64]) {}
-    func stateRows(view: String) -> Int { 0 }
+    func isOverRowLimit(view: String) -> Bool { false }
 }

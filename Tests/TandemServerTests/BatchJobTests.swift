@@ -6,6 +6,7 @@ import HTTPTypes
 import HummingbirdTesting
 import Ingest
 import NIOCore
+import SpeedLayer
 import TandemAPI
 import TandemServer
 import TandemTestSupport
@@ -127,7 +128,7 @@ struct BatchJobTests {
             directory: directory, database: database,
             configure: {
                 $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil
-                $0.batch.speedStateRowLimit = 50
+                $0.speed.stateRowLimit = 50
             }
         ) { client async throws in
             let scheduled = Self.view.replacingOccurrences(of: #""bucket":"1m","#, with: #""bucket":"1m","schedule":"every 1s","#)

@@ -54,7 +54,8 @@ struct ExactnessTests {
         return rows
     }
 
-    @Test func everyAnswerIsExact() async throws {
+    /// With the serving cache, and without it (every batch read goes to the version table).
+    @Test(arguments: [true, false]) func everyAnswerIsExact(cached: Bool) async throws {
         let rounds = ProcessInfo.processInfo.environment["TANDEM_EXACTNESS_ROUNDS"].flatMap { Int($0) } ?? 12
         let directory = try TemporaryDirectory(prefix: "tandem-exact")
         defer { directory.remove() }
@@ -72,6 +73,7 @@ struct ExactnessTests {
                 configure: { configuration in
                     configuration.ingest.eventTimeBounds.maxFutureMilliseconds = nil
                     configuration.batch.retryDelay = .milliseconds(50)
+                    if !cached { configuration.batch.cacheMaxBytes = 0 }
                 }
             ) { [placed, random, round, life] client async throws -> ([Placed], SplitMix64, Int, Int, Int, Int, Int) in
                 var placed = placed, random = random, round = round
@@ -155,7 +157,7 @@ struct ExactnessTests {
         #expect(jobs > 0)
         #expect(batchAnswers > 0, "no answer used a published batch version: the test proved nothing about merging")
         print(
-            "exactness: \(rounds) rounds, \(life) server lives, \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
+            "exactness (\(cached ? "serving cache" : "tables only")): \(rounds) rounds, \(life) server lives, \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
         )
     }
 }

@@ -1,0 +1,217 @@
+import Events
+
+extension CompiledView {
+    /// Whether ``rollup(_:_:limits:)-(ColumnarState,_,_)`` serves a window shape: tumbling and
+    /// hopping windows, whose rows from the batch and speed layers merge window by window.
+    /// Sessions span both layers' buckets, so they roll up the merged state instead.
+    public static func columnarServes(_ window: WindowShape) -> Bool {
+        if case .session = window { return false }
+        return true
+    }
+
+    /// Rolls a published version's columns up into answer rows: the same rows as rolling up
+    /// `columns.state(from:to:)`, without building it. A filter on dimension values reads only
+    /// the posting lists of the values it allows; other rows in the range are never touched.
+    /// - Throws: ``ViewError`` `too_many_groups` past `limits.maxRows`, `query_timeout` past
+    ///   `limits.deadline`.
+    public func rollup(_ columns: ColumnarState, _ request: RollupRequest, limits: RollupLimits) throws(ViewError) -> [RollupRow] {
+        precondition(Self.columnarServes(request.window), "sessions roll up a merged state")
+        let kept = request.keptDimensions
+        let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
+        // One integer per kept group: mixed radix over the dictionaries' sizes. A product that
+        // does not fit (many dimensions of huge cardinality) takes the general path.
+        var radix: [UInt64] = []
+        var capacity: UInt64 = 1
+        for position in positions {
+            radix.append(capacity)
+            let (product, overflow) = capacity.multipliedReportingOverflow(by: UInt64(max(columns.dictionaries[position].count, 1)))
+            if overflow { return try rollup(columns.state(from: request.from, to: request.to), request, limits: limits) }
+            capacity = product
+        }
+        let filter = try request.filter.map { (filter) throws(ViewError) in try CodeFilter(try dimensionFilter(filter), columns: columns) }
+        let low = columns.firstRow(atOrAfter: request.from)
+        let high = columns.firstRow(atOrAfter: request.to)
+        var slots: [ColumnarKey: Int] = [:]
+        var merged: [[AggregateState]] = []
+        let aggregates = columns.states.count
+        var visited = 0
+        var failure: ViewError?
+        func add(_ row: Int, time: Int64?, group: UInt64) {
+            let key = ColumnarKey(time: time ?? .min, hasTime: time != nil, group: group)
+            if let slot = slots[key] {
+                for index in 0..<aggregates { merged[slot][index].merge(columns.states[index][row]) }
+            } else {
+                slots[key] = merged.count
+                merged.append((0..<aggregates).map { columns.states[$0][row] })
+            }
+        }
+        func visit(_ row: Int) {
+            visited += 1
+            if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
+                failure = RollupLimits.timedOut
+                return
+            }
+            if let filter, !filter.matches(row) { return }
+            var group: UInt64 = 0
+            for (index, position) in positions.enumerated() { group &+= UInt64(columns.codes[position][row]) &* radix[index] }
+            let bucket = columns.buckets[row]
+            switch request.window {
+            case .tumbling(let granularity):
+                add(row, time: granularity.map { Self.floor(bucket, to: $0) }, group: group)
+            case .hopping(let size, let advance):
+                Self.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { start in
+                    add(row, time: start, group: group)
+                }
+            case .session:
+                break
+            }
+            if merged.count > limits.maxRows {
+                failure = limits.tooManyRows
+            }
+        }
+        if let deadline = limits.deadline, ContinuousClock.now >= deadline {
+            throw RollupLimits.timedOut
+        }
+        if let narrowed = filter?.candidates(in: low..<high, columns: columns) {
+            for row in narrowed {
+                visit(row)
+                if let failure { throw failure }
+            }
+        } else {
+            for row in low..<high {
+                visit(row)
+                if let failure { throw failure }
+            }
+        }
+        var rows: [RollupRow] = []
+        rows.reserveCapacity(merged.count)
+        for (key, slot) in slots {
+            var rest = key.group
+            var group: [FieldValue?] = []
+            group.reserveCapacity(positions.count)
+            for position in positions {
+                let size = UInt64(max(columns.dictionaries[position].count, 1))
+                group.append(columns.dictionaries[position][Int(rest % size)])
+                rest /= size
+            }
+            rows.append(RollupRow(time: key.hasTime ? key.time : nil, end: nil, dimensions: kept, group: group, states: merged[slot]))
+        }
+        rows.sort(by: Self.rowOrder)
+        return rows
+    }
+
+    /// Merges two roll-ups of the same request over disjoint states (a published version and the
+    /// speed layer after its cut) window by window and group by group: rolling up is a
+    /// homomorphism of the state monoid, so this equals rolling up the merged state.
+    /// - Throws: ``ViewError`` `too_many_groups` when the merged rows pass `limits.maxRows`.
+    public static func merge(_ first: [RollupRow], _ second: [RollupRow], limits: RollupLimits) throws(ViewError) -> [RollupRow] {
+        guard !first.isEmpty else { return second }
+        guard !second.isEmpty else { return first }
+        var slots: [RollupKey: Int] = [:]
+        var rows = first
+        for (index, row) in first.enumerated() { slots[RollupKey(time: row.time, group: GroupKey(row.group))] = index }
+        for row in second {
+            if let slot = slots[RollupKey(time: row.time, group: GroupKey(row.group))] {
+                rows[slot].states.mergeRow(row.states)
+            } else {
+                rows.append(row)
+            }
+        }
+        guard rows.count <= limits.maxRows else {
+            throw limits.tooManyRows
+        }
+        rows.sort(by: rowOrder)
+        return rows
+    }
+}
+
+/// A roll-up slot of the columnar path: a window start and a group number.
+struct ColumnarKey: Hashable {
+    var time: Int64
+    var hasTime: Bool
+    var group: UInt64
+}
+
+/// A dimension filter over dictionary codes: each comparison is decided once per distinct value,
+/// so a row is checked with array lookups, never by comparing values.
+struct CodeFilter {
+    indirect enum Node {
+        case leaf(dimension: Int, allowed: [Bool])
+        case and([Node])
+        case or([Node])
+        case not(Node)
+    }
+
+    let root: Node
+    let codes: [[UInt32]]
+
+    init(_ filter: CompiledFilter, columns: ColumnarState) throws(ViewError) {
+        let dimensions = columns.dictionaries.count
+        func compile(_ node: CompiledFilter.Node) -> Node {
+            switch node {
+            case .and(let all): return .and(all.map(compile))
+            case .or(let any): return .or(any.map(compile))
+            case .not(let inner): return .not(compile(inner))
+            case .compare(let index, _, _):
+                var values = [FieldValue?](repeating: nil, count: dimensions)
+                let allowed = columns.dictionaries[index].map { value in
+                    values[index] = value
+                    return CompiledFilter.evaluate(node, values)
+                }
+                return .leaf(dimension: index, allowed: allowed)
+            }
+        }
+        root = compile(filter.root)
+        codes = columns.codes
+    }
+
+    @inline(__always)
+    func matches(_ row: Int) -> Bool { Self.evaluate(root, row, codes) }
+
+    private static func evaluate(_ node: Node, _ row: Int, _ codes: [[UInt32]]) -> Bool {
+        switch node {
+        case .leaf(let dimension, let allowed): allowed[Int(codes[dimension][row])]
+        case .and(let all): all.allSatisfy { evaluate($0, row, codes) }
+        case .or(let any): any.contains { evaluate($0, row, codes) }
+        case .not(let inner): !evaluate(inner, row, codes)
+        }
+    }
+
+    /// The rows in `range` that can pass, from the posting lists of the most selective comparison
+    /// every passing row must satisfy (the filter itself, or one of its top-level `and` terms);
+    /// `nil` when no such comparison narrows the range.
+    func candidates(in range: Range<Int>, columns: ColumnarState) -> [Int]? {
+        let required: [Node]
+        switch root {
+        case .leaf: required = [root]
+        case .and(let all): required = all
+        default: return nil
+        }
+        var best: (rows: Int, lists: [ArraySlice<Int32>])?
+        for case .leaf(let dimension, let allowed) in required {
+            var lists: [ArraySlice<Int32>] = []
+            var rows = 0
+            for (code, passes) in allowed.enumerated() where passes {
+                let list = columns.postings[dimension][code]
+                let slice = list[Self.lowerBound(list, Int32(range.lowerBound))..<Self.lowerBound(list, Int32(range.upperBound))]
+                if !slice.isEmpty {
+                    lists.append(slice)
+                    rows += slice.count
+                }
+            }
+            if rows < best?.rows ?? range.count { best = (rows, lists) }
+        }
+        guard let best else { return nil }
+        if best.lists.count == 1 { return best.lists[0].map { Int($0) } }
+        return best.lists.flatMap { $0.map { Int($0) } }.sorted()
+    }
+
+    private static func lowerBound(_ list: [Int32], _ value: Int32) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let middle = (low + high) / 2
+            if list[middle] < value { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}

@@ -1,0 +1,102 @@
+import Aggregation
+import Events
+import TandemTestSupport
+import Testing
+
+/// The serving cache's columnar roll-up must answer exactly what rolling up the merged state
+/// answers: for every window shape, group-by and filter the oracle suite uses, plus filters that
+/// the posting lists narrow (equality, `in`, and conjunctions of them).
+@Suite("Columnar roll-up against the state roll-up")
+struct ColumnarRollupTests {
+    static let minute = ViewFixture.minute
+    static let hour = ViewFixture.hour
+
+    static func requests(base: Int64) -> [RollupRequest] {
+        let narrowing: [Filter] = [
+            ViewFixture.compare("url", .equal, .string("/a")),
+            ViewFixture.compare("url", .in, .string("/rare/1"), .string("/b"), .string("/missing")),
+            .and([ViewFixture.compare("url", .equal, .string("/products/1")), ViewFixture.compare("country", .notEqual, .string("US"))]),
+            .and([ViewFixture.compare("country", .equal, .string("JP")), .not(ViewFixture.compare("url", .exists))]),
+            ViewFixture.compare("url", .equal, .string("/never-seen")),
+        ]
+        var requests = RollupOracleTests.requests(base: base).map(\.0)
+        for filter in narrowing {
+            for groupBy in [[], ["url"], ["country"]] {
+                for window: WindowShape in [
+                    .tumbling(granularity: hour), .tumbling(granularity: nil), .hopping(size: 15 * minute, advance: 5 * minute),
+                ] {
+                    requests.append(RollupRequest(from: base, to: base + 3 * hour, groupBy: groupBy, filter: filter, window: window))
+                }
+            }
+        }
+        return requests
+    }
+
+    @Test("published columns merged with the speed state answer like the merged state", arguments: RollupOracleTests.bases)
+    func matchesStateRollup(base: Int64) throws {
+        var random = SplitMix64(seed: UInt64(bitPattern: base) ^ 0xC0_1A)
+        let events = ViewFixture.events(count: 4000, base: base, &random)
+        let view = try CompiledView(ViewFixture.view, stream: ViewFixture.stream)
+        // The batch layer holds the first 3,000 events, the speed layer the rest.
+        let published = RollupOracleTests.state(view, Array(events.prefix(3000)), &random)
+        let speed = RollupOracleTests.state(view, Array(events.dropFirst(3000)), &random)
+        var merged = published
+        merged.merge(speed)
+        let columns = ColumnarState(published, dimensions: 2, aggregates: ViewFixture.aggregates.count)
+        #expect(columns.rowCount == published.count)
+        #expect(columns.state(from: .min, to: .max) == published)
+        #expect(columns.estimatedBytes > published.count * 8)
+        var compared = 0, nonEmpty = 0
+        for request in Self.requests(base: base) {
+            try view.check(request)
+            let expected = view.rollup(merged, request)
+            let answered: [RollupRow]
+            if CompiledView.columnarServes(request.window) {
+                answered = try CompiledView.merge(
+                    try view.rollup(columns, request, limits: .unlimited), view.rollup(speed, request), limits: .unlimited)
+            } else {
+                var state = columns.state(from: request.from, to: request.to)
+                state.merge(speed)
+                answered = view.rollup(state, request)
+            }
+            #expect(answered == expected, "\(request)")
+            compared += 1
+            if !expected.isEmpty { nonEmpty += 1 }
+        }
+        #expect(compared > 100)
+        #expect(nonEmpty > compared / 2, "most requests answer rows, so the comparison means something")
+    }
+
+    @Test("the columnar roll-up stops at max_groups and at its deadline")
+    func limits() throws {
+        var random = SplitMix64(seed: 7)
+        let base: Int64 = 1_763_596_800_000
+        let view = try CompiledView(ViewFixture.view, stream: ViewFixture.stream)
+        let state = RollupOracleTests.state(view, ViewFixture.events(count: 3000, base: base, &random), &random)
+        let columns = ColumnarState(state, dimensions: 2, aggregates: ViewFixture.aggregates.count)
+        let request = RollupRequest(from: base, to: base + 3 * Self.hour, groupBy: ["url", "country"], window: .tumbling(granularity: Self.minute))
+        do {
+            _ = try view.rollup(columns, request, limits: RollupLimits(maxRows: 10))
+            Issue.record("passed max_groups")
+        } catch {
+            #expect(error.code == .tooManyGroups)
+        }
+        do {
+            _ = try view.rollup(columns, request, limits: RollupLimits(deadline: .now - .seconds(1)))
+            Issue.record("passed its deadline")
+        } catch {
+            #expect(error.code == .queryTimeout)
+        }
+        do {
+            let rows = try view.rollup(columns, request, limits: .unlimited)
+            _ = try CompiledView.merge(
+                rows,
+                rows.map {
+                    var row = $0; row.time = row.time.map { $0 + 1 }; return row
+                }, limits: RollupLimits(maxRows: rows.count))
+            Issue.record("a merge past max_groups was accepted")
+        } catch {
+            #expect(error.code == .tooManyGroups)
+        }
+    }
+}
