@@ -20,33 +20,38 @@ extension RecordCodec {
 /// Writing JSON text by hand, for the few places that stream it.
 public enum JSONText {
     /// Appends `text` as a JSON string literal, escaped.
+    ///
+    /// Works on UTF-8 bytes (every byte that needs escaping is ASCII) and appends whole runs of
+    /// plain text at once. (Appending through `output.unicodeScalars` copied the whole output on
+    /// each call, which made long answers quadratic.)
     public static func appendString(_ text: some StringProtocol, to output: inout String) {
         output.append("\"")
-        var plainStart = text.unicodeScalars.startIndex
-        for index in text.unicodeScalars.indices {
-            let scalar = text.unicodeScalars[index]
-            let escape: String?
-            switch scalar {
-            case "\"": escape = "\\\""
-            case "\\": escape = "\\\\"
-            case "\n": escape = "\\n"
-            case "\r": escape = "\\r"
-            case "\t": escape = "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    escape = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    escape = nil
+        let bytes = text.utf8
+        var plainStart = bytes.startIndex
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
+                if plainStart != index { output.append(String(decoding: bytes[plainStart..<index], as: UTF8.self)) }
+                switch byte {
+                case UInt8(ascii: "\""): output.append("\\\"")
+                case UInt8(ascii: "\\"): output.append("\\\\")
+                case UInt8(ascii: "\n"): output.append("\\n")
+                case UInt8(ascii: "\r"): output.append("\\r")
+                case UInt8(ascii: "\t"): output.append("\\t")
+                default:
+                    let hex = String(byte, radix: 16)
+                    output.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
                 }
+                plainStart = bytes.index(after: index)
             }
-            if let escape {
-                output.unicodeScalars.append(contentsOf: text.unicodeScalars[plainStart..<index])
-                output.append(escape)
-                plainStart = text.unicodeScalars.index(after: index)
-            }
+            index = bytes.index(after: index)
         }
-        output.unicodeScalars.append(contentsOf: text.unicodeScalars[plainStart...])
+        if plainStart == bytes.startIndex {
+            output.append(contentsOf: text)
+        } else if plainStart != bytes.endIndex {
+            output.append(String(decoding: bytes[plainStart..<bytes.endIndex], as: UTF8.self))
+        }
         output.append("\"")
     }
 

@@ -42,7 +42,10 @@ public struct QueryEngine: Sendable {
         let request = try query.rollup(for: view, limits: rollupLimits)
         let pinned = batch?.pin(view)
         defer { batch?.unpin(pinned, view: view.name) }
-        guard var snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to) else {
+        guard
+            var snapshot = speed.snapshot(
+                view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: view.narrowing(request.filter))
+        else {
             throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
         }
         var source = "speed"

@@ -62,31 +62,40 @@ public struct QueryResult: Sendable {
     /// (`TandemAPI.QueryResponse`), written by hand because a query can answer many rows
     /// (`tandem bench encode` compares it with `JSONEncoder`).
     public var json: String {
-        var text = "{\"rows\":["
+        var text = ""
+        text.reserveCapacity(64 + rows.count * 24 * (aggregateNames.count + dimensions.count + 1))
+        // Keys are escaped once, not per row. (No closure captures `text`: a captured, mutated
+        // string is boxed, and appending to it copied the whole answer each time.)
+        var keys: [String] = []
+        for name in dimensions + aggregateNames {
+            var key = ""
+            JSONText.appendString(name, to: &key)
+            keys.append(key + ":")
+        }
+        text += "{\"rows\":["
         for (index, row) in rows.enumerated() {
-            if index > 0 { text += "," }
-            text += "{"
+            text += index == 0 ? "{" : ",{"
             var first = true
-            func key(_ name: String) {
-                if !first { text += "," }
-                first = false
-                JSONText.appendString(name, to: &text)
-                text += ":"
-            }
             if let time = row.time {
-                key("time")
+                text += "\"time\":"
                 JSONText.appendString(Timestamp.format(time), to: &text)
+                first = false
             }
             if let end = row.end {
-                key("end")
+                text += first ? "\"end\":" : ",\"end\":"
                 JSONText.appendString(Timestamp.format(end), to: &text)
+                first = false
             }
-            for (name, value) in zip(dimensions, row.group) {
-                key(name)
+            for (position, value) in row.group.enumerated() where position < dimensions.count {
+                if !first { text += "," }
+                first = false
+                text += keys[position]
                 if let value { JSONText.append(value, to: &text) } else { text += "null" }
             }
-            for (name, value) in zip(aggregateNames, row.values) {
-                key(name)
+            for (position, value) in row.values.enumerated() where position < aggregateNames.count {
+                if !first { text += "," }
+                first = false
+                text += keys[dimensions.count + position]
                 Self.append(value, to: &text)
             }
             text += "}"

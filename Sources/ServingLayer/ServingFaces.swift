@@ -11,8 +11,10 @@ public protocol ServedViews: Sendable {
 /// The speed layer's state, read-only, as the serving layer reads it.
 public protocol SpeedStateReading: Sendable {
     /// The merged state of a view's segments at or after `cut`, restricted to buckets starting in
-    /// `[from, to)`; `nil` when the view is not running.
-    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64) -> SpeedSnapshot?
+    /// `[from, to)` and, with a `narrowing`, to the groups whose dimension holds one of its values
+    /// (other rows may remain: the query's filter still applies); `nil` when the view is not
+    /// running.
+    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) -> SpeedSnapshot?
 }
 
 /// The batch layer's published versions, read-only, as the serving layer reads them.

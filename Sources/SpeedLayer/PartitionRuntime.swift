@@ -9,7 +9,13 @@ final class PartitionRuntime: Sendable {
         /// The cut this segment starts at: it holds this partition's records at offsets from
         /// `cut[partition]` up to the next segment's.
         var cut: [Int64]
-        var state = ViewState()
+        /// Indexed by dimension value, so that a filtered query reads only its rows.
+        var state: ViewState
+
+        init(cut: [Int64], dimensions: Int) {
+            self.cut = cut
+            state = ViewState(indexedDimensions: dimensions)
+        }
     }
 
     struct State: Sendable {
@@ -27,8 +33,8 @@ final class PartitionRuntime: Sendable {
     let partition: Int
     let state: Mutex<State>
 
-    init(partition: Int, cut: [Int64]) {
+    init(partition: Int, cut: [Int64], dimensions: Int) {
         self.partition = partition
-        self.state = Mutex(State(position: cut[partition], segments: [Segment(cut: cut)]))
+        self.state = Mutex(State(position: cut[partition], segments: [Segment(cut: cut, dimensions: dimensions)]))
     }
 }

@@ -161,7 +161,9 @@ public final class SpeedLayer: Service, Sendable {
     /// The merged state of a view's segments at or after `cut`, restricted to buckets starting in
     /// `[from, to)`, with the offsets consumed and the watermark.
     /// - Returns: `nil` when the view is not running.
-    public func snapshot(view name: String, atOrAfter cut: [Int64]? = nil, from: Int64 = .min, to: Int64 = .max) -> SpeedSnapshot? {
+    public func snapshot(
+        view name: String, atOrAfter cut: [Int64]? = nil, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil
+    ) -> SpeedSnapshot? {
         guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
         var state = ViewState()
@@ -170,7 +172,14 @@ public final class SpeedLayer: Service, Sendable {
         for partition in runtime.partitions {
             partition.state.withLock { partitionState in
                 for segment in partitionState.segments where Self.isAtOrAfter(segment.cut, floor) {
-                    for (key, row) in segment.state.rows where key.bucket >= from && key.bucket < to { state.mergeRow(row, at: key) }
+                    if let narrowing, let index = segment.state.index {
+                        // Only the rows of the allowed values: the index holds each key once.
+                        for key in index.keys(dimension: narrowing.dimension, values: narrowing.values) where key.bucket >= from && key.bucket < to {
+                            state.mergeRow(segment.state.rows[key]!, at: key)
+                        }
+                    } else {
+                        for (key, row) in segment.state.rows where key.bucket >= from && key.bucket < to { state.mergeRow(row, at: key) }
+                    }
                 }
                 offsets.append(partitionState.position)
                 partitionMaxima.append(partitionState.maxEventTime)
@@ -215,7 +224,7 @@ public final class SpeedLayer: Service, Sendable {
         return Self.withAllLocks(runtime.partitions) { states in
             let cut = topic.endOffsets()
             for index in states.indices where states[index].segments.last?.cut != cut {
-                states[index].segments.append(PartitionRuntime.Segment(cut: cut))
+                states[index].segments.append(PartitionRuntime.Segment(cut: cut, dimensions: runtime.view.definition.dimensions.count))
             }
             return cut
         }
@@ -231,7 +240,7 @@ public final class SpeedLayer: Service, Sendable {
                 throw ViewError(.invalidRange, "partition \(index) has consumed up to \(state.position), past the cut \(cut[index])")
             }
             for index in states.indices where states[index].segments.last?.cut != cut {
-                states[index].segments.append(PartitionRuntime.Segment(cut: cut))
+                states[index].segments.append(PartitionRuntime.Segment(cut: cut, dimensions: runtime.view.definition.dimensions.count))
             }
         }
     }

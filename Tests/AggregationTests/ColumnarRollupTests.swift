@@ -14,7 +14,7 @@ struct ColumnarRollupTests {
     static func requests(base: Int64) -> [RollupRequest] {
         let narrowing: [Filter] = [
             ViewFixture.compare("url", .equal, .string("/a")),
-            ViewFixture.compare("url", .in, .string("/rare/1"), .string("/b"), .string("/missing")),
+            ViewFixture.compare("url", .in, .string("/rare/1"), .string("/b"), .string("/missing"), .string("/b")),
             .and([ViewFixture.compare("url", .equal, .string("/products/1")), ViewFixture.compare("country", .notEqual, .string("US"))]),
             .and([ViewFixture.compare("country", .equal, .string("JP")), .not(ViewFixture.compare("url", .exists))]),
             ViewFixture.compare("url", .equal, .string("/never-seen")),

@@ -98,6 +98,31 @@ struct SpeedLayerTests {
         }
     }
 
+    @Test func aFilteredSnapshotReadsTheIndexedRowsOfItsValues() async throws {
+        try await withSpeedLayer { _, topic, speed in
+            let pages = ["/a", "/b", "/c", "/d"]
+            for (index, page) in pages.enumerated() {
+                _ = try await topic.append(Self.batch((0..<50).map { Int64($0 * 60_000 + index) }, page: page), to: index % 2)
+            }
+            try speed.addView(Self.view)
+            let all = try await settled(speed)
+            let cut = try speed.openSegmentAtLogEnd(view: "by_page")
+            _ = try await topic.append(Self.batch([30_000, 90_000], page: "/b"), to: 0)
+            _ = try await topic.append(Self.batch([30_000], page: "/c"), to: 1)
+            _ = try await settled(speed, atOrAfter: cut)
+            for values: [FieldValue?] in [[.string("/b")], [.string("/c"), .string("/a")], [.string("/b"), .string("/b")], [.string("/none")]] {
+                for (floor, from, to): ([Int64]?, Int64, Int64) in [(nil, .min, .max), (cut, .min, .max), (nil, 600_000, 1_200_000)] {
+                    let whole = try #require(speed.snapshot(view: "by_page", atOrAfter: floor, from: from, to: to))
+                    let narrowed = try #require(
+                        speed.snapshot(
+                            view: "by_page", atOrAfter: floor, from: from, to: to, narrowing: DimensionNarrowing(dimension: 0, values: values)))
+                    #expect(narrowed.state.rows == whole.state.rows.filter { values.contains($0.key.group.values[0]) }, "\(values) \(from)")
+                }
+            }
+            #expect(total(all) == 200)
+        }
+    }
+
     @Test func watermarkIgnoresIdleCaughtUpPartitions() async throws {
         try await withSpeedLayer(delay: 1000) { _, topic, speed in
             try speed.addView(Self.view)

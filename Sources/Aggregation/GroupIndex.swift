@@ -1,0 +1,55 @@
+import Events
+
+/// For each dimension of a view, the state keys holding each of its values: what lets the speed
+/// layer answer a filter on a dimension value without visiting every row it holds. Kept by a
+/// ``ViewState`` made with `indexed: true`; a key is added when its row is created, which is once
+/// per (bucket, group), never per event.
+public struct GroupIndex: Sendable, Equatable {
+    /// Per dimension: value → the keys whose group holds it.
+    var keys: [[FieldValue?: [StateKey]]]
+
+    init(dimensions: Int) { keys = Array(repeating: [:], count: dimensions) }
+
+    mutating func add(_ key: StateKey) {
+        for (dimension, value) in key.group.values.enumerated() where dimension < keys.count { keys[dimension][value, default: []].append(key) }
+    }
+
+    /// The keys whose `dimension` holds one of `values`, each once (a value listed twice counts
+    /// once).
+    public func keys(dimension: Int, values: [FieldValue?]) -> [StateKey] {
+        Set(values).flatMap { keys[dimension][$0] ?? [] }
+    }
+}
+
+/// A filter term every passing row must satisfy, on one dimension: its value is one of `values`
+/// (`=` or `in`). The speed layer reads only the rows its ``GroupIndex`` holds for them.
+public struct DimensionNarrowing: Sendable, Equatable {
+    /// The dimension's position in the view.
+    public var dimension: Int
+    /// The values allowed.
+    public var values: [FieldValue?]
+
+    /// Creates a narrowing.
+    public init(dimension: Int, values: [FieldValue?]) {
+        self.dimension = dimension
+        self.values = values
+    }
+}
+
+extension CompiledView {
+    /// The narrowest `=` or `in` term on a dimension that every row passing `filter` satisfies
+    /// (the filter itself, or a term of its top-level `and`); `nil` when there is none.
+    public func narrowing(_ filter: Filter?) -> DimensionNarrowing? {
+        guard let filter, let compiled = try? dimensionFilter(filter) else { return nil }
+        let terms: [CompiledFilter.Node]
+        switch compiled.root {
+        case .and(let all): terms = all
+        default: terms = [compiled.root]
+        }
+        var best: DimensionNarrowing?
+        for case .compare(let index, let op, let values) in terms where op == .equal || op == .in {
+            if values.count < best?.values.count ?? .max { best = DimensionNarrowing(dimension: index, values: values.map { $0 }) }
+        }
+        return best
+    }
+}
