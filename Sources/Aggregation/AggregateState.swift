@@ -161,7 +161,8 @@ public enum AggregateState: Sendable, Equatable {
         }
     }
 
-    static func quantileKey(_ q: Double) -> String {
+    /// The name a quantile goes by in answers: `0.5`, `0.95`, `1`.
+    public static func quantileKey(_ q: Double) -> String {
         var text = String(q)
         if text.hasSuffix(".0") { text.removeLast(2) }
         return text

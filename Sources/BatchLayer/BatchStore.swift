@@ -28,8 +28,10 @@ struct BatchStore: Sendable {
         return result
     }
 
-    /// Registers a version being built and creates its (empty) table.
-    func createVersion(view: String, definition: String, mode: String, cut: [Int64]) async throws -> (id: Int64, table: String) {
+    /// Registers a version being built and creates its (empty) table: `bucket`, `group_key` and
+    /// `states` (what Tandem reads back, exactly), then the typed columns (``TypedColumns``).
+    func createVersion(view compiled: CompiledView, definition: String, mode: String, cut: [Int64]) async throws -> (id: Int64, table: String) {
+        let view = compiled.name
         let rows = try await client.query(
             """
             INSERT INTO tandem_view_versions (view, definition, mode, cut, table_name, state)
@@ -40,17 +42,22 @@ struct BatchStore: Sendable {
         let table = Self.tableName(id)
         try await client.query("UPDATE tandem_view_versions SET table_name = \(table) WHERE id = \(id)", logger: logger)
         try await client.query(
-            PostgresQuery(unsafeSQL: "CREATE TABLE \(Self.quoted(table)) (bucket bigint NOT NULL, group_key bytea NOT NULL, states bytea NOT NULL)"),
+            PostgresQuery(
+                unsafeSQL:
+                    "CREATE TABLE \(Self.quoted(table)) (bucket bigint NOT NULL, group_key bytea NOT NULL, states bytea NOT NULL, \(TypedColumns(compiled).definitions))"
+            ),
             logger: logger)
         return (id, table)
     }
 
-    /// Writes every row of `state` into `table` with COPY, in chunks; returns the rows written.
-    /// (`copyFrom` quotes the table name itself; ours is `tandem_vv_<digits>`.)
-    func copy(_ state: ViewState, into table: String) async throws -> Int {
+    /// Writes every row of `state` into `table` with COPY, in chunks, then indexes the bucket and
+    /// each dimension (for SQL users' filters); returns the rows written. (`copyFrom` quotes the
+    /// table name itself; ours is `tandem_vv_<digits>`.)
+    func copy(_ state: ViewState, into table: String, view: CompiledView) async throws -> Int {
         let rows = state.rows
+        let typed = TypedColumns(view)
         try await client.withConnection { connection in
-            try await connection.copyFrom(table: table, columns: ["bucket", "group_key", "states"], logger: logger) { writer in
+            try await connection.copyFrom(table: table, columns: ["bucket", "group_key", "states"] + typed.names, logger: logger) { writer in
                 var buffer = ByteBuffer()
                 buffer.reserveCapacity(1 << 20)
                 for (key, row) in rows {
@@ -59,6 +66,7 @@ struct BatchStore: Sendable {
                     Self.writeHex(RowCoding.encode(key.group), to: &buffer)
                     buffer.writeInteger(UInt8(ascii: "\t"))
                     Self.writeHex(RowCoding.encode(row), to: &buffer)
+                    typed.write(group: key.group, row: row, to: &buffer)
                     buffer.writeInteger(UInt8(ascii: "\n"))
                     if buffer.readableBytes >= 1 << 20 {
                         try await writer.write(buffer)
@@ -69,6 +77,9 @@ struct BatchStore: Sendable {
             }
         }
         try await client.query(PostgresQuery(unsafeSQL: "CREATE INDEX ON \(Self.quoted(table)) (bucket)"), logger: logger)
+        for column in typed.dimensions {
+            try await client.query(PostgresQuery(unsafeSQL: "CREATE INDEX ON \(Self.quoted(table)) (\(column.table), bucket)"), logger: logger)
+        }
         try await client.query(PostgresQuery(unsafeSQL: "ANALYZE \(Self.quoted(table))"), logger: logger)
         return rows.count
     }
@@ -87,10 +98,15 @@ struct BatchStore: Sendable {
         }
     }
 
-    /// Publishes a built version in one transaction: the publication switches to it and the
-    /// previous version is retired. Returns the previous publication's id, if any.
-    func publish(view: String, id: Int64, cut: [Int64], rows: Int) async throws -> Int64? {
-        try await client.withTransaction(logger: logger) { connection in
+    /// Publishes a built version in one transaction: the publication switches to it, the SQL view
+    /// `tandem."<view>"` is re-pointed at its table, and the previous version is retired. Returns
+    /// the previous publication's id, if any.
+    func publish(view compiled: CompiledView, id: Int64, table: String, cut: [Int64], rows: Int) async throws -> Int64? {
+        let view = compiled.name
+        let statements = TypedColumns(compiled).viewStatements(table: table, version: id, cut: cut)
+        return try await client.withTransaction(logger: logger) { connection in
+            // One publish of this view at a time also keeps the SQL view's re-creation serial.
+            for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
             var previous: Int64?
             let current = try await connection.query("SELECT version_id FROM tandem_publications WHERE view = \(view) FOR UPDATE", logger: logger)
             for try await value in current.decode(Int64.self) { previous = value }
@@ -125,6 +141,7 @@ struct BatchStore: Sendable {
             ids.append(id)
         }
         try await client.query("DELETE FROM tandem_publications WHERE view = \(view)", logger: logger)
+        try await client.query(PostgresQuery(unsafeSQL: "DROP VIEW IF EXISTS tandem.\(Self.quoted(view))"), logger: logger)
         for id in ids { try await drop(id: id, state: "dropped") }
     }
 

@@ -71,6 +71,16 @@ public enum Migrations {
 
             """#
         ),
+        (
+            3, "003_sql_views.sql",
+            #"""
+            -- The schema of the SQL views over the batch layer: tandem."<view>" is re-pointed at each
+            -- publish to the published version table, for psql, Grafana or Metabase.
+
+            CREATE SCHEMA IF NOT EXISTS tandem;
+
+            """#
+        ),
     ]
 
     /// The statements of a migration: the extended query protocol takes one at a time. Migrations

@@ -54,12 +54,12 @@ struct Recompute: Sendable {
         // Built before the publish, so that the version is served from memory as soon as it is
         // visible.
         let columns = ServingCache.columns(of: result, view: view, budget: cacheBudget)
-        let version = try await store.createVersion(view: view.name, definition: definition, mode: mode.rawValue, cut: cut)
+        let version = try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut)
         let rows: Int
         let replaced: Int64?
         do {
-            rows = try await store.copy(result, into: version.table)
-            replaced = try await store.publish(view: view.name, id: version.id, cut: cut, rows: rows)
+            rows = try await store.copy(result, into: version.table, view: view)
+            replaced = try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows)
         } catch {
             do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
                 // Not fatal: the next start's clean-up drops versions left building or failed.
