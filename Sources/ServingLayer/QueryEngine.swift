@@ -81,20 +81,25 @@ public struct QueryEngine: Sendable {
         }
         let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
         let positions = wanted.map { name in view.definition.aggregates.firstIndex { $0.name == name }! }
-        var answered = rows.map { row in (row: row, values: view.results(row.states)) }
+        // Only the ordering aggregate is answered for every row; the rest only for the rows kept
+        // (a top-N keeps a bounded heap instead of sorting every row).
+        let kept: [Int]
         if let orderBy = query.orderBy, let position = view.definition.aggregates.firstIndex(where: { $0.name == orderBy.aggregate }) {
             let descending = orderBy.desc ?? true
-            answered = answered.enumerated().sorted { a, b in
-                let x = a.element.values[position].sortKey, y = b.element.values[position].sortKey
-                switch (x, y) {
+            let spec = view.definition.aggregates[position].spec, fieldType = view.aggregateFieldTypes[position]
+            let keys = rows.map { $0.states[position].result(spec, fieldType: fieldType).sortKey }
+            kept = TopN.select(count: rows.count, limit: query.limit) { a, b in
+                switch (keys[a], keys[b]) {
                 case (let x?, let y?) where x != y: return descending ? x > y : x < y
                 case (.some, nil): return true
                 case (nil, .some): return false
-                default: return a.offset < b.offset
+                default: return a < b
                 }
-            }.map(\.element)
+            }
+        } else {
+            kept = Array(rows.indices.prefix(query.limit ?? rows.count))
         }
-        if let limit = query.limit { answered = Array(answered.prefix(limit)) }
+        let answered = kept.map { (row: rows[$0], values: view.results(rows[$0].states)) }
         let hasTime: Bool
         if case .tumbling(nil) = request.window { hasTime = false } else { hasTime = true }
         var hasEnd = false
