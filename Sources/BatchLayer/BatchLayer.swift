@@ -118,9 +118,14 @@ public final class BatchLayer: Service, Sendable {
 
     /// The rows of a published version whose bucket starts in `[from, to)` (failing after
     /// `timeout` rather than waiting for an unreachable database).
-    public func read(_ version: PublishedVersion, from: Int64, to: Int64, timeout: Duration = .seconds(10)) async throws -> ViewState {
+    public func read(
+        _ version: PublishedVersion, from: Int64, to: Int64, narrowing: DimensionNarrowing? = nil, timeout: Duration = .seconds(10)
+    ) async throws -> ViewState {
         let store = self.store
-        return try await withTimeout(timeout, "reading view version \(version.id)") { try await store.read(version.table, from: from, to: to) }
+        let pushed = version.typed ? narrowing : nil
+        return try await withTimeout(timeout, "reading view version \(version.id)") {
+            try await store.read(version.table, from: from, to: to, narrowing: pushed)
+        }
     }
 
     // MARK: Jobs

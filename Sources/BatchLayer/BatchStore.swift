@@ -1,4 +1,5 @@
 import Aggregation
+import Events
 import Logging
 import NIOCore
 import PostgresNIO
@@ -18,12 +19,14 @@ struct BatchStore: Sendable {
     func loadPublications() async throws -> [String: PublishedVersion] {
         let rows = try await client.query(
             """
-            SELECT p.view, p.version_id, p.cut, v.table_name, v.definition
+            SELECT p.view, p.version_id, p.cut, v.table_name, v.definition, v.typed
             FROM tandem_publications p JOIN tandem_view_versions v ON v.id = p.version_id
             """, logger: logger)
         var result: [String: PublishedVersion] = [:]
-        for try await (view, id, cut, table, definition) in rows.decode((String, Int64, [Int64], String, String).self) {
-            result[view] = PublishedVersion(view: view, id: id, cut: cut, table: table, definition: definition)
+        for try await (view, id, cut, table, definition, typed) in rows.decode((String, Int64, [Int64], String, String, Bool).self) {
+            var version = PublishedVersion(view: view, id: id, cut: cut, table: table, definition: definition)
+            version.typed = typed
+            result[view] = version
         }
         return result
     }
@@ -34,8 +37,8 @@ struct BatchStore: Sendable {
         let view = compiled.name
         let rows = try await client.query(
             """
-            INSERT INTO tandem_view_versions (view, definition, mode, cut, table_name, state)
-            VALUES (\(view), \(definition), \(mode), \(cut), '', 'building') RETURNING id
+            INSERT INTO tandem_view_versions (view, definition, mode, cut, table_name, state, typed)
+            VALUES (\(view), \(definition), \(mode), \(cut), '', 'building', true) RETURNING id
             """, logger: logger)
         var id: Int64 = 0
         for try await value in rows.decode(Int64.self) { id = value }
@@ -156,17 +159,32 @@ struct BatchStore: Sendable {
         for (id, state) in stale { try await drop(id: id, state: state == "building" ? "failed" : "dropped") }
     }
 
-    /// The rows of a version table whose bucket starts in `[from, to)`.
-    func read(_ table: String, from: Int64 = .min, to: Int64 = .max) async throws -> ViewState {
-        let rows = try await client.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT bucket, group_key, states FROM \(Self.quoted(table)) WHERE bucket >= $1 AND bucket < $2",
-                binds: {
-                    var binds = PostgresBindings()
-                    binds.append(from)
-                    binds.append(to)
-                    return binds
-                }()), logger: logger)
+    /// The rows of a version table whose bucket starts in `[from, to)` and, with a `narrowing`
+    /// on a text or bigint dimension of a typed table, whose dimension holds one of its values
+    /// (the index on that dimension and the bucket serves it).
+    func read(_ table: String, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil) async throws -> ViewState {
+        var binds = PostgresBindings()
+        binds.append(from)
+        binds.append(to)
+        var sql = "SELECT bucket, group_key, states FROM \(Self.quoted(table)) WHERE bucket >= $1 AND bucket < $2"
+        if let narrowing {
+            let strings = narrowing.values.compactMap { value -> String? in
+                if case .string(let text)? = value { return text }
+                return nil
+            }
+            let integers = narrowing.values.compactMap { value -> Int64? in
+                if case .int(let number)? = value { return number }
+                return nil
+            }
+            if strings.count == narrowing.values.count {
+                binds.append(strings)
+                sql += " AND d_\(narrowing.dimension) = ANY($3)"
+            } else if integers.count == narrowing.values.count {
+                binds.append(integers)
+                sql += " AND d_\(narrowing.dimension) = ANY($3)"
+            }
+        }
+        let rows = try await client.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
         var state = ViewState()
         for try await (bucket, key, states) in rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
             let group = try RowCoding.decodeKey(Array(key.readableBytesView))

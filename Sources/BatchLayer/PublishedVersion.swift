@@ -13,6 +13,9 @@ public struct PublishedVersion: Sendable, Equatable {
     public var table: String
     /// The view definition it was computed for (JSON), to ignore versions of a replaced view.
     public var definition: String
+    /// Whether its table has typed columns (``TypedColumns``), so that a dimension filter can be
+    /// pushed down to it; tables built before them hold only the states.
+    public var typed = false
     /// The version's rows in columnar form (the serving cache), or `nil` while it is being
     /// loaded or when it does not fit `serving.cache_max_bytes`: queries then read the table.
     public var columns: ColumnarState?
@@ -29,6 +32,6 @@ public struct PublishedVersion: Sendable, Equatable {
 
     public static func == (lhs: PublishedVersion, rhs: PublishedVersion) -> Bool {
         lhs.view == rhs.view && lhs.id == rhs.id && lhs.cut == rhs.cut && lhs.table == rhs.table && lhs.definition == rhs.definition
-            && lhs.columns === rhs.columns
+            && lhs.typed == rhs.typed && lhs.columns === rhs.columns
     }
 }

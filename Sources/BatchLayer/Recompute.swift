@@ -67,7 +67,8 @@ struct Recompute: Sendable {
             }
             throw error
         }
-        let published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, columns: columns)
+        var published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, columns: columns)
+        published.typed = true
         return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total)
     }
 }

@@ -42,9 +42,8 @@ public struct QueryEngine: Sendable {
         let request = try query.rollup(for: view, limits: rollupLimits)
         let pinned = batch?.pin(view)
         defer { batch?.unpin(pinned, view: view.name) }
-        guard
-            var snapshot = speed.snapshot(
-                view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: view.narrowing(request.filter))
+        let narrowing = view.narrowing(request.filter)
+        guard var snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing)
         else {
             throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
         }
@@ -67,7 +66,8 @@ public struct QueryEngine: Sendable {
             let remaining = deadline - ContinuousClock.now
             do {
                 guard remaining > .zero else { throw CancellationError() }
-                var state = try await batch.read(pinned, from: request.from, to: request.to, timeout: min(remaining, .seconds(10)))
+                var state = try await batch.read(
+                    pinned, from: request.from, to: request.to, narrowing: narrowing, timeout: min(remaining, .seconds(10)))
                 state.merge(snapshot.state)
                 snapshot.state = state
                 source = "batch+speed"

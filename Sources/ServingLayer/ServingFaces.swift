@@ -24,5 +24,6 @@ public protocol BatchVersionReading: Sendable {
     /// Releases a pin.
     func unpin(_ version: PublishedVersion?, view: String)
     /// The rows of a published version whose bucket starts in `[from, to)`.
-    func read(_ version: PublishedVersion, from: Int64, to: Int64, timeout: Duration) async throws -> ViewState
+    /// With a `narrowing`, rows outside it may be left out (the query's filter still applies).
+    func read(_ version: PublishedVersion, from: Int64, to: Int64, narrowing: DimensionNarrowing?, timeout: Duration) async throws -> ViewState
 }

@@ -116,6 +116,10 @@ struct ServingCacheTests {
             let answer = try await totals(client)
             #expect(answer.provenance.source == "batch+speed")
             #expect(answer.rows.reduce(0) { $0 + ($1["views"]?.int ?? 0) } == 2000)
+            // A filter on the dimension is pushed down to the typed table: same rows.
+            let filtered = try await totals(client, url: "/p/2")
+            #expect(filtered.rows == answer.rows.filter { $0["url"] == .string("/p/2") })
+            #expect(filtered.rows.count == 1)
         }
     }
 
