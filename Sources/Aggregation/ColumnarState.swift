@@ -18,6 +18,8 @@ public final class ColumnarState: Sendable {
     let codes: [[UInt32]]
     /// Per dimension and code: the rows holding that value, ascending (so also by bucket).
     let postings: [[[Int32]]]
+    /// Per dimension: the code of each value.
+    let lookups: [[FieldValue?: UInt32]]
     /// Per aggregate: each row's state.
     let states: [[AggregateState]]
     /// An estimate of the memory held, in bytes.
@@ -35,6 +37,7 @@ public final class ColumnarState: Sendable {
         var dictionaries: [[FieldValue?]] = []
         var codes: [[UInt32]] = []
         var postings: [[[Int32]]] = []
+        var lookups: [[FieldValue?: UInt32]] = []
         var bytes = entries.count * 8
         for dimension in 0..<dimensions {
             var lookup: [FieldValue?: UInt32] = [:]
@@ -58,6 +61,7 @@ public final class ColumnarState: Sendable {
                 lists[Int(code)].append(Int32(row))
             }
             dictionaries.append(dictionary)
+            lookups.append(lookup)
             codes.append(column)
             postings.append(lists)
             bytes += entries.count * 8
@@ -73,6 +77,7 @@ public final class ColumnarState: Sendable {
         self.dictionaries = dictionaries
         self.codes = codes
         self.postings = postings
+        self.lookups = lookups
         self.states = states
         estimatedBytes = bytes
     }

@@ -12,9 +12,11 @@ extension CompiledView {
     /// Rolls a published version's columns up into answer rows: the same rows as rolling up
     /// `columns.state(from:to:)`, without building it. A filter on dimension values reads only
     /// the posting lists of the values it allows; other rows in the range are never touched.
+    /// - Parameter sorted: `false` leaves the rows unordered, for a caller that orders them itself.
     /// - Throws: ``ViewError`` `too_many_groups` past `limits.maxRows`, `query_timeout` past
     ///   `limits.deadline`.
-    public func rollup(_ columns: ColumnarState, _ request: RollupRequest, limits: RollupLimits) throws(ViewError) -> [RollupRow] {
+    public func rollup(_ columns: ColumnarState, _ request: RollupRequest, limits: RollupLimits, sorted: Bool = true) throws(ViewError) -> [RollupRow]
+    {
         precondition(Self.columnarServes(request.window), "sessions roll up a merged state")
         let kept = request.keptDimensions
         let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
@@ -25,7 +27,7 @@ extension CompiledView {
         for position in positions {
             radix.append(capacity)
             let (product, overflow) = capacity.multipliedReportingOverflow(by: UInt64(max(columns.dictionaries[position].count, 1)))
-            if overflow { return try rollup(columns.state(from: request.from, to: request.to), request, limits: limits) }
+            if overflow { return try rollup(columns.state(from: request.from, to: request.to), request, limits: limits, sorted: sorted) }
             capacity = product
         }
         let filter = try request.filter.map { (filter) throws(ViewError) in try CodeFilter(try dimensionFilter(filter), columns: columns) }
@@ -96,7 +98,7 @@ extension CompiledView {
             }
             rows.append(RollupRow(time: key.hasTime ? key.time : nil, end: nil, dimensions: kept, group: group, states: merged[slot]))
         }
-        rows.sort(by: Self.rowOrder)
+        if sorted { rows.sort(by: Self.rowOrder) }
         return rows
     }
 
@@ -104,7 +106,8 @@ extension CompiledView {
     /// speed layer after its cut) window by window and group by group: rolling up is a
     /// homomorphism of the state monoid, so this equals rolling up the merged state.
     /// - Throws: ``ViewError`` `too_many_groups` when the merged rows pass `limits.maxRows`.
-    public static func merge(_ first: [RollupRow], _ second: [RollupRow], limits: RollupLimits) throws(ViewError) -> [RollupRow] {
+    public static func merge(_ first: [RollupRow], _ second: [RollupRow], limits: RollupLimits, sorted: Bool = true) throws(ViewError) -> [RollupRow]
+    {
         guard !first.isEmpty else { return second }
         guard !second.isEmpty else { return first }
         var slots: [RollupKey: Int] = [:]
@@ -120,7 +123,7 @@ extension CompiledView {
         guard rows.count <= limits.maxRows else {
             throw limits.tooManyRows
         }
-        rows.sort(by: rowOrder)
+        if sorted { rows.sort(by: rowOrder) }
         return rows
     }
 }
@@ -152,6 +155,11 @@ struct CodeFilter {
             case .and(let all): return .and(all.map(compile))
             case .or(let any): return .or(any.map(compile))
             case .not(let inner): return .not(compile(inner))
+            case .compare(let index, let op, let literals) where op == .equal || op == .in:
+                // Look the values up rather than test every value of the dictionary.
+                var allowed = [Bool](repeating: false, count: columns.dictionaries[index].count)
+                for literal in literals { if let code = columns.lookups[index][literal] { allowed[Int(code)] = true } }
+                return .leaf(dimension: index, allowed: allowed)
             case .compare(let index, _, _):
                 var values = [FieldValue?](repeating: nil, count: dimensions)
                 let allowed = columns.dictionaries[index].map { value in

@@ -207,7 +207,8 @@ extension CompiledView {
     /// group. Call ``check(_:limits:)`` first.
     /// - Throws: ``ViewError`` `too_many_groups` as soon as the answer passes `limits.maxRows`,
     ///   `query_timeout` once `limits.deadline` has passed (checked every few thousand rows).
-    public func rollup(_ state: ViewState, _ request: RollupRequest, limits: RollupLimits) throws(ViewError) -> [RollupRow] {
+    /// - Parameter sorted: `false` leaves the rows unordered, for a caller that orders them itself.
+    public func rollup(_ state: ViewState, _ request: RollupRequest, limits: RollupLimits, sorted: Bool = true) throws(ViewError) -> [RollupRow] {
         // `check` compiled this filter already; a failure here would be a bug, not bad input.
         let filter = request.filter.flatMap { try? dimensionFilter($0) }
         var visited = 0
@@ -272,7 +273,7 @@ extension CompiledView {
         } else {
             rows = merged.map { RollupRow(time: $0.key.time, end: nil, dimensions: kept, group: $0.key.group.values, states: $0.value) }
         }
-        rows.sort(by: Self.rowOrder)
+        if sorted { rows.sort(by: Self.rowOrder) }
         return rows
     }
 
@@ -303,7 +304,8 @@ extension CompiledView {
         if merged[key] == nil { merged[key] = row } else { merged[key]!.mergeRow(row) }
     }
 
-    static func rowOrder(_ a: RollupRow, _ b: RollupRow) -> Bool {
+    /// The order of answer rows: by time, then group (absent values first).
+    public static func rowOrder(_ a: RollupRow, _ b: RollupRow) -> Bool {
         if a.time != b.time { return (a.time ?? .min) < (b.time ?? .min) }
         for (x, y) in zip(a.group, b.group) where x != y {
             switch (x, y) {

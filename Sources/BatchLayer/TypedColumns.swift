@@ -75,11 +75,22 @@ struct TypedColumns: Sendable {
 
     /// The statement that (re)creates `tandem."<view>"` over `table`.
     func viewStatements(table: String, version: Int64, cut: [Int64]) -> [String] {
-        let aliases = Set((dimensions + aggregates).map(\.alias))
-        let time = aliases.contains("bucket_start") ? "tandem_bucket_start" : "bucket_start"
-        let columns =
-            ["to_timestamp(bucket / 1000.0) AS \(BatchStore.quoted(time))"]
-            + (dimensions + aggregates).map { "\($0.table) AS \(BatchStore.quoted($0.alias))" }
+        // Names must be unique in a view: a name another column already has (an avg `lat` beside
+        // a sum `lat_sum`, a repeated quantile, a dimension called `bucket_start`) gets a
+        // numbered suffix.
+        // PostgreSQL cuts identifiers at 63 bytes, so names are cut first (ours are ASCII).
+        var taken = Set<String>()
+        func unique(_ alias: String) -> String {
+            func fit(_ suffix: String) -> String { String(alias.prefix(63 - suffix.count)) + suffix }
+            var candidate = fit(""), number = 2
+            while !taken.insert(candidate).inserted {
+                candidate = fit("_\(number)")
+                number += 1
+            }
+            return candidate
+        }
+        let named = (dimensions + aggregates).map { "\($0.table) AS \(BatchStore.quoted(unique($0.alias)))" }
+        let columns = ["to_timestamp(bucket / 1000.0) AS \(BatchStore.quoted(unique("bucket_start")))"] + named
         let name = "tandem." + BatchStore.quoted(view.name)
         let comment =
             "Tandem view \(view.name), version \(version): one row per bucket and group, from the records below the cut \(cut) (the speed layer holds the rest)"

@@ -49,18 +49,21 @@ public struct QueryEngine: Sendable {
         }
         var source = "speed"
         var rows: [RollupRow]
+        // An ordered query orders the rows itself (a bounded heap for a top-N): no full sort here.
+        let orderPosition = query.orderBy.flatMap { orderBy in view.definition.aggregates.firstIndex { $0.name == orderBy.aggregate } }
+        let sorted = orderPosition == nil
         if let pinned, let columns = pinned.columns {
             // The serving cache: no database round trip. Tumbling and hopping windows roll each
             // layer up on its own and merge the rows; sessions roll up the merged state.
             source = "batch+speed"
             if CompiledView.columnarServes(request.window) {
                 rows = try CompiledView.merge(
-                    try view.rollup(columns, request, limits: rollupLimits), try view.rollup(snapshot.state, request, limits: rollupLimits),
-                    limits: rollupLimits)
+                    try view.rollup(columns, request, limits: rollupLimits, sorted: sorted),
+                    try view.rollup(snapshot.state, request, limits: rollupLimits, sorted: sorted), limits: rollupLimits, sorted: sorted)
             } else {
                 var state = columns.state(from: request.from, to: request.to)
                 state.merge(snapshot.state)
-                rows = try view.rollup(state, request, limits: rollupLimits)
+                rows = try view.rollup(state, request, limits: rollupLimits, sorted: sorted)
             }
         } else if let pinned, let batch {
             let remaining = deadline - ContinuousClock.now
@@ -75,16 +78,16 @@ public struct QueryEngine: Sendable {
                 if ContinuousClock.now >= deadline || Task.isCancelled { throw RollupLimits.timedOut }
                 source = "degraded"
             }
-            rows = try view.rollup(snapshot.state, request, limits: rollupLimits)
+            rows = try view.rollup(snapshot.state, request, limits: rollupLimits, sorted: sorted)
         } else {
-            rows = try view.rollup(snapshot.state, request, limits: rollupLimits)
+            rows = try view.rollup(snapshot.state, request, limits: rollupLimits, sorted: sorted)
         }
         let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
         let positions = wanted.map { name in view.definition.aggregates.firstIndex { $0.name == name }! }
         // Only the ordering aggregate is answered for every row; the rest only for the rows kept
         // (a top-N keeps a bounded heap instead of sorting every row).
         let kept: [Int]
-        if let orderBy = query.orderBy, let position = view.definition.aggregates.firstIndex(where: { $0.name == orderBy.aggregate }) {
+        if let orderBy = query.orderBy, let position = orderPosition {
             let descending = orderBy.desc ?? true
             let spec = view.definition.aggregates[position].spec, fieldType = view.aggregateFieldTypes[position]
             let keys = rows.map { $0.states[position].result(spec, fieldType: fieldType).sortKey }
@@ -93,7 +96,7 @@ public struct QueryEngine: Sendable {
                 case (let x?, let y?) where x != y: return descending ? x > y : x < y
                 case (.some, nil): return true
                 case (nil, .some): return false
-                default: return a < b
+                default: return CompiledView.rowOrder(rows[a], rows[b])
                 }
             }
         } else {

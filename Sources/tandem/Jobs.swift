@@ -27,10 +27,23 @@ struct Recompute: AsyncParsableCommand {
             printError("HTTP \(status): \(String(buffer: reply))")
             throw ExitCode(1)
         }
-        let jobs = view == nil ? try APIClient.decode(JobsResponse.self, from: reply).jobs : [try APIClient.decode(JobResponse.self, from: reply)]
+        var jobs: [JobResponse]
+        var skipped: [JobsResponse.Skipped] = []
+        if view == nil {
+            let answer = try APIClient.decode(JobsResponse.self, from: reply)
+            jobs = answer.jobs
+            skipped = answer.skipped ?? []
+        } else {
+            jobs = [try APIClient.decode(JobResponse.self, from: reply)]
+        }
         for job in jobs { print(JobLine.describe(job)) }
+        // A view that already has a job queued or running got none: say so, and with --wait
+        // fail, since what was asked was not done.
+        for entry in skipped {
+            printError("skipped \(entry.view): \(entry.code) (it already has a queued or running job; run it again once that ends)")
+        }
         guard wait else { return }
-        var failed = false
+        var failed = !skipped.isEmpty
         for job in jobs {
             let final = try await JobLine.follow(job.id, client: client)
             failed = failed || final.state != "succeeded"
