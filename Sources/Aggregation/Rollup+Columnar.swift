@@ -33,61 +33,18 @@ extension CompiledView {
         let filter = try request.filter.map { (filter) throws(ViewError) in try CodeFilter(try dimensionFilter(filter), columns: columns) }
         let low = columns.firstRow(atOrAfter: request.from)
         let high = columns.firstRow(atOrAfter: request.to)
-        var slots: [ColumnarKey: Int] = [:]
-        var merged: [[AggregateState]] = []
-        let aggregates = columns.states.count
-        var visited = 0
-        var failure: ViewError?
-        func add(_ row: Int, time: Int64?, group: UInt64) {
-            let key = ColumnarKey(time: time ?? .min, hasTime: time != nil, group: group)
-            if let slot = slots[key] {
-                for index in 0..<aggregates { merged[slot][index].merge(columns.states[index][row]) }
-            } else {
-                slots[key] = merged.count
-                merged.append((0..<aggregates).map { columns.states[$0][row] })
-            }
-        }
-        func visit(_ row: Int) {
-            visited += 1
-            if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
-                failure = RollupLimits.timedOut
-                return
-            }
-            if let filter, !filter.matches(row) { return }
-            var group: UInt64 = 0
-            for (index, position) in positions.enumerated() { group &+= UInt64(columns.codes[position][row]) &* radix[index] }
-            let bucket = columns.buckets[row]
-            switch request.window {
-            case .tumbling(let granularity):
-                add(row, time: granularity.map { Self.floor(bucket, to: $0) }, group: group)
-            case .hopping(let size, let advance):
-                Self.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { start in
-                    add(row, time: start, group: group)
-                }
-            case .session:
-                break
-            }
-            if merged.count > limits.maxRows {
-                failure = limits.tooManyRows
-            }
-        }
         if let deadline = limits.deadline, ContinuousClock.now >= deadline {
             throw RollupLimits.timedOut
         }
-        if let narrowed = filter?.candidates(in: low..<high, columns: columns) {
-            for row in narrowed {
-                visit(row)
-                if let failure { throw failure }
-            }
-        } else {
-            for row in low..<high {
-                visit(row)
-                if let failure { throw failure }
-            }
-        }
+        let narrowed = filter?.candidates(in: low..<high, columns: columns)
+        var accumulator = ColumnarAccumulator(
+            columns: columns, request: request, positions: positions, radix: radix, capacity: capacity, filter: filter, limits: limits,
+            expectedRows: narrowed?.count ?? (high - low))
+        if let narrowed { try accumulator.visit(narrowed) } else { try accumulator.visit(low..<high) }
         var rows: [RollupRow] = []
-        rows.reserveCapacity(merged.count)
-        for (key, slot) in slots {
+        rows.reserveCapacity(accumulator.keys.count)
+        let aggregates = columns.states.count
+        for (slot, key) in accumulator.keys.enumerated() {
             var rest = key.group
             var group: [FieldValue?] = []
             group.reserveCapacity(positions.count)
@@ -96,7 +53,8 @@ extension CompiledView {
                 group.append(columns.dictionaries[position][Int(rest % size)])
                 rest /= size
             }
-            rows.append(RollupRow(time: key.hasTime ? key.time : nil, end: nil, dimensions: kept, group: group, states: merged[slot]))
+            let states = Array(accumulator.states[(slot * aggregates)..<((slot + 1) * aggregates)])
+            rows.append(RollupRow(time: key.hasTime ? key.time : nil, end: nil, dimensions: kept, group: group, states: states))
         }
         if sorted { rows.sort(by: Self.rowOrder) }
         return rows
@@ -125,6 +83,125 @@ extension CompiledView {
         }
         if sorted { rows.sort(by: rowOrder) }
         return rows
+    }
+}
+
+/// The merged states of the columnar roll-up, one slot per (window, group), states flat in slot
+/// order. When the windows times the groups are few (a top-N over a range, say), slots are found
+/// in a dense table; otherwise in a dictionary.
+struct ColumnarAccumulator {
+    let columns: ColumnarState
+    let request: RollupRequest
+    let positions: [Int]
+    let radix: [UInt64]
+    let filter: CodeFilter?
+    let limits: RollupLimits
+    let aggregates: Int
+    /// Tumbling windows in the range, when the dense table is used.
+    let windowStart: Int64
+    let windowStep: Int64
+    let groups: Int
+    var dense: [Int32]
+    var slots: [ColumnarKey: Int32] = [:]
+    var keys: [ColumnarKey] = []
+    var states: [AggregateState] = []
+    var visited = 0
+
+    init(
+        columns: ColumnarState, request: RollupRequest, positions: [Int], radix: [UInt64], capacity: UInt64, filter: CodeFilter?,
+        limits: RollupLimits, expectedRows: Int
+    ) {
+        self.columns = columns
+        self.request = request
+        self.positions = positions
+        self.radix = radix
+        self.filter = filter
+        self.limits = limits
+        aggregates = columns.states.count
+        var windows: Int64 = 0
+        var start: Int64 = 0, step: Int64 = 1
+        if case .tumbling(let granularity) = request.window {
+            if let granularity {
+                start = CompiledView.floor(request.from, to: granularity)
+                step = granularity
+                let (span, overflow) = request.to.subtractingReportingOverflow(start)
+                windows = overflow ? .max : span / granularity + 1
+            } else {
+                windows = 1
+            }
+        }
+        windowStart = start
+        windowStep = step
+        groups = Int(clamping: capacity)
+        // Dense only when the table is small next to the rows it serves.
+        let (cells, overflow) = windows.multipliedReportingOverflow(by: Int64(clamping: capacity))
+        if windows > 0, !overflow, cells <= max(65_536, 4 * Int64(expectedRows)), cells <= 16_777_216 {
+            dense = [Int32](repeating: -1, count: Int(cells))
+        } else {
+            dense = []
+            slots.reserveCapacity(min(expectedRows, 1 << 20))
+        }
+    }
+
+    mutating func visit(_ rows: some Sequence<Int>) throws(ViewError) {
+        for row in rows {
+            visited += 1
+            if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
+                throw RollupLimits.timedOut
+            }
+            if let filter, !filter.matches(row) { continue }
+            var group: UInt64 = 0
+            for (index, position) in positions.enumerated() { group &+= UInt64(columns.codes[position][row]) &* radix[index] }
+            let bucket = columns.buckets[row]
+            switch request.window {
+            case .tumbling(let granularity):
+                if !dense.isEmpty {
+                    let window = granularity.map { Int((CompiledView.floor(bucket, to: $0) - windowStart) / windowStep) } ?? 0
+                    let cell = window * groups + Int(group)
+                    if dense[cell] < 0 {
+                        dense[cell] = Int32(keys.count)
+                        add(
+                            row,
+                            ColumnarKey(
+                                time: granularity.map { CompiledView.floor(bucket, to: $0) } ?? .min, hasTime: granularity != nil, group: group),
+                            slot: nil)
+                    } else {
+                        add(row, nil, slot: Int(dense[cell]))
+                    }
+                } else {
+                    let time = granularity.map { CompiledView.floor(bucket, to: $0) }
+                    addKeyed(row, ColumnarKey(time: time ?? .min, hasTime: time != nil, group: group))
+                }
+            case .hopping(let size, let advance):
+                var pending: [Int64] = []
+                CompiledView.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { pending.append($0) }
+                for start in pending { addKeyed(row, ColumnarKey(time: start, hasTime: true, group: group)) }
+            case .session:
+                break
+            }
+            if keys.count > limits.maxRows { throw limits.tooManyRows }
+        }
+    }
+
+    private mutating func addKeyed(_ row: Int, _ key: ColumnarKey) {
+        if let slot = slots[key] {
+            add(row, nil, slot: Int(slot))
+        } else {
+            slots[key] = Int32(keys.count)
+            add(row, key, slot: nil)
+        }
+    }
+
+    /// Merges `row` into `slot`, or opens a new slot for `key` with it.
+    @inline(__always)
+    private mutating func add(_ row: Int, _ key: ColumnarKey?, slot: Int?) {
+        if let slot {
+            let base = slot * aggregates
+            for index in 0..<aggregates { states[base + index].merge(columns.states[index][row]) }
+        } else if let key {
+            keys.append(key)
+            for index in 0..<aggregates { states.append(columns.states[index][row]) }
+        }
     }
 }
 

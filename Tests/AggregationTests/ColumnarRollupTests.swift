@@ -29,6 +29,11 @@ struct ColumnarRollupTests {
                 }
             }
         }
+        // A long range at a fine step: too many windows for the dense slot table.
+        let year: Int64 = 365 * 24 * hour
+        requests.append(RollupRequest(from: base - year, to: base + year, groupBy: ["url", "country"], window: .tumbling(granularity: minute)))
+        requests.append(
+            RollupRequest(from: base - year, to: base + year, groupBy: ["url"], filter: narrowing[1], window: .tumbling(granularity: minute)))
         return requests
     }
 
