@@ -88,14 +88,7 @@ public final class ColumnarState: Sendable {
     }
 
     /// The first row whose bucket is at or after `time`.
-    func firstRow(atOrAfter time: Int64) -> Int {
-        var low = 0, high = rowCount
-        while low < high {
-            let middle = (low + high) / 2
-            if buckets[middle] < time { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
+    func firstRow(atOrAfter time: Int64) -> Int { buckets.lowerBound(of: time) }
 
     /// The rows whose bucket starts in `[from, to)` as a `ViewState` (for window shapes the
     /// columnar roll-up does not serve).

@@ -54,7 +54,7 @@ extension CompiledView {
                 rest /= size
             }
             let states = Array(accumulator.states[(slot * aggregates)..<((slot + 1) * aggregates)])
-            rows.append(RollupRow(time: key.hasTime ? key.time : nil, end: nil, dimensions: kept, group: group, states: states))
+            rows.append(RollupRow(time: key.time, end: nil, dimensions: kept, group: group, states: states))
         }
         if sorted { rows.sort(by: Self.rowOrder) }
         return rows
@@ -144,6 +144,7 @@ struct ColumnarAccumulator {
     }
 
     mutating func visit(_ rows: some Sequence<Int>) throws(ViewError) {
+        var starts: [Int64] = []  // a hopping window's starts for one row, reused
         for row in rows {
             visited += 1
             if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
@@ -155,27 +156,23 @@ struct ColumnarAccumulator {
             let bucket = columns.buckets[row]
             switch request.window {
             case .tumbling(let granularity):
-                if !dense.isEmpty {
-                    let window = granularity.map { Int((CompiledView.floor(bucket, to: $0) - windowStart) / windowStep) } ?? 0
+                let time = granularity.map { CompiledView.floor(bucket, to: $0) }
+                if dense.isEmpty {
+                    add(row, to: ColumnarKey(time: time, group: group))
+                } else {
+                    let window = time.map { Int(($0 - windowStart) / windowStep) } ?? 0
                     let cell = window * groups + Int(group)
                     if dense[cell] < 0 {
                         dense[cell] = Int32(keys.count)
-                        add(
-                            row,
-                            ColumnarKey(
-                                time: granularity.map { CompiledView.floor(bucket, to: $0) } ?? .min, hasTime: granularity != nil, group: group),
-                            slot: nil)
+                        open(row, ColumnarKey(time: time, group: group))
                     } else {
-                        add(row, nil, slot: Int(dense[cell]))
+                        merge(row, into: Int(dense[cell]))
                     }
-                } else {
-                    let time = granularity.map { CompiledView.floor(bucket, to: $0) }
-                    addKeyed(row, ColumnarKey(time: time ?? .min, hasTime: time != nil, group: group))
                 }
             case .hopping(let size, let advance):
-                var pending: [Int64] = []
-                CompiledView.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { pending.append($0) }
-                for start in pending { addKeyed(row, ColumnarKey(time: start, hasTime: true, group: group)) }
+                starts.removeAll(keepingCapacity: true)
+                CompiledView.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { starts.append($0) }
+                for start in starts { add(row, to: ColumnarKey(time: start, group: group)) }
             case .session:
                 break
             }
@@ -183,32 +180,35 @@ struct ColumnarAccumulator {
         }
     }
 
-    private mutating func addKeyed(_ row: Int, _ key: ColumnarKey) {
+    /// Merges `row` into the slot of `key` (the dictionary path), opening it if needed.
+    private mutating func add(_ row: Int, to key: ColumnarKey) {
         if let slot = slots[key] {
-            add(row, nil, slot: Int(slot))
+            merge(row, into: Int(slot))
         } else {
             slots[key] = Int32(keys.count)
-            add(row, key, slot: nil)
+            open(row, key)
         }
     }
 
-    /// Merges `row` into `slot`, or opens a new slot for `key` with it.
+    /// Opens a new slot for `key` holding `row`'s states.
     @inline(__always)
-    private mutating func add(_ row: Int, _ key: ColumnarKey?, slot: Int?) {
-        if let slot {
-            let base = slot * aggregates
-            for index in 0..<aggregates { states[base + index].merge(columns.states[index][row]) }
-        } else if let key {
-            keys.append(key)
-            for index in 0..<aggregates { states.append(columns.states[index][row]) }
-        }
+    private mutating func open(_ row: Int, _ key: ColumnarKey) {
+        keys.append(key)
+        for index in 0..<aggregates { states.append(columns.states[index][row]) }
+    }
+
+    /// Merges `row`'s states into `slot`.
+    @inline(__always)
+    private mutating func merge(_ row: Int, into slot: Int) {
+        let base = slot * aggregates
+        for index in 0..<aggregates { states[base + index].merge(columns.states[index][row]) }
     }
 }
 
-/// A roll-up slot of the columnar path: a window start and a group number.
+/// A roll-up slot of the columnar path: a window start (none for `granularity: all`) and a group
+/// number.
 struct ColumnarKey: Hashable {
-    var time: Int64
-    var hasTime: Bool
+    var time: Int64?
     var group: UInt64
 }
 
@@ -278,7 +278,7 @@ struct CodeFilter {
             var rows = 0
             for (code, passes) in allowed.enumerated() where passes {
                 let list = columns.postings[dimension][code]
-                let slice = list[Self.lowerBound(list, Int32(range.lowerBound))..<Self.lowerBound(list, Int32(range.upperBound))]
+                let slice = list[list.lowerBound(of: Int32(range.lowerBound))..<list.lowerBound(of: Int32(range.upperBound))]
                 if !slice.isEmpty {
                     lists.append(slice)
                     rows += slice.count
@@ -289,14 +289,5 @@ struct CodeFilter {
         guard let best else { return nil }
         if best.lists.count == 1 { return best.lists[0].map { Int($0) } }
         return best.lists.flatMap { $0.map { Int($0) } }.sorted()
-    }
-
-    private static func lowerBound(_ list: [Int32], _ value: Int32) -> Int {
-        var low = 0, high = list.count
-        while low < high {
-            let middle = (low + high) / 2
-            if list[middle] < value { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }

@@ -24,9 +24,7 @@ struct BatchStore: Sendable {
             """, logger: logger)
         var result: [String: PublishedVersion] = [:]
         for try await (view, id, cut, table, definition, typed) in rows.decode((String, Int64, [Int64], String, String, Bool).self) {
-            var version = PublishedVersion(view: view, id: id, cut: cut, table: table, definition: definition)
-            version.typed = typed
-            result[view] = version
+            result[view] = PublishedVersion(view: view, id: id, cut: cut, table: table, definition: definition, typed: typed)
         }
         return result
     }

@@ -15,18 +15,19 @@ public struct PublishedVersion: Sendable, Equatable {
     public var definition: String
     /// Whether its table has typed columns (``TypedColumns``), so that a dimension filter can be
     /// pushed down to it; tables built before them hold only the states.
-    public var typed = false
+    public var typed: Bool
     /// The version's rows in columnar form (the serving cache), or `nil` while it is being
     /// loaded or when it does not fit `serving.cache_max_bytes`: queries then read the table.
     public var columns: ColumnarState?
 
     /// Creates a version.
-    public init(view: String, id: Int64, cut: [Int64], table: String, definition: String, columns: ColumnarState? = nil) {
+    public init(view: String, id: Int64, cut: [Int64], table: String, definition: String, typed: Bool = false, columns: ColumnarState? = nil) {
         self.view = view
         self.id = id
         self.cut = cut
         self.table = table
         self.definition = definition
+        self.typed = typed
         self.columns = columns
     }
 

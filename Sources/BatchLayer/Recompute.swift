@@ -67,8 +67,8 @@ struct Recompute: Sendable {
             }
             throw error
         }
-        var published = PublishedVersion(view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, columns: columns)
-        published.typed = true
+        let published = PublishedVersion(
+            view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, typed: true, columns: columns)
         return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total)
     }
 }
