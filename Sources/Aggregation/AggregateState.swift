@@ -130,7 +130,7 @@ public enum AggregateState: Sendable, Equatable {
         }
     }
 
-    private static func combine<T>(_ a: T?, _ b: T?, _ pick: (T, T) -> T) -> T? {
+    static func combine<T>(_ a: T?, _ b: T?, _ pick: (T, T) -> T) -> T? {
         switch (a, b) {
         case (let x?, let y?): pick(x, y)
         case (let x?, nil): x

@@ -20,59 +20,63 @@ public final class ColumnarState: Sendable {
     let postings: [[[Int32]]]
     /// Per dimension: the code of each value.
     let lookups: [[FieldValue?: UInt32]]
-    /// Per aggregate: each row's state.
-    let states: [[AggregateState]]
+    /// Per aggregate: each row's state, as plain values where the aggregate allows.
+    let states: [any StateColumn]
     /// An estimate of the memory held, in bytes.
     public let estimatedBytes: Int
 
-    /// Builds the columns of `state`.
-    /// - Parameters:
-    ///   - state: the rows.
-    ///   - dimensions: the view's dimension count.
-    ///   - aggregates: the view's aggregate count.
-    public init(_ state: ViewState, dimensions: Int, aggregates: Int) {
-        let entries = state.rows.sorted { $0.key.bucket < $1.key.bucket }
-        rowCount = entries.count
-        buckets = entries.map(\.key.bucket)
+    /// Builds the columns of `state`, rows of `view`.
+    public init(_ state: ViewState, view: CompiledView) {
+        let dimensions = view.definition.dimensions.count
+        let unordered = Array(state.rows)
+        // Dictionaries first, in the rows' hash order; then the rows are ordered by bucket and,
+        // within a bucket, by the first dimension's code, so that a roll-up over a range meets
+        // its groups in a steady order rather than at random.
         var dictionaries: [[FieldValue?]] = []
-        var codes: [[UInt32]] = []
-        var postings: [[[Int32]]] = []
         var lookups: [[FieldValue?: UInt32]] = []
-        var bytes = entries.count * 8
+        var unorderedCodes: [[UInt32]] = []
+        var bytes = unordered.count * 8
         for dimension in 0..<dimensions {
             var lookup: [FieldValue?: UInt32] = [:]
             var dictionary: [FieldValue?] = []
             var column: [UInt32] = []
-            column.reserveCapacity(entries.count)
-            var lists: [[Int32]] = []
-            for (row, entry) in entries.enumerated() {
+            column.reserveCapacity(unordered.count)
+            for entry in unordered {
                 let value = entry.key.group.values[dimension]
-                let code: UInt32
                 if let known = lookup[value] {
-                    code = known
+                    column.append(known)
                 } else {
-                    code = UInt32(dictionary.count)
+                    let code = UInt32(dictionary.count)
                     lookup[value] = code
                     dictionary.append(value)
-                    lists.append([])
+                    column.append(code)
                     bytes += Self.bytes(of: value) + 64
                 }
-                column.append(code)
-                lists[Int(code)].append(Int32(row))
             }
             dictionaries.append(dictionary)
             lookups.append(lookup)
-            codes.append(column)
-            postings.append(lists)
-            bytes += entries.count * 8
+            unorderedCodes.append(column)
+            bytes += unordered.count * 8
         }
-        var states: [[AggregateState]] = Array(repeating: [], count: aggregates)
-        for index in 0..<aggregates {
-            states[index].reserveCapacity(entries.count)
-            for entry in entries {
-                states[index].append(entry.value[index])
-                bytes += MemoryLayout<AggregateState>.stride + entry.value[index].heapBytes
-            }
+        let order = unordered.indices.sorted { a, b in
+            let x = unordered[a].key.bucket, y = unordered[b].key.bucket
+            if x != y { return x < y }
+            return dimensions > 0 && unorderedCodes[0][a] < unorderedCodes[0][b]
+        }
+        let entries = order.map { unordered[$0] }
+        rowCount = entries.count
+        buckets = entries.map(\.key.bucket)
+        let codes = unorderedCodes.map { column in order.map { column[$0] } }
+        var postings: [[[Int32]]] = []
+        for dimension in 0..<dimensions {
+            var lists = [[Int32]](repeating: [], count: dictionaries[dimension].count)
+            for (row, code) in codes[dimension].enumerated() { lists[Int(code)].append(Int32(row)) }
+            postings.append(lists)
+        }
+        var states = view.emptyRow.map(StateColumns.make)
+        for index in states.indices {
+            for entry in entries { states[index].append(entry.value[index]) }
+            bytes += states[index].bytes
         }
         self.dictionaries = dictionaries
         self.codes = codes
@@ -97,7 +101,7 @@ public final class ColumnarState: Sendable {
         let dimensions = dictionaries.count
         for row in firstRow(atOrAfter: from)..<firstRow(atOrAfter: to) {
             let group = GroupKey((0..<dimensions).map { dictionaries[$0][Int(codes[$0][row])] })
-            result.rows[StateKey(bucket: buckets[row], group: group)] = states.map { $0[row] }
+            result.rows[StateKey(bucket: buckets[row], group: group)] = states.map { $0.state(at: row) }
         }
         return result
     }

@@ -76,10 +76,7 @@ public struct CompiledView: Sendable {
         group.reserveCapacity(dimensionIndexes.count)
         for index in dimensionIndexes { group.append(scratch[index]) }
         let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(group))
-        let count = state.rows.count
         state.rows[key, default: emptyRow].addEvent(scratch, fieldIndexes: aggregateFieldIndexes)
-        // A new row changes the count: the index learns of it without hashing the key again.
-        if state.rows.count != count { state.created(key) }
         return true
     }
 
@@ -89,9 +86,7 @@ public struct CompiledView: Sendable {
         guard Timestamp.supportedRange.contains(eventTime) else { return }
         if let filter, !filter.matches(values) { return }
         let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(dimensionIndexes.map { values[$0] }))
-        let count = state.rows.count
         state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes)
-        if state.rows.count != count { state.created(key) }
     }
 
     /// The answers of a row of states, in the view's aggregate order.

@@ -17,107 +17,104 @@ extension CompiledView {
     ///   `limits.deadline`.
     public func rollup(_ columns: ColumnarState, _ request: RollupRequest, limits: RollupLimits, sorted: Bool = true) throws(ViewError) -> [RollupRow]
     {
-        precondition(Self.columnarServes(request.window), "sessions roll up a merged state")
-        let kept = request.keptDimensions
-        let positions = kept.map { definition.dimensions.firstIndex(of: $0)! }
-        // One integer per kept group: mixed radix over the dictionaries' sizes. A product that
-        // does not fit (many dimensions of huge cardinality) takes the general path.
-        var radix: [UInt64] = []
-        var capacity: UInt64 = 1
-        for position in positions {
-            radix.append(capacity)
-            let (product, overflow) = capacity.multipliedReportingOverflow(by: UInt64(max(columns.dictionaries[position].count, 1)))
-            if overflow { return try rollup(columns.state(from: request.from, to: request.to), request, limits: limits, sorted: sorted) }
-            capacity = product
-        }
-        let filter = try request.filter.map { (filter) throws(ViewError) in try CodeFilter(try dimensionFilter(filter), columns: columns) }
-        let low = columns.firstRow(atOrAfter: request.from)
-        let high = columns.firstRow(atOrAfter: request.to)
-        if let deadline = limits.deadline, ContinuousClock.now >= deadline {
-            throw RollupLimits.timedOut
-        }
-        let narrowed = filter?.candidates(in: low..<high, columns: columns)
-        var accumulator = ColumnarAccumulator(
-            columns: columns, request: request, positions: positions, radix: radix, capacity: capacity, filter: filter, limits: limits,
-            expectedRows: narrowed?.count ?? (high - low))
-        if let narrowed { try accumulator.visit(narrowed) } else { try accumulator.visit(low..<high) }
-        var rows: [RollupRow] = []
-        rows.reserveCapacity(accumulator.keys.count)
-        let aggregates = columns.states.count
-        for (slot, key) in accumulator.keys.enumerated() {
-            var rest = key.group
-            var group: [FieldValue?] = []
-            group.reserveCapacity(positions.count)
-            for position in positions {
-                let size = UInt64(max(columns.dictionaries[position].count, 1))
-                group.append(columns.dictionaries[position][Int(rest % size)])
-                rest /= size
-            }
-            let states = Array(accumulator.states[(slot * aggregates)..<((slot + 1) * aggregates)])
-            rows.append(RollupRow(time: key.time, end: nil, dimensions: kept, group: group, states: states))
-        }
-        if sorted { rows.sort(by: Self.rowOrder) }
-        return rows
-    }
-
-    /// Merges two roll-ups of the same request over disjoint states (a published version and the
-    /// speed layer after its cut) window by window and group by group: rolling up is a
-    /// homomorphism of the state monoid, so this equals rolling up the merged state.
-    /// - Throws: ``ViewError`` `too_many_groups` when the merged rows pass `limits.maxRows`.
-    public static func merge(_ first: [RollupRow], _ second: [RollupRow], limits: RollupLimits, sorted: Bool = true) throws(ViewError) -> [RollupRow]
-    {
-        guard !first.isEmpty else { return second }
-        guard !second.isEmpty else { return first }
-        var slots: [RollupKey: Int] = [:]
-        var rows = first
-        for (index, row) in first.enumerated() { slots[RollupKey(time: row.time, group: GroupKey(row.group))] = index }
-        for row in second {
-            if let slot = slots[RollupKey(time: row.time, group: GroupKey(row.group))] {
-                rows[slot].states.mergeRow(row.states)
-            } else {
-                rows.append(row)
-            }
-        }
-        guard rows.count <= limits.maxRows else {
-            throw limits.tooManyRows
-        }
-        if sorted { rows.sort(by: rowOrder) }
-        return rows
+        var accumulator = try RollupAccumulator(self, request, limits: limits)
+        try accumulator.add(columns)
+        return accumulator.rows(sorted: sorted)
     }
 }
 
-/// The merged states of the columnar roll-up, one slot per (window, group), states flat in slot
-/// order. When the windows times the groups are few (a top-N over a range, say), slots are found
-/// in a dense table; otherwise in a dictionary.
-struct ColumnarAccumulator {
-    let columns: ColumnarState
-    let request: RollupRequest
-    let positions: [Int]
-    let radix: [UInt64]
-    let filter: CodeFilter?
-    let limits: RollupLimits
-    let aggregates: Int
-    /// Tumbling windows in the range, when the dense table is used.
-    let windowStart: Int64
-    let windowStep: Int64
-    let groups: Int
-    var dense: [Int32]
-    var slots: [ColumnarKey: Int32] = [:]
-    var keys: [ColumnarKey] = []
-    var states: [AggregateState] = []
-    var visited = 0
+/// Rows in dictionary-encoded form that a ``RollupAccumulator`` reads: a published version's
+/// ``ColumnarState`` or a speed segment's ``EncodedState``.
+protocol EncodedRows {
+    var dictionaries: [[FieldValue?]] { get }
+    var lookups: [[FieldValue?: UInt32]] { get }
+    func bucket(_ row: Int) -> Int64
+    func code(_ row: Int, _ dimension: Int) -> UInt32
+    /// Takes `chunk` (rows of this source) into the columns, one per aggregate.
+    func absorb(_ chunk: StateChunk, into columns: inout [any StateColumn])
+}
 
-    init(
-        columns: ColumnarState, request: RollupRequest, positions: [Int], radix: [UInt64], capacity: UInt64, filter: CodeFilter?,
-        limits: RollupLimits, expectedRows: Int
-    ) {
-        self.columns = columns
+extension ColumnarState: EncodedRows {
+    @inline(__always) func bucket(_ row: Int) -> Int64 { buckets[row] }
+    @inline(__always) func code(_ row: Int, _ dimension: Int) -> UInt32 { codes[dimension][row] }
+    func absorb(_ chunk: StateChunk, into columns: inout [any StateColumn]) {
+        for aggregate in columns.indices { columns[aggregate].absorb(chunk, from: states[aggregate]) }
+    }
+}
+
+extension EncodedState: EncodedRows {
+    @inline(__always) func bucket(_ row: Int) -> Int64 { buckets[row] }
+    @inline(__always) func code(_ row: Int, _ dimension: Int) -> UInt32 { codes[row * dimensionCount + dimension] }
+    func absorb(_ chunk: StateChunk, into columns: inout [any StateColumn]) {
+        for aggregate in columns.indices { columns[aggregate].absorb(chunk, from: states, stride: aggregateCount, offset: aggregate) }
+    }
+}
+
+/// Rolls encoded rows up into the answer rows of one tumbling or hopping request: a published
+/// version's columns and any number of speed segments, each with dictionaries of its own, merge
+/// into the same slots, one per (window, kept group). Rolling up is a homomorphism of the state
+/// monoid, so this equals rolling up the merged state.
+///
+/// Each source's codes are translated to the query's own codes once per distinct value (the
+/// first time a row uses it); the first source's dictionaries are taken as they are. A row then
+/// costs a few array reads to find its slot. When the windows are few (a top-N over a range, a
+/// series of one group), slots are found in a dense table by (group, window); otherwise in a
+/// dictionary. States are merged a chunk of rows at a time, one aggregate at a time, in columns
+/// of plain values (``StateColumn``).
+public struct RollupAccumulator {
+    private let view: CompiledView
+    private let request: RollupRequest
+    private let limits: RollupLimits
+    private let filter: CompiledFilter?
+    private let kept: [String]
+    /// The kept dimensions' positions in the view.
+    private let positions: [Int]
+    private let aggregates: Int
+    /// Per kept dimension: the query's values by code, and their codes.
+    private var values: [[FieldValue?]]
+    private var lookups: [[FieldValue?: UInt32]]
+    /// With two or more kept dimensions: the group of each tuple of query codes, and each
+    /// group's tuple (flat, `group * positions.count + index`).
+    private var tuples: [EncodedKey: UInt32] = [:]
+    private var tupleCodes: [UInt32] = []
+    /// The dense table: windows of a tumbling request (0 when it is not used), where they start,
+    /// and a slot (or -1) per `group * windows + window`.
+    private var windows: Int
+    private let windowStart: Int64
+    private let windowStep: Int64
+    private var dense: [Int32] = []
+    private var denseGroups = 0
+    private var sparse: [ColumnarKey: Int32] = [:]
+    /// Per slot: its window's start and its group; per aggregate, the slots' states.
+    private var slotTimes: [Int64?] = []
+    private var slotGroups: [UInt32] = []
+    private var columns: [any StateColumn]
+    /// The rows of the current source not yet taken into `columns`.
+    private var pending = StateChunk()
+    private var visited = 0
+
+    /// Pairs merged at a time.
+    private static let chunk = 4096
+
+    /// The most cells the dense table may hold.
+    private static let maxDenseCells = 1 << 22
+
+    /// Starts a roll-up. Call ``CompiledView/check(_:limits:)`` first.
+    /// - Throws: ``ViewError`` `query_timeout` when `limits.deadline` has already passed.
+    public init(_ view: CompiledView, _ request: RollupRequest, limits: RollupLimits) throws(ViewError) {
+        precondition(CompiledView.columnarServes(request.window), "sessions roll up a merged state")
+        if let deadline = limits.deadline, ContinuousClock.now >= deadline { throw RollupLimits.timedOut }
+        self.view = view
         self.request = request
-        self.positions = positions
-        self.radix = radix
-        self.filter = filter
         self.limits = limits
-        aggregates = columns.states.count
+        // `check` compiled this filter already; a failure here would be a bug, not bad input.
+        filter = request.filter.flatMap { try? view.dimensionFilter($0) }
+        kept = request.keptDimensions
+        positions = kept.map { view.definition.dimensions.firstIndex(of: $0)! }
+        aggregates = view.definition.aggregates.count
+        columns = view.emptyRow.map(StateColumns.make)
+        values = Array(repeating: [], count: positions.count)
+        lookups = Array(repeating: [:], count: positions.count)
         var windows: Int64 = 0
         var start: Int64 = 0, step: Int64 = 1
         if case .tumbling(let granularity) = request.window {
@@ -130,78 +127,228 @@ struct ColumnarAccumulator {
                 windows = 1
             }
         }
+        self.windows = windows <= 4096 ? Int(windows) : 0
         windowStart = start
         windowStep = step
-        groups = Int(clamping: capacity)
-        // Dense only when the table is small next to the rows it serves.
-        let (cells, overflow) = windows.multipliedReportingOverflow(by: Int64(clamping: capacity))
-        if windows > 0, !overflow, cells <= max(65_536, 4 * Int64(expectedRows)), cells <= 16_777_216 {
-            dense = [Int32](repeating: -1, count: Int(cells))
-        } else {
-            dense = []
-            slots.reserveCapacity(min(expectedRows, 1 << 20))
-        }
     }
 
-    mutating func visit(_ rows: some Sequence<Int>) throws(ViewError) {
+    /// Adds a published version's rows in the request's range.
+    /// - Throws: ``ViewError`` `too_many_groups` past `limits.maxRows`, `query_timeout` past
+    ///   `limits.deadline`.
+    public mutating func add(_ columns: ColumnarState) throws(ViewError) {
+        let low = columns.firstRow(atOrAfter: request.from)
+        let high = columns.firstRow(atOrAfter: request.to)
+        let codeFilter = filter.map { CodeFilter($0, dictionaries: columns.dictionaries, lookups: columns.lookups) }
+        // Rows are ordered by bucket, so each posting list is cut to the range by binary search.
+        let narrowed = codeFilter?.candidates(count: high - low) { dimension, code in
+            let list = columns.postings[dimension][code]
+            return list[list.lowerBound(of: Int32(low))..<list.lowerBound(of: Int32(high))]
+        }
+        if let narrowed { try visit(columns, narrowed, codeFilter) } else { try visit(columns, low..<high, codeFilter, expected: high - low) }
+    }
+
+    /// Adds a speed segment's rows in the request's range.
+    /// - Throws: ``ViewError`` `too_many_groups` past `limits.maxRows`, `query_timeout` past
+    ///   `limits.deadline`.
+    public mutating func add(_ state: EncodedState) throws(ViewError) {
+        guard state.count > 0 else { return }
+        let codeFilter = filter.map { CodeFilter($0, dictionaries: state.dictionaries, lookups: state.lookups) }
+        let narrowed =
+            state.indexed ? codeFilter?.candidates(count: state.count) { dimension, code in state.postings[dimension][code][...] } : nil
+        if let narrowed { try visit(state, narrowed, codeFilter) } else { try visit(state, 0..<state.count, codeFilter) }
+    }
+
+    /// - Parameter expected: the rows to visit, when known: the dense table is then sized for
+    ///   the whole dictionary at once if that costs no more than the rows do.
+    private mutating func visit<Source: EncodedRows>(_ source: Source, _ rows: some Sequence<Int>, _ filter: CodeFilter?, expected: Int = 0)
+        throws(ViewError)
+    {
+        // Per kept dimension: the source's code → the query's (-1 until first used). The first
+        // source's codes are the query's: its dictionaries are taken whole.
+        var translation: [[Int32]] = []
+        let identity = slotGroups.isEmpty && values.allSatisfy(\.isEmpty)
+        if identity {
+            values = positions.map { source.dictionaries[$0] }
+            lookups = positions.map { source.lookups[$0] }
+            let cells = (values.first?.count ?? 1) * windows
+            if positions.count <= 1, windows > 0, cells <= min(max(65_536, expected), Self.maxDenseCells) {
+                dense = [Int32](repeating: -1, count: cells)
+                denseGroups = values.first?.count ?? 1
+            }
+        } else {
+            translation = positions.map { [Int32](repeating: -1, count: source.dictionaries[$0].count) }
+        }
+        defer { flush(source) }
         var starts: [Int64] = []  // a hopping window's starts for one row, reused
         for row in rows {
             visited += 1
             if visited & 4095 == 0, let deadline = limits.deadline, ContinuousClock.now >= deadline || Task.isCancelled {
                 throw RollupLimits.timedOut
             }
-            if let filter, !filter.matches(row) { continue }
-            var group: UInt64 = 0
-            for (index, position) in positions.enumerated() { group &+= UInt64(columns.codes[position][row]) &* radix[index] }
-            let bucket = columns.buckets[row]
+            if pending.count >= Self.chunk { flush(source) }
+            let bucket = source.bucket(row)
+            guard bucket >= request.from && bucket < request.to else { continue }
+            if let filter, !filter.matches(row, source) { continue }
+            let group: UInt32
+            switch positions.count {
+            case 0: group = 0
+            case 1: group = identity ? source.code(row, positions[0]) : translate(source, row, 0, &translation)
+            default:
+                var key = EncodedKey(bucket: 0)
+                for index in positions.indices {
+                    key.set(index, identity ? source.code(row, positions[index]) : translate(source, row, index, &translation))
+                }
+                group = tuple(key)
+            }
             switch request.window {
             case .tumbling(let granularity):
                 let time = granularity.map { CompiledView.floor(bucket, to: $0) }
-                if dense.isEmpty {
-                    add(row, to: ColumnarKey(time: time, group: group))
-                } else {
+                if windows > 0 {
                     let window = time.map { Int(($0 - windowStart) / windowStep) } ?? 0
-                    let cell = window * groups + Int(group)
-                    if dense[cell] < 0 {
-                        dense[cell] = Int32(keys.count)
-                        open(row, ColumnarKey(time: time, group: group))
-                    } else {
-                        merge(row, into: Int(dense[cell]))
-                    }
+                    add(source, row, window: window, time: time, group: group)
+                } else {
+                    add(source, row, to: ColumnarKey(time: time, group: UInt64(group)))
                 }
             case .hopping(let size, let advance):
                 starts.removeAll(keepingCapacity: true)
                 CompiledView.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { starts.append($0) }
-                for start in starts { add(row, to: ColumnarKey(time: start, group: group)) }
+                for start in starts { add(source, row, to: ColumnarKey(time: start, group: UInt64(group))) }
             case .session:
                 break
             }
-            if keys.count > limits.maxRows { throw limits.tooManyRows }
+            if slotGroups.count > limits.maxRows { throw limits.tooManyRows }
         }
+    }
+
+    /// The query's code of the value `row` holds in kept dimension `index`.
+    @inline(__always)
+    private mutating func translate<Source: EncodedRows>(_ source: Source, _ row: Int, _ index: Int, _ translation: inout [[Int32]]) -> UInt32 {
+        let code = Int(source.code(row, positions[index]))
+        let known = translation[index][code]
+        if known >= 0 { return UInt32(known) }
+        let value = source.dictionaries[positions[index]][code]
+        let mapped: UInt32
+        if let existing = lookups[index][value] {
+            mapped = existing
+        } else {
+            mapped = UInt32(values[index].count)
+            values[index].append(value)
+            lookups[index][value] = mapped
+        }
+        translation[index][code] = Int32(mapped)
+        return mapped
+    }
+
+    /// The group of a tuple of query codes.
+    private mutating func tuple(_ key: EncodedKey) -> UInt32 {
+        if let group = tuples[key] { return group }
+        let group = UInt32(tuples.count)
+        tuples[key] = group
+        for index in positions.indices { tupleCodes.append(key.code(index)) }
+        return group
+    }
+
+    /// Merges `row` into the dense table's slot of (`group`, `window`).
+    @inline(__always)
+    private mutating func add<Source: EncodedRows>(_ source: Source, _ row: Int, window: Int, time: Int64?, group: UInt32) {
+        if Int(group) >= denseGroups {
+            let needed = Int(group) + 1
+            guard needed * windows <= Self.maxDenseCells else {
+                spill()
+                add(source, row, to: ColumnarKey(time: time, group: UInt64(group)))
+                return
+            }
+            dense.append(contentsOf: repeatElement(-1, count: (needed - denseGroups) * windows))
+            denseGroups = needed
+        }
+        let cell = Int(group) * windows + window
+        if dense[cell] < 0 {
+            dense[cell] = Int32(slotGroups.count)
+            open(source, row, time: time, group: group)
+        } else {
+            pending.rows.append(Int32(row))
+            pending.slots.append(dense[cell])
+        }
+    }
+
+    /// Moves the dense table's slots to the dictionary, for good (too many groups for it).
+    private mutating func spill() {
+        for slot in slotGroups.indices { sparse[ColumnarKey(time: slotTimes[slot], group: UInt64(slotGroups[slot]))] = Int32(slot) }
+        dense = []
+        denseGroups = 0
+        windows = 0
     }
 
     /// Merges `row` into the slot of `key` (the dictionary path), opening it if needed.
-    private mutating func add(_ row: Int, to key: ColumnarKey) {
-        if let slot = slots[key] {
-            merge(row, into: Int(slot))
+    private mutating func add<Source: EncodedRows>(_ source: Source, _ row: Int, to key: ColumnarKey) {
+        if let slot = sparse[key] {
+            pending.rows.append(Int32(row))
+            pending.slots.append(slot)
         } else {
-            slots[key] = Int32(keys.count)
-            open(row, key)
+            sparse[key] = Int32(slotGroups.count)
+            open(source, row, time: key.time, group: UInt32(key.group))
         }
     }
 
-    /// Opens a new slot for `key` holding `row`'s states.
-    @inline(__always)
-    private mutating func open(_ row: Int, _ key: ColumnarKey) {
-        keys.append(key)
-        for index in 0..<aggregates { states.append(columns.states[index][row]) }
+    /// Opens a slot holding `row`'s states (a copy: no empty state to allocate and merge into).
+    private mutating func open<Source: EncodedRows>(_ source: Source, _ row: Int, time: Int64?, group: UInt32) {
+        slotTimes.append(time)
+        slotGroups.append(group)
+        pending.opening.append(Int32(row))
     }
 
-    /// Merges `row`'s states into `slot`.
+    /// Opens the pending slots, then merges the pending rows' states into theirs.
+    private mutating func flush<Source: EncodedRows>(_ source: Source) {
+        guard !pending.isEmpty else { return }
+        source.absorb(pending, into: &columns)
+        pending.removeAll()
+    }
+
+    /// The number of answer rows.
+    public var count: Int { slotGroups.count }
+
+    /// The value answer row `slot` holds for kept dimension `index`.
     @inline(__always)
-    private mutating func merge(_ row: Int, into slot: Int) {
-        let base = slot * aggregates
-        for index in 0..<aggregates { states[base + index].merge(columns.states[index][row]) }
+    private func value(_ slot: Int, _ index: Int) -> FieldValue? {
+        let group = Int(slotGroups[slot])
+        return positions.count == 1 ? values[0][group] : values[index][Int(tupleCodes[group * positions.count + index])]
+    }
+
+    /// Answer row `slot`.
+    public func row(_ slot: Int) -> RollupRow {
+        RollupRow(
+            time: slotTimes[slot], end: nil, dimensions: kept, group: positions.indices.map { value(slot, $0) },
+            states: columns.map { $0.state(at: slot) })
+    }
+
+    /// Each answer row's sort key for aggregate `position` (``AggregateValue/sortKey``).
+    public func sortKeys(aggregate position: Int) -> [Double?] {
+        let spec = view.definition.aggregates[position].spec, fieldType = view.aggregateFieldTypes[position]
+        return columns[position].sortKeys(spec, fieldType: fieldType)
+    }
+
+    /// Whether answer row `a` comes before `b` in ``CompiledView/rowOrder(_:_:)``'s order, without
+    /// building either.
+    public func precedes(_ a: Int, _ b: Int) -> Bool {
+        if slotTimes[a] != slotTimes[b] { return (slotTimes[a] ?? .min) < (slotTimes[b] ?? .min) }
+        for index in positions.indices {
+            let x = value(a, index), y = value(b, index)
+            guard x != y else { continue }
+            switch (x, y) {
+            case (nil, _): return true
+            case (_, nil): return false
+            case (let x?, let y?): return FieldValueOrder.compare(x, y) == .less
+            }
+        }
+        return false
+    }
+
+    /// The answer rows.
+    /// - Parameter sorted: `false` leaves them unordered, for a caller that orders them itself.
+    public func rows(sorted: Bool = true) -> [RollupRow] {
+        var rows = slotGroups.indices.map(row)
+        if sorted { rows.sort(by: CompiledView.rowOrder) }
+        return rows
     }
 }
 
@@ -223,10 +370,9 @@ struct CodeFilter {
     }
 
     let root: Node
-    let codes: [[UInt32]]
 
-    init(_ filter: CompiledFilter, columns: ColumnarState) throws(ViewError) {
-        let dimensions = columns.dictionaries.count
+    init(_ filter: CompiledFilter, dictionaries: [[FieldValue?]], lookups: [[FieldValue?: UInt32]]) {
+        let dimensions = dictionaries.count
         func compile(_ node: CompiledFilter.Node) -> Node {
             switch node {
             case .and(let all): return .and(all.map(compile))
@@ -234,12 +380,12 @@ struct CodeFilter {
             case .not(let inner): return .not(compile(inner))
             case .compare(let index, let op, let literals) where op == .equal || op == .in:
                 // Look the values up rather than test every value of the dictionary.
-                var allowed = [Bool](repeating: false, count: columns.dictionaries[index].count)
-                for literal in literals { if let code = columns.lookups[index][literal] { allowed[Int(code)] = true } }
+                var allowed = [Bool](repeating: false, count: dictionaries[index].count)
+                for literal in literals { if let code = lookups[index][literal] { allowed[Int(code)] = true } }
                 return .leaf(dimension: index, allowed: allowed)
             case .compare(let index, _, _):
                 var values = [FieldValue?](repeating: nil, count: dimensions)
-                let allowed = columns.dictionaries[index].map { value in
+                let allowed = dictionaries[index].map { value in
                     values[index] = value
                     return CompiledFilter.evaluate(node, values)
                 }
@@ -247,25 +393,25 @@ struct CodeFilter {
             }
         }
         root = compile(filter.root)
-        codes = columns.codes
     }
 
     @inline(__always)
-    func matches(_ row: Int) -> Bool { Self.evaluate(root, row, codes) }
+    func matches<Source: EncodedRows>(_ row: Int, _ source: Source) -> Bool { Self.evaluate(root, row, source) }
 
-    private static func evaluate(_ node: Node, _ row: Int, _ codes: [[UInt32]]) -> Bool {
+    private static func evaluate<Source: EncodedRows>(_ node: Node, _ row: Int, _ source: Source) -> Bool {
         switch node {
-        case .leaf(let dimension, let allowed): allowed[Int(codes[dimension][row])]
-        case .and(let all): all.allSatisfy { evaluate($0, row, codes) }
-        case .or(let any): any.contains { evaluate($0, row, codes) }
-        case .not(let inner): !evaluate(inner, row, codes)
+        case .leaf(let dimension, let allowed): allowed[Int(source.code(row, dimension))]
+        case .and(let all): all.allSatisfy { evaluate($0, row, source) }
+        case .or(let any): any.contains { evaluate($0, row, source) }
+        case .not(let inner): !evaluate(inner, row, source)
         }
     }
 
-    /// The rows in `range` that can pass, from the posting lists of the most selective comparison
-    /// every passing row must satisfy (the filter itself, or one of its top-level `and` terms);
-    /// `nil` when no such comparison narrows the range.
-    func candidates(in range: Range<Int>, columns: ColumnarState) -> [Int]? {
+    /// The rows that can pass, from the posting lists of the most selective comparison every
+    /// passing row must satisfy (the filter itself, or one of its top-level `and` terms); `nil`
+    /// when no such comparison reads fewer than the `count` rows there are.
+    /// - Parameter postings: the rows of a (dimension, code), cut to the range when it can be.
+    func candidates(count: Int, postings: (Int, Int) -> ArraySlice<Int32>) -> [Int]? {
         let required: [Node]
         switch root {
         case .leaf: required = [root]
@@ -277,17 +423,19 @@ struct CodeFilter {
             var lists: [ArraySlice<Int32>] = []
             var rows = 0
             for (code, passes) in allowed.enumerated() where passes {
-                let list = columns.postings[dimension][code]
-                let slice = list[list.lowerBound(of: Int32(range.lowerBound))..<list.lowerBound(of: Int32(range.upperBound))]
-                if !slice.isEmpty {
-                    lists.append(slice)
-                    rows += slice.count
+                let list = postings(dimension, code)
+                if !list.isEmpty {
+                    lists.append(list)
+                    rows += list.count
                 }
             }
-            if rows < best?.rows ?? range.count { best = (rows, lists) }
+            if rows < best?.rows ?? count { best = (rows, lists) }
         }
         guard let best else { return nil }
-        if best.lists.count == 1 { return best.lists[0].map { Int($0) } }
-        return best.lists.flatMap { $0.map { Int($0) } }.sorted()
+        // A row holds one value per dimension, so the lists are disjoint.
+        var rows: [Int] = []
+        rows.reserveCapacity(best.rows)
+        for list in best.lists { for row in list { rows.append(Int(row)) } }
+        return rows
     }
 }

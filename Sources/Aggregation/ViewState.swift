@@ -29,21 +29,9 @@ public struct StateKey: Hashable, Sendable {
 public struct ViewState: Sendable, Equatable {
     /// The rows.
     public var rows: [StateKey: [AggregateState]] = [:]
-    /// The keys by dimension value, when the state was made `indexed`.
-    public private(set) var index: GroupIndex?
 
     /// An empty state.
     public init() {}
-
-    /// An empty state that keeps a ``GroupIndex`` over `dimensions` dimensions (the speed layer's
-    /// segments, which queries filter while they grow).
-    public init(indexedDimensions dimensions: Int) { index = GroupIndex(dimensions: dimensions) }
-
-    /// Records that the row at `key` was just created.
-    @inline(__always)
-    mutating func created(_ key: StateKey) {
-        if index != nil { index!.add(key) }
-    }
 
     /// Merges another state into this one.
     public mutating func merge(_ other: ViewState) {
@@ -54,14 +42,10 @@ public struct ViewState: Sendable, Equatable {
     public mutating func mergeRow(_ row: [AggregateState], at key: StateKey) {
         if rows[key] == nil {
             rows[key] = row
-            created(key)
         } else {
             rows[key]!.mergeRow(row)
         }
     }
-
-    /// Two states are equal when their rows are (an index is only a way to find them).
-    public static func == (lhs: ViewState, rhs: ViewState) -> Bool { lhs.rows == rhs.rows }
 
     /// The number of (bucket, group) rows.
     public var count: Int { rows.count }

@@ -24,9 +24,9 @@ public enum ServingCache {
     /// bound of the size is checked first, so a version far too large is never built.
     static func columns(of state: ViewState, view: CompiledView, budget: Int) -> ColumnarState? {
         let dimensions = view.definition.dimensions.count, aggregates = view.definition.aggregates.count
-        let lowerBound = state.count * (8 + dimensions * 8 + aggregates * MemoryLayout<AggregateState>.stride)
+        let lowerBound = state.count * (8 + dimensions * 8 + aggregates * 8)  // the smallest cell is 8 bytes
         guard budget > 0, lowerBound <= budget else { return nil }
-        let columns = ColumnarState(state, dimensions: dimensions, aggregates: aggregates)
+        let columns = ColumnarState(state, view: view)
         return columns.estimatedBytes <= budget ? columns : nil
     }
 }

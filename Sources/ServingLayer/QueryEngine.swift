@@ -42,67 +42,77 @@ public struct QueryEngine: Sendable {
         let request = try query.rollup(for: view, limits: rollupLimits)
         let pinned = batch?.pin(view)
         defer { batch?.unpin(pinned, view: view.name) }
-        let narrowing = view.narrowing(request.filter)
-        guard var snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing)
-        else {
-            throw ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
-        }
-        var source = "speed"
-        var rows: [RollupRow]
+        let notRunning = ViewError(.unknownView, "view \"\(query.view)\" is not running", field: "view")
         // An ordered query orders the rows itself (a bounded heap for a top-N): no full sort here.
         let orderPosition = query.orderBy.flatMap { orderBy in view.definition.aggregates.firstIndex { $0.name == orderBy.aggregate } }
         let sorted = orderPosition == nil
-        if let pinned, let columns = pinned.columns {
-            // The serving cache: no database round trip. Tumbling and hopping windows roll each
-            // layer up on its own and merge the rows; sessions roll up the merged state.
-            source = "batch+speed"
-            if CompiledView.columnarServes(request.window) {
-                rows = try CompiledView.merge(
-                    try view.rollup(columns, request, limits: rollupLimits, sorted: sorted),
-                    try view.rollup(snapshot.state, request, limits: rollupLimits, sorted: sorted), limits: rollupLimits, sorted: sorted)
-            } else {
-                var state = columns.state(from: request.from, to: request.to)
-                state.merge(snapshot.state)
-                rows = try view.rollup(state, request, limits: rollupLimits, sorted: sorted)
-            }
-        } else if let pinned, let batch {
-            let remaining = deadline - ContinuousClock.now
-            do {
-                guard remaining > .zero else { throw CancellationError() }
-                var state = try await batch.read(
-                    pinned, from: request.from, to: request.to, narrowing: narrowing, timeout: min(remaining, .seconds(10)))
-                state.merge(snapshot.state)
-                snapshot.state = state
-                source = "batch+speed"
-            } catch {
-                if ContinuousClock.now >= deadline || Task.isCancelled { throw RollupLimits.timedOut }
-                source = "degraded"
-            }
-            rows = try view.rollup(snapshot.state, request, limits: rollupLimits, sorted: sorted)
+        var source: String
+        // The answer's rows: built, or still in the accumulator's slots (a top-N then builds only
+        // the rows it keeps).
+        var rows: [RollupRow] = []
+        var slots: RollupAccumulator?
+        let progress: SpeedProgress
+        if CompiledView.columnarServes(request.window), pinned == nil || pinned?.columns != nil {
+            // All in memory, with no database round trip: the published version's columns (the
+            // serving cache) and the speed segments after its cut roll up into the same slots.
+            var accumulator = try RollupAccumulator(view, request, limits: rollupLimits)
+            if let columns = pinned?.columns { try accumulator.add(columns) }
+            guard let read = try speed.read(view: view.name, atOrAfter: pinned?.cut, { segment throws(ViewError) in try accumulator.add(segment) })
+            else { throw notRunning }
+            progress = read
+            if sorted { rows = accumulator.rows() } else { slots = accumulator }
+            source = pinned == nil ? "speed" : "batch+speed"
         } else {
-            rows = try view.rollup(snapshot.state, request, limits: rollupLimits, sorted: sorted)
+            // Sessions span both layers' buckets, and a version outside the cache is read from
+            // its table: both roll up one merged state.
+            let narrowing = view.narrowing(request.filter)
+            guard let snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing)
+            else { throw notRunning }
+            progress = snapshot.progress
+            var state = snapshot.state
+            source = "speed"
+            if let pinned, let columns = pinned.columns {
+                state = columns.state(from: request.from, to: request.to)
+                state.merge(snapshot.state)
+                source = "batch+speed"
+            } else if let pinned, let batch {
+                let remaining = deadline - ContinuousClock.now
+                do {
+                    guard remaining > .zero else { throw CancellationError() }
+                    state = try await batch.read(
+                        pinned, from: request.from, to: request.to, narrowing: narrowing, timeout: min(remaining, .seconds(10)))
+                    state.merge(snapshot.state)
+                    source = "batch+speed"
+                } catch {
+                    if ContinuousClock.now >= deadline || Task.isCancelled { throw RollupLimits.timedOut }
+                    state = snapshot.state
+                    source = "degraded"
+                }
+            }
+            rows = try view.rollup(state, request, limits: rollupLimits, sorted: sorted)
         }
         let wanted = query.aggregates ?? view.definition.aggregates.map(\.name)
         let positions = wanted.map { name in view.definition.aggregates.firstIndex { $0.name == name }! }
         // Only the ordering aggregate is answered for every row; the rest only for the rows kept
         // (a top-N keeps a bounded heap instead of sorting every row).
-        let kept: [Int]
         if let orderBy = query.orderBy, let position = orderPosition {
             let descending = orderBy.desc ?? true
             let spec = view.definition.aggregates[position].spec, fieldType = view.aggregateFieldTypes[position]
-            let keys = rows.map { $0.states[position].result(spec, fieldType: fieldType).sortKey }
-            kept = TopN.select(count: rows.count, limit: query.limit) { a, b in
+            let keys = slots?.sortKeys(aggregate: position) ?? rows.map { $0.states[position].result(spec, fieldType: fieldType).sortKey }
+            let order = slots.map { slots in slots.precedes } ?? { a, b in CompiledView.rowOrder(rows[a], rows[b]) }
+            let kept = TopN.select(count: keys.count, limit: query.limit) { a, b in
                 switch (keys[a], keys[b]) {
                 case (let x?, let y?) where x != y: return descending ? x > y : x < y
                 case (.some, nil): return true
                 case (nil, .some): return false
-                default: return CompiledView.rowOrder(rows[a], rows[b])
+                default: return order(a, b)
                 }
             }
+            if let slots { rows = kept.map(slots.row) } else { rows = kept.map { rows[$0] } }
         } else {
-            kept = Array(rows.indices.prefix(query.limit ?? rows.count))
+            rows = Array(rows.prefix(query.limit ?? rows.count))
         }
-        let answered = kept.map { (row: rows[$0], values: view.results(rows[$0].states)) }
+        let answered = rows.map { (row: $0, values: view.results($0.states)) }
         let hasTime: Bool
         if case .tumbling(nil) = request.window { hasTime = false } else { hasTime = true }
         var hasEnd = false
@@ -112,8 +122,8 @@ public struct QueryEngine: Sendable {
             dimensions: request.keptDimensions,
             rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.group, positions.map { entry.values[$0] }) },
             provenance: Provenance(
-                batchVersion: pinned?.id, cut: snapshot.cut, speedOffsets: snapshot.offsets, logEnd: snapshot.logEnd,
-                lagRecords: snapshot.lagRecords, source: source, watermark: snapshot.watermark),
+                batchVersion: pinned?.id, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
+                lagRecords: progress.lagRecords, source: source, watermark: progress.watermark),
             hasTime: hasTime, hasEnd: hasEnd)
     }
 }

@@ -77,13 +77,16 @@ public struct QueryResult: Sendable {
             text += index == 0 ? "{" : ",{"
             var first = true
             if let time = row.time {
-                text += "\"time\":"
-                JSONText.appendString(Timestamp.format(time), to: &text)
+                // A formatted time needs no escaping.
+                text += "\"time\":\""
+                text += Timestamp.format(time)
+                text += "\""
                 first = false
             }
             if let end = row.end {
-                text += first ? "\"end\":" : ",\"end\":"
-                JSONText.appendString(Timestamp.format(end), to: &text)
+                text += first ? "\"end\":\"" : ",\"end\":\""
+                text += Timestamp.format(end)
+                text += "\""
                 first = false
             }
             for (position, value) in row.group.enumerated() where position < dimensions.count {

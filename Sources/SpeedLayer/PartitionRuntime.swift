@@ -10,11 +10,11 @@ final class PartitionRuntime: Sendable {
         /// `cut[partition]` up to the next segment's.
         var cut: [Int64]
         /// Indexed by dimension value, so that a filtered query reads only its rows.
-        var state: ViewState
+        var state: EncodedState
 
-        init(cut: [Int64], dimensions: Int) {
+        init(cut: [Int64], view: CompiledView) {
             self.cut = cut
-            state = ViewState(indexedDimensions: dimensions)
+            state = EncodedState(dimensions: view.definition.dimensions.count, aggregates: view.definition.aggregates.count, indexed: true)
         }
     }
 
@@ -33,8 +33,8 @@ final class PartitionRuntime: Sendable {
     let partition: Int
     let state: Mutex<State>
 
-    init(partition: Int, cut: [Int64], dimensions: Int) {
+    init(partition: Int, cut: [Int64], view: CompiledView) {
         self.partition = partition
-        self.state = Mutex(State(position: cut[partition], segments: [Segment(cut: cut, dimensions: dimensions)]))
+        self.state = Mutex(State(position: cut[partition], segments: [Segment(cut: cut, view: view)]))
     }
 }

@@ -159,36 +159,39 @@ public final class SpeedLayer: Service, Sendable {
     // MARK: Reading
 
     /// The merged state of a view's segments at or after `cut`, restricted to buckets starting in
-    /// `[from, to)`, with the offsets consumed and the watermark.
+    /// `[from, to)`, with the offsets consumed and the watermark. With a `narrowing`, only the
+    /// rows of its values are read (from each segment's postings).
     /// - Returns: `nil` when the view is not running.
     public func snapshot(
         view name: String, atOrAfter cut: [Int64]? = nil, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil
     ) -> SpeedSnapshot? {
+        var state = ViewState()
+        guard let progress = read(view: name, atOrAfter: cut, { segment in segment.merge(into: &state, from: from, to: to, narrowing: narrowing) })
+        else { return nil }
+        return SpeedSnapshot(state: state, progress: progress)
+    }
+
+    /// Calls `body` with each segment at or after `cut` of each partition of a view, under that
+    /// partition's lock (its consumer waits meanwhile, so `body` should be quick and must not
+    /// keep the segment), and returns where the speed layer stood.
+    /// - Returns: `nil` when the view is not running.
+    public func read<E: Error>(view name: String, atOrAfter cut: [Int64]? = nil, _ body: (borrowing EncodedState) throws(E) -> Void) throws(E)
+        -> SpeedProgress?
+    {
         guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
-        var state = ViewState()
         var offsets: [Int64] = []
         var partitionMaxima: [Int64?] = []
         for partition in runtime.partitions {
-            partition.state.withLock { partitionState in
-                for segment in partitionState.segments where Self.isAtOrAfter(segment.cut, floor) {
-                    if let narrowing, let index = segment.state.index {
-                        // Only the rows of the allowed values: the index holds each key once.
-                        for key in index.keys(dimension: narrowing.dimension, values: narrowing.values) where key.bucket >= from && key.bucket < to {
-                            state.mergeRow(segment.state.rows[key]!, at: key)
-                        }
-                    } else {
-                        for (key, row) in segment.state.rows where key.bucket >= from && key.bucket < to { state.mergeRow(row, at: key) }
-                    }
-                }
+            try partition.state.withLock { (partitionState: inout PartitionRuntime.State) throws(E) in
+                for segment in partitionState.segments where Self.isAtOrAfter(segment.cut, floor) { try body(segment.state) }
                 offsets.append(partitionState.position)
                 partitionMaxima.append(partitionState.maxEventTime)
             }
         }
         let logEnd = topic.endOffsets()
-        return SpeedSnapshot(
-            state: state, cut: floor, offsets: offsets, logEnd: logEnd,
-            watermark: watermark(maxima: partitionMaxima, offsets: offsets, logEnd: logEnd))
+        return SpeedProgress(
+            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: partitionMaxima, offsets: offsets, logEnd: logEnd))
     }
 
     /// The event-time watermark: the least, over partitions still behind the log end, of their
@@ -224,7 +227,7 @@ public final class SpeedLayer: Service, Sendable {
         return Self.withAllLocks(runtime.partitions) { states in
             let cut = topic.endOffsets()
             for index in states.indices where states[index].segments.last?.cut != cut {
-                states[index].segments.append(PartitionRuntime.Segment(cut: cut, dimensions: runtime.view.definition.dimensions.count))
+                states[index].segments.append(PartitionRuntime.Segment(cut: cut, view: runtime.view))
             }
             return cut
         }
@@ -240,7 +243,7 @@ public final class SpeedLayer: Service, Sendable {
                 throw ViewError(.invalidRange, "partition \(index) has consumed up to \(state.position), past the cut \(cut[index])")
             }
             for index in states.indices where states[index].segments.last?.cut != cut {
-                states[index].segments.append(PartitionRuntime.Segment(cut: cut, dimensions: runtime.view.definition.dimensions.count))
+                states[index].segments.append(PartitionRuntime.Segment(cut: cut, view: runtime.view))
             }
         }
     }

@@ -1,11 +1,9 @@
 import Aggregation
 
-/// What a query reads from the speed layer: the merged state of the segments at or after a cut,
-/// and where the speed layer stood when it was read.
-public struct SpeedSnapshot: Sendable {
-    /// The merged state (restricted to the time range asked).
-    public var state: ViewState
-    /// The cut the state starts at.
+/// Where the speed layer stood when a query read it: the cut its segments start at, the offsets
+/// consumed, the log's end and the watermark.
+public struct SpeedProgress: Sendable {
+    /// The cut the state read starts at.
     public var cut: [Int64]
     /// The offset each partition has consumed up to (exclusive).
     public var offsets: [Int64]
@@ -17,4 +15,20 @@ public struct SpeedSnapshot: Sendable {
 
     /// Records in the log that the speed layer has not consumed yet.
     public var lagRecords: Int64 { zip(logEnd, offsets).reduce(0) { $0 + max($1.0 - $1.1, 0) } }
+}
+
+/// What a query reads from the speed layer as one state: the merged state of the segments at or
+/// after a cut, and where the speed layer stood when it was read.
+public struct SpeedSnapshot: Sendable {
+    /// The merged state (restricted to the time range asked).
+    public var state: ViewState
+    /// Where the speed layer stood.
+    public var progress: SpeedProgress
+
+    /// The cut the state starts at.
+    public var cut: [Int64] { progress.cut }
+    /// The offset each partition has consumed up to (exclusive).
+    public var offsets: [Int64] { progress.offsets }
+    /// The view's event-time watermark, if any event was consumed.
+    public var watermark: Int64? { progress.watermark }
 }

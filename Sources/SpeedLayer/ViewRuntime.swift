@@ -15,7 +15,7 @@ final class ViewRuntime: Sendable {
         self.view = view
         self.startCut = cut
         self.replayTarget = replayTarget
-        self.partitions = (0..<cut.count).map { PartitionRuntime(partition: $0, cut: cut, dimensions: view.definition.dimensions.count) }
+        self.partitions = (0..<cut.count).map { PartitionRuntime(partition: $0, cut: cut, view: view) }
     }
 
     /// Asks the view's consumers to stop.

@@ -37,17 +37,22 @@ struct ColumnarRollupTests {
         return requests
     }
 
-    @Test("published columns merged with the speed state answer like the merged state", arguments: RollupOracleTests.bases)
+    @Test("published columns and speed segments rolled up together answer like the merged state", arguments: RollupOracleTests.bases)
     func matchesStateRollup(base: Int64) throws {
         var random = SplitMix64(seed: UInt64(bitPattern: base) ^ 0xC0_1A)
         let events = ViewFixture.events(count: 4000, base: base, &random)
         let view = try CompiledView(ViewFixture.view, stream: ViewFixture.stream)
-        // The batch layer holds the first 3,000 events, the speed layer the rest.
+        // The batch layer holds the first 3,000 events, the speed layer the rest, spread over
+        // three segments with dictionaries of their own (two indexed, as the speed layer keeps
+        // them, one not).
         let published = RollupOracleTests.state(view, Array(events.prefix(3000)), &random)
-        let speed = RollupOracleTests.state(view, Array(events.dropFirst(3000)), &random)
+        var segments = (0..<3).map { EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count, indexed: $0 != 1) }
+        for event in events.dropFirst(3000) { view.apply(values: event.values, eventTime: event.ts, to: &segments[random.int(0...2)]) }
+        var speed = ViewState()
+        for segment in segments { segment.merge(into: &speed) }
         var merged = published
         merged.merge(speed)
-        let columns = ColumnarState(published, dimensions: 2, aggregates: ViewFixture.aggregates.count)
+        let columns = ColumnarState(published, view: view)
         #expect(columns.rowCount == published.count)
         #expect(columns.state(from: .min, to: .max) == published)
         #expect(columns.estimatedBytes > published.count * 8)
@@ -57,8 +62,14 @@ struct ColumnarRollupTests {
             let expected = view.rollup(merged, request)
             let answered: [RollupRow]
             if CompiledView.columnarServes(request.window) {
-                answered = try CompiledView.merge(
-                    try view.rollup(columns, request, limits: .unlimited), view.rollup(speed, request), limits: .unlimited)
+                var accumulator = try RollupAccumulator(view, request, limits: .unlimited)
+                try accumulator.add(segments[2])
+                try accumulator.add(columns)
+                try accumulator.add(segments[0])
+                try accumulator.add(segments[1])
+                answered = accumulator.rows()
+                // The published columns alone answer like the published state.
+                #expect(try view.rollup(columns, request, limits: .unlimited) == view.rollup(published, request), "\(request)")
             } else {
                 var state = columns.state(from: request.from, to: request.to)
                 state.merge(speed)
@@ -72,13 +83,34 @@ struct ColumnarRollupTests {
         #expect(nonEmpty > compared / 2, "most requests answer rows, so the comparison means something")
     }
 
+    @Test("an encoded state holds what a state holds, for the same events", arguments: RollupOracleTests.bases)
+    func encodedStateMatchesState(base: Int64) throws {
+        var random = SplitMix64(seed: UInt64(bitPattern: base) ^ 0xE4C0)
+        let events = ViewFixture.events(count: 3000, base: base, &random)
+        let view = try CompiledView(ViewFixture.view, stream: ViewFixture.stream)
+        var state = ViewState()
+        var encoded = EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count, indexed: true)
+        for event in events {
+            view.apply(values: event.values, eventTime: event.ts, to: &state)
+            view.apply(values: event.values, eventTime: event.ts, to: &encoded)
+        }
+        #expect(encoded.count == state.count)
+        #expect(encoded.viewState == state)
+        // A narrowed read keeps exactly the rows of the values asked, from the postings.
+        let values: [FieldValue?] = [.string("/a"), nil, .string("/never-seen"), .string("/a")]
+        var narrowed = ViewState()
+        encoded.merge(into: &narrowed, from: base, to: base + Self.hour, narrowing: DimensionNarrowing(dimension: 0, values: values))
+        #expect(narrowed.rows == state.filtered(from: base, to: base + Self.hour).rows.filter { values.contains($0.key.group.values[0]) })
+        #expect(!narrowed.rows.isEmpty)
+    }
+
     @Test("the columnar roll-up stops at max_groups and at its deadline")
     func limits() throws {
         var random = SplitMix64(seed: 7)
         let base: Int64 = 1_763_596_800_000
         let view = try CompiledView(ViewFixture.view, stream: ViewFixture.stream)
         let state = RollupOracleTests.state(view, ViewFixture.events(count: 3000, base: base, &random), &random)
-        let columns = ColumnarState(state, dimensions: 2, aggregates: ViewFixture.aggregates.count)
+        let columns = ColumnarState(state, view: view)
         let request = RollupRequest(from: base, to: base + 3 * Self.hour, groupBy: ["url", "country"], window: .tumbling(granularity: Self.minute))
         do {
             _ = try view.rollup(columns, request, limits: RollupLimits(maxRows: 10))
@@ -93,13 +125,17 @@ struct ColumnarRollupTests {
             #expect(error.code == .queryTimeout)
         }
         do {
-            let rows = try view.rollup(columns, request, limits: .unlimited)
-            _ = try CompiledView.merge(
-                rows,
-                rows.map {
-                    var row = $0; row.time = row.time.map { $0 + 1 }; return row
-                }, limits: RollupLimits(maxRows: rows.count))
-            Issue.record("a merge past max_groups was accepted")
+            // Each source alone fits; together they pass the limit.
+            let rows = try view.rollup(columns, request, limits: .unlimited).count
+            var speed = EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count, indexed: true)
+            for event in ViewFixture.events(count: 3000, base: base + 3 * Self.hour, &random) {
+                view.apply(values: event.values, eventTime: event.ts, to: &speed)
+            }
+            let wider = RollupRequest(from: base, to: base + 6 * Self.hour, groupBy: ["url", "country"], window: .tumbling(granularity: Self.minute))
+            var accumulator = try RollupAccumulator(view, wider, limits: RollupLimits(maxRows: rows + 1))
+            try accumulator.add(columns)
+            try accumulator.add(speed)
+            Issue.record("a roll-up past max_groups was accepted")
         } catch {
             #expect(error.code == .tooManyGroups)
         }

@@ -54,7 +54,7 @@ struct SpeedLayerTests {
     func settled(_ speed: SpeedLayer, atOrAfter cut: [Int64]? = nil) async throws -> SpeedSnapshot {
         for _ in 0..<1000 {
             let snapshot = try #require(speed.snapshot(view: "by_page", atOrAfter: cut))
-            if snapshot.lagRecords == 0 { return snapshot }
+            if snapshot.progress.lagRecords == 0 { return snapshot }
             try await Task.sleep(for: .milliseconds(5))
         }
         Issue.record("the speed layer did not catch up")

@@ -1,28 +1,7 @@
 import Events
 
-/// For each dimension of a view, the state keys holding each of its values: what lets the speed
-/// layer answer a filter on a dimension value without visiting every row it holds. Kept by a
-/// ``ViewState`` made with `indexed: true`; a key is added when its row is created, which is once
-/// per (bucket, group), never per event.
-public struct GroupIndex: Sendable, Equatable {
-    /// Per dimension: value → the keys whose group holds it.
-    var keys: [[FieldValue?: [StateKey]]]
-
-    init(dimensions: Int) { keys = Array(repeating: [:], count: dimensions) }
-
-    mutating func add(_ key: StateKey) {
-        for (dimension, value) in key.group.values.enumerated() where dimension < keys.count { keys[dimension][value, default: []].append(key) }
-    }
-
-    /// The keys whose `dimension` holds one of `values`, each once (a value listed twice counts
-    /// once).
-    public func keys(dimension: Int, values: [FieldValue?]) -> [StateKey] {
-        Set(values).flatMap { keys[dimension][$0] ?? [] }
-    }
-}
-
 /// A filter term every passing row must satisfy, on one dimension: its value is one of `values`
-/// (`=` or `in`). The speed layer reads only the rows its ``GroupIndex`` holds for them.
+/// (`=` or `in`). The speed layer reads only the rows its postings hold for them (``EncodedState``).
 public struct DimensionNarrowing: Sendable, Equatable {
     /// The dimension's position in the view.
     public var dimension: Int

@@ -1,0 +1,189 @@
+import Events
+
+/// A view's aggregate states by (bucket, group) in dictionary-encoded form, and still growing:
+/// what the speed layer keeps per segment. Each dimension's values are interned once in a
+/// dictionary of its own; a row (a slot) holds its bucket, one code per dimension and its states
+/// in flat arrays; with `indexed`, each value has the list of slots that hold it.
+///
+/// Next to a ``ViewState`` (a hash map from boxed group keys to arrays of states) an event costs
+/// one dictionary lookup per dimension and one hash of integers, with no allocation once its
+/// values are known; and a query rolls slots up by code, as it does the published
+/// ``ColumnarState``, hashing each distinct value once rather than every row
+/// (``RollupAccumulator``).
+public struct EncodedState: Sendable {
+    /// The view's dimension count.
+    public let dimensionCount: Int
+    /// The view's aggregate count.
+    public let aggregateCount: Int
+    /// Whether ``postings`` are kept.
+    public let indexed: Bool
+    /// Per dimension: the distinct values, by code.
+    var dictionaries: [[FieldValue?]]
+    /// Per dimension: the code of each value.
+    var lookups: [[FieldValue?: UInt32]]
+    /// Per slot: the bucket's start.
+    var buckets: [Int64] = []
+    /// Per slot and dimension (`slot * dimensionCount + dimension`): the value's code.
+    var codes: [UInt32] = []
+    /// Per slot and aggregate (`slot * aggregateCount + aggregate`): the state.
+    var states: [AggregateState] = []
+    /// The slot of each (bucket, codes).
+    var slots: [EncodedKey: Int32] = [:]
+    /// Per dimension and code: the slots holding that value, ascending (empty unless `indexed`).
+    var postings: [[[Int32]]]
+
+    /// An empty state.
+    /// - Parameters:
+    ///   - dimensions: the view's dimension count.
+    ///   - aggregates: the view's aggregate count.
+    ///   - indexed: whether to keep, per value, the slots that hold it, so that a filter on a
+    ///     dimension reads only those slots.
+    public init(dimensions: Int, aggregates: Int, indexed: Bool = false) {
+        dimensionCount = dimensions
+        aggregateCount = aggregates
+        self.indexed = indexed
+        dictionaries = Array(repeating: [], count: dimensions)
+        lookups = Array(repeating: [:], count: dimensions)
+        postings = indexed ? Array(repeating: [], count: dimensions) : []
+    }
+
+    /// The number of (bucket, group) rows.
+    public var count: Int { buckets.count }
+
+    /// The code of `value` in `dimension`, interning it when new.
+    @inline(__always)
+    mutating func code(of value: FieldValue?, dimension: Int) -> UInt32 {
+        if let code = lookups[dimension][value] { return code }
+        let code = UInt32(dictionaries[dimension].count)
+        dictionaries[dimension].append(value)
+        lookups[dimension][value] = code
+        if indexed { postings[dimension].append([]) }
+        return code
+    }
+
+    /// The slot of `key`, opened with `emptyRow` when new.
+    @inline(__always)
+    mutating func slot(of key: EncodedKey, emptyRow: [AggregateState]) -> Int {
+        if let slot = slots[key] { return Int(slot) }
+        let slot = buckets.count
+        slots[key] = Int32(slot)
+        buckets.append(key.bucket)
+        for dimension in 0..<dimensionCount {
+            let code = key.code(dimension)
+            codes.append(code)
+            if indexed { postings[dimension][Int(code)].append(Int32(slot)) }
+        }
+        states.append(contentsOf: emptyRow)
+        return slot
+    }
+
+    /// Adds one event's values to the states of `slot`.
+    @inline(__always)
+    mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?], to slot: Int) {
+        let base = slot * aggregateCount
+        for position in 0..<aggregateCount {
+            if let index = fieldIndexes[position] { states[base + position].add(values[index]) } else { states[base + position].add(nil) }
+        }
+    }
+
+    /// The group of `slot`.
+    func group(_ slot: Int) -> GroupKey {
+        let base = slot * dimensionCount
+        return GroupKey((0..<dimensionCount).map { dictionaries[$0][Int(codes[base + $0])] })
+    }
+
+    /// The states of `slot`.
+    func row(_ slot: Int) -> [AggregateState] { Array(states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)]) }
+
+    /// Merges the rows whose bucket starts in `[from, to)` into `state` and, with a `narrowing`,
+    /// only those whose dimension holds one of its values (read from the postings when the state
+    /// is indexed; other rows may then remain).
+    public func merge(into state: inout ViewState, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil) {
+        func take(_ slot: Int) {
+            let bucket = buckets[slot]
+            guard bucket >= from && bucket < to else { return }
+            state.mergeRow(row(slot), at: StateKey(bucket: bucket, group: group(slot)))
+        }
+        if let narrowing, indexed {
+            for value in Set(narrowing.values) {
+                guard let code = lookups[narrowing.dimension][value] else { continue }
+                for slot in postings[narrowing.dimension][Int(code)] { take(Int(slot)) }
+            }
+        } else {
+            for slot in 0..<count { take(slot) }
+        }
+    }
+
+    /// The rows as a ``ViewState``.
+    public var viewState: ViewState {
+        var state = ViewState()
+        merge(into: &state)
+        return state
+    }
+}
+
+/// The hash key of an encoded row: a bucket and the dimension codes, the first four packed two
+/// to a word (no allocation for views of up to four dimensions).
+struct EncodedKey: Hashable {
+    var bucket: Int64
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+    var rest: [UInt32] = []
+
+    init(bucket: Int64) { self.bucket = bucket }
+
+    /// Sets dimension `dimension`'s code; dimensions must be set in order, each once.
+    @inline(__always)
+    mutating func set(_ dimension: Int, _ code: UInt32) {
+        switch dimension {
+        case 0: low |= UInt64(code)
+        case 1: low |= UInt64(code) << 32
+        case 2: high |= UInt64(code)
+        case 3: high |= UInt64(code) << 32
+        default: rest.append(code)
+        }
+    }
+
+    @inline(__always)
+    func code(_ dimension: Int) -> UInt32 {
+        switch dimension {
+        case 0: UInt32(truncatingIfNeeded: low)
+        case 1: UInt32(truncatingIfNeeded: low >> 32)
+        case 2: UInt32(truncatingIfNeeded: high)
+        case 3: UInt32(truncatingIfNeeded: high >> 32)
+        default: rest[dimension - 4]
+        }
+    }
+}
+
+extension CompiledView {
+    /// Applies one stored event to an encoded state, exactly as
+    /// ``apply(payload:eventTime:to:scratch:)-(_,_,ViewState,_)`` applies it to a ``ViewState``.
+    /// - Returns: whether the event passed the filter.
+    /// - Throws: ``PoisonRecord`` or the codec's error, as for a ``ViewState``.
+    @discardableResult
+    @inline(__always)
+    public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout EncodedState, scratch: inout [FieldValue?]) throws -> Bool {
+        guard Timestamp.supportedRange.contains(eventTime) else { throw PoisonRecord.eventTimeOutOfRange(eventTime) }
+        try RecordCodec.decode(payload, fieldTypes: fieldTypes, wanted: wanted, into: &scratch)
+        return add(scratch, eventTime: eventTime, to: &state)
+    }
+
+    /// Applies a decoded event (one value per stream field), for tests and tools. Like the
+    /// stored path, an event time outside ``Timestamp/supportedRange`` is skipped.
+    public func apply(values: [FieldValue?], eventTime: Int64, to state: inout EncodedState) {
+        guard Timestamp.supportedRange.contains(eventTime) else { return }
+        add(values, eventTime: eventTime, to: &state)
+    }
+
+    @inline(__always)
+    @discardableResult
+    private func add(_ values: [FieldValue?], eventTime: Int64, to state: inout EncodedState) -> Bool {
+        if let filter, !filter.matches(values) { return false }
+        var key = EncodedKey(bucket: bucket(of: eventTime))
+        for (dimension, index) in dimensionIndexes.enumerated() { key.set(dimension, state.code(of: values[index], dimension: dimension)) }
+        let slot = state.slot(of: key, emptyRow: emptyRow)
+        state.addEvent(values, fieldIndexes: aggregateFieldIndexes, to: slot)
+        return true
+    }
+}
