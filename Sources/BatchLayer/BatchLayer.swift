@@ -32,6 +32,18 @@ public final class BatchLayer: Service, Sendable {
         var publications = PublicationState<CheckedContinuation<Void, Never>>()
         var jobs = JobBook()
         var plan: SchedulePlan
+        /// The canonical JSON of each view's definition, by view name (see ``canonical(_:)``):
+        /// every query pins a version, and encoding the definition each time would cost more than
+        /// the query.
+        var canonical: [String: (definition: ViewDefinition, text: String)] = [:]
+
+        /// The canonical JSON of `definition`, from the cache when it has not changed.
+        mutating func canonical(_ definition: ViewDefinition) -> String {
+            if let known = canonical[definition.name], known.definition == definition { return known.text }
+            let text = BatchLayer.canonical(definition)
+            canonical[definition.name] = (definition, text)
+            return text
+        }
     }
 
     private let store: BatchStore
@@ -97,8 +109,7 @@ public final class BatchLayer: Service, Sendable {
 
     /// The published version of a view, when it was computed for this very definition.
     public func publication(for view: CompiledView) -> PublishedVersion? {
-        let definition = Self.canonical(view.definition)
-        return state.withLock { $0.publications.publication(view: view.name, definition: definition) }
+        state.withLock { state in state.publications.publication(view: view.name, definition: state.canonical(view.definition)) }
     }
 
     // MARK: Reading
@@ -106,8 +117,7 @@ public final class BatchLayer: Service, Sendable {
     /// Pins the version a query will read (or none), so that publishing a newer one cannot drop
     /// what this query needs until ``unpin(_:view:)``.
     public func pin(_ view: CompiledView) -> PublishedVersion? {
-        let definition = Self.canonical(view.definition)
-        return state.withLock { $0.publications.pin(view: view.name, definition: definition) }
+        state.withLock { state in state.publications.pin(view: view.name, definition: state.canonical(view.definition)) }
     }
 
     /// Releases a pin; the last pin of an older version resumes the retirement waiting for it.

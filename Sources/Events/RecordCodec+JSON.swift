@@ -55,6 +55,57 @@ public enum JSONText {
         output.append("\"")
     }
 
+    /// Appends `text` as a JSON string literal, escaped, in UTF-8.
+    public static func appendString(_ text: some StringProtocol, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case UInt8(ascii: "\n"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case UInt8(ascii: "\r"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case UInt8(ascii: "\t"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                output.append(contentsOf: [
+                    UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)],
+                ])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends an integer in decimal.
+    public static func append(integer: Int64, to output: inout [UInt8]) {
+        if integer < 0 { output.append(UInt8(ascii: "-")) }
+        var magnitude = integer.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, written backwards
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { output.append(buffer[index]) }
+        }
+    }
+
+    /// Appends a field value as JSON, in UTF-8.
+    public static func append(_ value: FieldValue, to output: inout [UInt8]) {
+        switch value {
+        case .string(let text): appendString(text, to: &output)
+        case .int(let number): append(integer: number, to: &output)
+        case .double(let number): output.append(contentsOf: (number.isFinite ? "\(number)" : "null").utf8)
+        case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .timestamp(let millis):
+            output.append(UInt8(ascii: "\""))
+            Timestamp.append(millis, to: &output)
+            output.append(UInt8(ascii: "\""))
+        }
+    }
+
     /// Appends a field value as JSON.
     public static func append(_ value: FieldValue, to output: inout String) {
         switch value {

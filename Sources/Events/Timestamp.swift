@@ -77,19 +77,53 @@ public enum Timestamp {
 
     /// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public static func format(_ millis: Int64) -> String {
-        let (secondsTotal, ms) = floorDivide(millis, 1000)
-        let (days, secondOfDay) = floorDivide(secondsTotal, 86_400)
-        let (year, month, day) = civilFromDays(Int(days))
-        let hour = Int(secondOfDay / 3600), minute = Int(secondOfDay / 60 % 60), second = Int(secondOfDay % 60)
-        guard (0...9999).contains(year) else {
+        let fields = Fields(millis)
+        guard fields.fitsFourDigits else {
             func pad(_ value: Int, _ width: Int) -> String {
                 let text = String(value)
                 return text.count >= width ? text : String(repeating: "0", count: width - text.count) + text
             }
-            return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(Int(ms), 3))Z"
+            return "\(pad(fields.year, 4))-\(pad(fields.month, 2))-\(pad(fields.day, 2))T\(pad(fields.hour, 2)):\(pad(fields.minute, 2)):"
+                + "\(pad(fields.second, 2)).\(pad(fields.millisecond, 3))Z"
         }
         // Every supported time: 24 ASCII bytes written in place (answers format one per row).
         return String(unsafeUninitializedCapacity: 24) { buffer in
+            fields.write(into: buffer)
+            return 24
+        }
+    }
+
+    /// Appends ``format(_:)``'s text of `millis` to `output` as UTF-8, without building a string.
+    public static func append(_ millis: Int64, to output: inout [UInt8]) {
+        let fields = Fields(millis)
+        guard fields.fitsFourDigits else {
+            output.append(contentsOf: format(millis).utf8)
+            return
+        }
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: 24))
+        output.withUnsafeMutableBufferPointer { buffer in fields.write(into: UnsafeMutableBufferPointer(rebasing: buffer[start..<(start + 24)])) }
+    }
+
+    /// The calendar fields of a time, UTC.
+    private struct Fields {
+        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millisecond = 0
+
+        init(_ millis: Int64) {
+            let (secondsTotal, ms) = Timestamp.floorDivide(millis, 1000)
+            let (days, secondOfDay) = Timestamp.floorDivide(secondsTotal, 86_400)
+            (year, month, day) = Timestamp.civilFromDays(Int(days))
+            hour = Int(secondOfDay / 3600)
+            minute = Int(secondOfDay / 60 % 60)
+            second = Int(secondOfDay % 60)
+            millisecond = Int(ms)
+        }
+
+        /// Whether the year takes four digits (every supported time does).
+        var fitsFourDigits: Bool { (0...9999).contains(year) }
+
+        /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes).
+        func write(into buffer: UnsafeMutableBufferPointer<UInt8>) {
             func put(_ value: Int, width: Int, at offset: Int) {
                 var rest = value
                 for index in stride(from: offset + width - 1, through: offset, by: -1) {
@@ -103,7 +137,7 @@ public enum Timestamp {
             put(hour, width: 2, at: 11)
             put(minute, width: 2, at: 14)
             put(second, width: 2, at: 17)
-            put(Int(ms), width: 3, at: 20)
+            put(millisecond, width: 3, at: 20)
             buffer[4] = UInt8(ascii: "-")
             buffer[7] = UInt8(ascii: "-")
             buffer[10] = UInt8(ascii: "T")
@@ -111,7 +145,6 @@ public enum Timestamp {
             buffer[16] = UInt8(ascii: ":")
             buffer[19] = UInt8(ascii: ".")
             buffer[23] = UInt8(ascii: "Z")
-            return 24
         }
     }
 

@@ -112,7 +112,8 @@ public struct QueryEngine: Sendable {
         } else {
             rows = Array(rows.prefix(query.limit ?? rows.count))
         }
-        let answered = rows.map { (row: $0, values: view.results($0.states)) }
+        // Only the aggregates asked are answered.
+        let answering = positions.map { (position: $0, spec: view.definition.aggregates[$0].spec, fieldType: view.aggregateFieldTypes[$0]) }
         let hasTime: Bool
         if case .tumbling(nil) = request.window { hasTime = false } else { hasTime = true }
         var hasEnd = false
@@ -120,7 +121,9 @@ public struct QueryEngine: Sendable {
         return QueryResult(
             aggregateNames: wanted,
             dimensions: request.keptDimensions,
-            rows: answered.map { entry in (entry.row.time, entry.row.end, entry.row.group, positions.map { entry.values[$0] }) },
+            rows: rows.map { row in
+                (row.time, row.end, row.group, answering.map { row.states[$0.position].result($0.spec, fieldType: $0.fieldType) })
+            },
             provenance: Provenance(
                 batchVersion: pinned?.id, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
                 lagRecords: progress.lagRecords, source: source, watermark: progress.watermark),

@@ -59,82 +59,99 @@ public struct QueryResult: Sendable {
     }
 
     /// The JSON answer: `{"rows": [...], "provenance": {...}}`, the document ``response`` describes
-    /// (`TandemAPI.QueryResponse`), written by hand because a query can answer many rows
-    /// (`tandem bench encode` compares it with `JSONEncoder`).
-    public var json: String {
-        var text = ""
-        text.reserveCapacity(64 + rows.count * 24 * (aggregateNames.count + dimensions.count + 1))
-        // Keys are escaped once, not per row. (No closure captures `text`: a captured, mutated
-        // string is boxed, and appending to it copied the whole answer each time.)
-        var keys: [String] = []
-        for name in dimensions + aggregateNames {
-            var key = ""
+    /// (`TandemAPI.QueryResponse`).
+    public var json: String { String(decoding: jsonBytes, as: UTF8.self) }
+
+    /// ``json`` as UTF-8, written by hand straight into bytes because a query can answer many
+    /// rows (`tandem bench encode` compares it with `JSONEncoder`).
+    public var jsonBytes: [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(256 + rows.count * 24 * (aggregateNames.count + dimensions.count + 1))
+        // Keys are escaped once, not per row.
+        let keys: [[UInt8]] = (dimensions + aggregateNames).map { name in
+            var key: [UInt8] = []
             JSONText.appendString(name, to: &key)
-            keys.append(key + ":")
+            key.append(UInt8(ascii: ":"))
+            return key
         }
-        text += "{\"rows\":["
+        output.append(contentsOf: #"{"rows":["#.utf8)
         for (index, row) in rows.enumerated() {
-            text += index == 0 ? "{" : ",{"
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            output.append(UInt8(ascii: "{"))
+            // No closure captures `output` (a captured, mutated variable is boxed).
             var first = true
             if let time = row.time {
-                // A formatted time needs no escaping.
-                text += "\"time\":\""
-                text += Timestamp.format(time)
-                text += "\""
                 first = false
+                output.append(contentsOf: #""time":""#.utf8)
+                Timestamp.append(time, to: &output)
+                output.append(UInt8(ascii: "\""))
             }
             if let end = row.end {
-                text += first ? "\"end\":\"" : ",\"end\":\""
-                text += Timestamp.format(end)
-                text += "\""
+                if !first { output.append(UInt8(ascii: ",")) }
                 first = false
+                output.append(contentsOf: #""end":""#.utf8)
+                Timestamp.append(end, to: &output)
+                output.append(UInt8(ascii: "\""))
             }
             for (position, value) in row.group.enumerated() where position < dimensions.count {
-                if !first { text += "," }
+                if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                text += keys[position]
-                if let value { JSONText.append(value, to: &text) } else { text += "null" }
+                output.append(contentsOf: keys[position])
+                if let value { JSONText.append(value, to: &output) } else { output.append(contentsOf: "null".utf8) }
             }
             for (position, value) in row.values.enumerated() where position < aggregateNames.count {
-                if !first { text += "," }
+                if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                text += keys[dimensions.count + position]
-                Self.append(value, to: &text)
+                output.append(contentsOf: keys[dimensions.count + position])
+                Self.append(value, to: &output)
             }
-            text += "}"
+            output.append(UInt8(ascii: "}"))
         }
-        text += "],\"provenance\":{"
-        text += "\"batch_version\":\(provenance.batchVersion.map(String.init) ?? "null")"
-        text += ",\"cut\":\(Self.partitionMap(provenance.cut))"
-        text += ",\"speed_offsets\":\(Self.partitionMap(provenance.speedOffsets))"
-        text += ",\"log_end\":\(Self.partitionMap(provenance.logEnd))"
-        text += ",\"lag_records\":\(provenance.lagRecords)"
-        text += ",\"source\":\"\(provenance.source)\""
-        text += ",\"watermark\":" + (provenance.watermark.map { "\"\(Timestamp.format($0))\"" } ?? "null")
-        text += "}}"
-        return text
-    }
-
-    static func partitionMap(_ values: [Int64]) -> String {
-        "{" + values.enumerated().map { "\"\($0.offset)\":\($0.element)" }.joined(separator: ",") + "}"
-    }
-
-    static func append(_ value: AggregateValue, to text: inout String) {
-        switch value {
-        case .int(let n): text += String(n)
-        case .wideInt(let n): text += String(n)
-        case .double(let x): text += x.isFinite ? "\(x)" : "null"
-        case .string(let s): JSONText.appendString(s, to: &text)
-        case .null: text += "null"
-        case .object(let entries):
-            text += "{"
-            for (index, entry) in entries.enumerated() {
-                if index > 0 { text += "," }
-                JSONText.appendString(entry.0, to: &text)
-                text += ":"
-                append(entry.1, to: &text)
+        output.append(contentsOf: #"],"provenance":{"batch_version":"#.utf8)
+        if let version = provenance.batchVersion { JSONText.append(integer: version, to: &output) } else { output.append(contentsOf: "null".utf8) }
+        for (key, offsets) in [("cut", provenance.cut), ("speed_offsets", provenance.speedOffsets), ("log_end", provenance.logEnd)] {
+            output.append(contentsOf: ",\"\(key)\":{".utf8)
+            for (partition, offset) in offsets.enumerated() {
+                if partition > 0 { output.append(UInt8(ascii: ",")) }
+                output.append(UInt8(ascii: "\""))
+                JSONText.append(integer: Int64(partition), to: &output)
+                output.append(contentsOf: "\":".utf8)
+                JSONText.append(integer: offset, to: &output)
             }
-            text += "}"
+            output.append(UInt8(ascii: "}"))
+        }
+        output.append(contentsOf: #","lag_records":"#.utf8)
+        JSONText.append(integer: provenance.lagRecords, to: &output)
+        output.append(contentsOf: #","source":"#.utf8)
+        JSONText.appendString(provenance.source, to: &output)
+        output.append(contentsOf: #","watermark":"#.utf8)
+        if let watermark = provenance.watermark {
+            output.append(UInt8(ascii: "\""))
+            Timestamp.append(watermark, to: &output)
+            output.append(UInt8(ascii: "\""))
+        } else {
+            output.append(contentsOf: "null".utf8)
+        }
+        output.append(contentsOf: "}}".utf8)
+        return output
+    }
+
+    static func append(_ value: AggregateValue, to output: inout [UInt8]) {
+        switch value {
+        case .int(let n): JSONText.append(integer: n, to: &output)
+        case .wideInt(let n): output.append(contentsOf: String(n).utf8)
+        case .double(let x): output.append(contentsOf: (x.isFinite ? "\(x)" : "null").utf8)
+        case .string(let s): JSONText.appendString(s, to: &output)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .object(let entries):
+            output.append(UInt8(ascii: "{"))
+            for (index, entry) in entries.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                JSONText.appendString(entry.0, to: &output)
+                output.append(UInt8(ascii: ":"))
+                append(entry.1, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
         }
     }
 

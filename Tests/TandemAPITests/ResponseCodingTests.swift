@@ -36,8 +36,8 @@ struct ResponseCodingTests {
                     ]
                 ),
                 (
-                    time: nil, end: nil, group: [.string("é ✓"), .int(-7), nil, .double(0.1)],
-                    values: [.int(0), .int(-1), .double(3.0), .string("x"), .null]
+                    time: nil, end: nil, group: [.string("é ✓\u{1}\t"), .int(-7), nil, .double(0.1)],
+                    values: [.int(0), .int(Int64.min), .double(3.0), .string("x"), .int(Int64.max)]
                 ),
             ],
             provenance: Provenance(
@@ -49,6 +49,9 @@ struct ResponseCodingTests {
         #expect(decoded.rows[0]["url"] == .string("/a \"quoted\" \\ path\n"))
         #expect(decoded.rows[0]["latency"] == .null)
         #expect(decoded.rows[1]["country"] == .int(-7))
+        #expect(decoded.rows[1]["url"] == .string("é ✓\u{1}\t"))
+        #expect(result.json.contains(#""url":"é ✓\u0001\t""#))
+        #expect(decoded.rows[1]["total"] == .int(Int64.min))
         #expect(decoded.provenance.cut.list == [10, 20])
         #expect(decoded.provenance.watermark == "2023-11-14T22:13:20.000Z")
 
