@@ -1,4 +1,5 @@
 import ArgumentParser
+import Events
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -7,70 +8,113 @@ import NIOHTTP1
     import Glibc
 #endif
 
-/// `tandem post STREAM [FILE|-]`: sends JSON or NDJSON events in batches.
+/// `tandem post STREAM [FILE|-]`: streams events to a stream in batches.
 struct Post: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Post events (a JSON array, one JSON object, or NDJSON) from a file or standard input.",
-        discussion: "Events are sent in batches of --batch-size; each batch is atomic. A progress bar is shown on a terminal.")
+        abstract: "Post events (NDJSON, a JSON array, or CSV with a header row) from a file or standard input.",
+        discussion: """
+            The input is read a chunk at a time, so a file of any size takes bounded memory. Events are sent in batches of \
+            --batch-size, --concurrency requests at once; each batch is atomic. A progress bar is shown on a terminal.
+            --format auto reads a file ending in .csv as CSV, input starting with [ as a JSON array, anything else as NDJSON.
+            CSV cells are typed by the stream's schema; an empty cell is an absent field.
+            """)
     @OptionGroup var options: ServerOptions
     @Argument(help: "The stream.") var stream: String
     @Argument(help: "The file to read, or - for standard input.") var file: String = "-"
+    @Option(help: "auto, ndjson, json (an array) or csv.") var format: String = "auto"
     @Option(help: "Events per request.") var batchSize: Int = 5000
     @Option(help: "Requests in flight at once.") var concurrency: Int = 4
 
+    func validate() throws {
+        guard InputFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be one of \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+    }
+
     func run() async throws {
-        let data = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-        let lines = try Self.eventLines(data)
         let client = APIClient(base: options.server)
-        let batches = stride(from: 0, to: lines.count, by: max(batchSize, 1)).map { $0..<min($0 + batchSize, lines.count) }
-        let progress = Progress(total: lines.count, enabled: isatty(STDERR_FILENO) != 0)
+        let handle: FileHandle
+        var size: Int?
+        if file == "-" {
+            handle = .standardInput
+        } else {
+            guard let opened = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot read \(file)") }
+            handle = opened
+            size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
+        }
+        defer { try? handle.close() }
+        let batcher = EventBatcher(handle: handle, splitter: try await splitter(handle: handle, client: client), batchSize: batchSize)
+        let progress = Progress(total: size ?? 0, unit: "bytes", enabled: size != nil && isatty(STDERR_FILENO) != 0)
         var accepted = 0
-        try await withThrowingTaskGroup(of: (Range<Int>, Int, ByteBuffer).self) { group in
-            var next = 0
-            func submit() {
-                guard next < batches.count else { return }
-                let range = batches[next]
-                next += 1
-                var body = ByteBuffer()
-                for line in lines[range] {
-                    body.writeBytes(line)
-                    body.writeInteger(UInt8(ascii: "\n"))
+        do {
+            try await withThrowingTaskGroup(of: (EventBatcher.Batch, Int, ByteBuffer).self) { group in
+                // At most `concurrency` batches are read ahead of the answers.
+                func submit() throws {
+                    guard let batch = try batcher.next() else { return }
+                    group.addTask {
+                        let (status, reply) = try await client.send(
+                            .POST, "/v1/streams/\(stream)/events", body: batch.body, contentType: "application/x-ndjson")
+                        return (batch, status, reply)
+                    }
                 }
-                group.addTask {
-                    let (status, reply) = try await client.send(
-                        .POST, "/v1/streams/\(stream)/events", body: body, contentType: "application/x-ndjson")
-                    return (range, status, reply)
+                for _ in 0..<concurrency { try submit() }
+                while let (batch, status, reply) = try await group.next() {
+                    guard status == 200 else {
+                        progress.finish()
+                        group.cancelAll()
+                        printError(
+                            "events \(batch.first)..<\(batch.first + batch.count) (input lines \(batch.lines.lowerBound)–\(batch.lines.upperBound); "
+                                + "indexes in the error are relative to \(batch.first)) were refused with HTTP \(status):")
+                        printError(String(buffer: reply))
+                        printError("\(accepted) events were accepted before this batch; batches still in flight may also have been.")
+                        throw ExitCode(1)
+                    }
+                    accepted += batch.count
+                    progress.update(batcher.bytesRead)
+                    try submit()
                 }
             }
-            for _ in 0..<max(concurrency, 1) { submit() }
-            while let (range, status, reply) = try await group.next() {
-                guard status == 200 else {
-                    progress.finish()
-                    group.cancelAll()
-                    printError(
-                        "events \(range.lowerBound)..<\(range.upperBound) (indexes in the error are relative to \(range.lowerBound)) were refused with HTTP \(status):"
-                    )
-                    printError(String(buffer: reply))
-                    printError("\(accepted) events were accepted before this batch.")
-                    throw ExitCode(1)
-                }
-                accepted += range.count
-                progress.update(accepted)
-                submit()
-            }
+        } catch let error as InputError {
+            progress.finish()
+            printError("\(file == "-" ? "standard input" : file), \(error)")
+            printError("\(accepted) events were accepted before it.")
+            throw ExitCode(1)
         }
         progress.finish()
         print("accepted \(accepted) events into \(stream)")
     }
 
-    /// Splits the input into one JSON text per event.
-    static func eventLines(_ data: Data) throws -> [Data] {
-        let first = data.first { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }
-        if first == UInt8(ascii: "[") {
-            guard let array = try JSONSerialization.jsonObject(with: data) as? [Any] else { throw ValidationError("the input is not a JSON array") }
-            return try array.map { try JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed]) }
+    /// The splitter for the input's format; `auto` looks at the file name, then at the first byte.
+    private func splitter(handle: FileHandle, client: APIClient) async throws -> any EventSplitter {
+        var chosen = InputFormat(rawValue: format) ?? .auto
+        if chosen == .auto {
+            if file.lowercased().hasSuffix(".csv") {
+                chosen = .csv
+            } else if file != "-", let first = Self.firstByte(of: file) {
+                chosen = first == UInt8(ascii: "[") ? .json : .ndjson
+            } else {
+                chosen = .ndjson
+            }
         }
-        return data.split(separator: 0x0A).filter { line in line.contains { ![0x20, 0x0D, 0x09].contains($0) } }
+        switch chosen {
+        case .csv:
+            let definition = try await client.decode(StreamDefinition.self, .GET, "/v1/streams/\(stream)")
+            return CSVSplitter(stream: definition)
+        case .json: return JSONArraySplitter()
+        case .ndjson, .auto: return NDJSONSplitter()
+        }
+    }
+
+    /// The first byte of a file that is not whitespace.
+    static func firstByte(of path: String) -> UInt8? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        while let data = try? handle.read(upToCount: 64 << 10), !data.isEmpty {
+            if let byte = data.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) { return byte }
+        }
+        return nil
     }
 }
 
@@ -78,22 +122,25 @@ struct Post: AsyncParsableCommand {
 final class Progress: @unchecked Sendable {
     let total: Int
     let enabled: Bool
+    /// What is counted, shown after the total (none for a bare percentage).
+    let unit: String?
     private var last = -1
 
-    init(total: Int, enabled: Bool) {
+    init(total: Int, unit: String? = nil, enabled: Bool) {
         self.total = total
+        self.unit = unit
         self.enabled = enabled
     }
 
     func update(_ done: Int) {
         guard enabled, total > 0 else { return }
-        let percent = done * 100 / total
+        let percent = min(done * 100 / total, 100)
         guard percent != last else { return }
         last = percent
         let width = 40
-        let filled = width * done / total
+        let filled = width * percent / 100
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(percent)% \(done)/\(total)".utf8))
+        FileHandle.standardError.write(Data("\r[\(bar)] \(percent)%\(unit.map { " of \(total) \($0)" } ?? "")".utf8))
     }
 
     func finish() {
