@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Tandem needs that is missing: PostgreSQL 15 (server binaries), curl, and checks
+# Installs what Tandem needs that is missing: PostgreSQL 15 (server binaries), curl, zlib headers, and checks
 # for the Swift toolchain (which apt cannot provide). Safe to run again: it installs nothing twice.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v pg_conf
     need+=(postgresql postgresql-contrib)
 fi
 command -v curl >/dev/null 2>&1 || need+=(curl)
+[ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)  # compress-nio (gzip bodies) links zlib
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 
 if [ ${#need[@]} -gt 0 ]; then

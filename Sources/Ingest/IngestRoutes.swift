@@ -1,4 +1,5 @@
 import Catalog
+import CompressNIO
 import EventLog
 import Events
 import Foundation
@@ -68,18 +69,56 @@ public struct IngestRoutes: Sendable {
         }
     }
 
+    /// Whether a `Content-Encoding` header says gzip (`false` for none or `identity`), or 415.
+    static func isGzip(_ contentEncoding: String?) throws -> Bool {
+        switch contentEncoding?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity" {
+        case "identity", "": return false
+        case "gzip", "x-gzip": return true
+        case let other:
+            throw APIError(
+                .unsupportedMediaType, code: "unsupported_encoding", "Content-Encoding must be gzip or identity, got \"\(other)\"")
+        }
+    }
+
+    /// A gzip body, decompressed: refused when it would pass `limit` bytes (a small body may
+    /// inflate to gigabytes), when it is damaged or cut short, or when it holds more than one
+    /// gzip member.
+    static func gunzip(_ body: ByteBuffer, limit: Int) throws -> ByteBuffer {
+        var compressed = body
+        // The gzip trailer's last field: the decompressed size modulo 2^32. zlib checks the
+        // trailer only when it reaches it, so this also tells a whole stream from a cut one.
+        let size = body.readableBytes >= 18 ? body.getInteger(at: body.writerIndex - 4, endianness: .little, as: UInt32.self) : nil
+        let plain: ByteBuffer
+        do {
+            plain = try compressed.decompress(with: .gzip(), maxSize: limit)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw APIError(
+                .contentTooLarge, code: "body_too_large",
+                "the body, decompressed, is larger than the limit of \(limit) bytes (ingest.max_body_bytes); nothing was appended")
+        } catch {
+            throw APIError.badRequest("invalid_body", "the gzip body cannot be decompressed (\(error)); nothing was appended")
+        }
+        guard compressed.readableBytes == 0, let size, size == UInt32(truncatingIfNeeded: plain.readableBytes) else {
+            throw APIError.badRequest(
+                "invalid_body", "the gzip body is cut short or holds more than one gzip member; nothing was appended")
+        }
+        return plain
+    }
+
     private func postEvents(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let name = context.parameters.get("name") ?? ""
         guard catalog[name] != nil else { throw APIError.notFound("unknown_stream", "stream \"\(name)\" does not exist") }
         let format = try Self.bodyFormat(request.headers[.contentType])
+        let gzip = try Self.isGzip(request.headers[.contentEncoding])
         let limit = configuration.maxBodyBytes
         let tooLarge = APIError(.contentTooLarge, code: "body_too_large", "the body is larger than the limit of \(limit) bytes; nothing was appended")
         // The body is admitted against ingest.max_in_flight_bytes before it is buffered: its
-        // declared length, or the most a body may be when it is sent chunked.
+        // declared length, or the most a body may be when it is sent chunked (or decompressed).
         let declared = request.headers[.contentLength].flatMap { Int($0) }
-        let reserved = min(declared ?? limit, limit)
+        let reserved = gzip ? limit : min(declared ?? limit, limit)
         let result = try await ingestor.withAdmission(bytes: reserved) {
-            let body = try await BoundedBody.collect(request, upTo: limit, tooLarge: tooLarge)
+            var body = try await BoundedBody.collect(request, upTo: limit, tooLarge: tooLarge)
+            if gzip { body = try Self.gunzip(body, limit: limit) }
             return try await ingestor.ingest(body, format: format, stream: name, reservedBytes: reserved)
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: result.json)))

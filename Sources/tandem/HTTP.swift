@@ -14,11 +14,13 @@ struct APIClient {
 
     /// Sends a request; returns the status and body, throwing on transport errors only.
     func send(
-        _ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json", accept: String? = nil
+        _ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, contentType: String = "application/json", contentEncoding: String? = nil,
+        accept: String? = nil
     ) async throws -> (status: Int, body: ByteBuffer) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if let accept { request.headers.add(name: "Accept", value: accept) }
+        if let contentEncoding { request.headers.add(name: "Content-Encoding", value: contentEncoding) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(body)

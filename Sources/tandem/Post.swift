@@ -1,4 +1,5 @@
 import ArgumentParser
+import CompressNIO
 import Events
 import Foundation
 import NIOCore
@@ -24,6 +25,7 @@ struct Post: AsyncParsableCommand {
     @Option(help: "auto, ndjson, json (an array) or csv.") var format: String = "auto"
     @Option(help: "Events per request.") var batchSize: Int = 5000
     @Option(help: "Requests in flight at once.") var concurrency: Int = 4
+    @Flag(help: "Compress each request with gzip (Content-Encoding: gzip).") var gzip = false
 
     func validate() throws {
         guard InputFormat(rawValue: format) != nil else {
@@ -53,9 +55,13 @@ struct Post: AsyncParsableCommand {
                 // At most `concurrency` batches are read ahead of the answers.
                 func submit() throws {
                     guard let batch = try batcher.next() else { return }
+                    let gzip = gzip
                     group.addTask {
+                        var body = batch.body
+                        if gzip { body = try body.compress(with: .gzip()) }
                         let (status, reply) = try await client.send(
-                            .POST, "/v1/streams/\(stream)/events", body: batch.body, contentType: "application/x-ndjson")
+                            .POST, "/v1/streams/\(stream)/events", body: body, contentType: "application/x-ndjson",
+                            contentEncoding: gzip ? "gzip" : nil)
                         return (batch, status, reply)
                     }
                 }

@@ -1,3 +1,4 @@
+import CompressNIO
 import EventLog
 import Events
 import Foundation
@@ -179,6 +180,58 @@ struct IngestRouteTests {
             let ten = (0..<10).map { _ in #"{"ts":1763596800000,"url":"/a"}"# }.joined(separator: "\n")
             #expect(try await client.post(ten, contentType: "application/x-ndjson").status == .ok)
             #expect(try await client.endOffsets().reduce(0, +) == 10)
+        }
+    }
+
+    @Test("gzip bodies are decompressed within max_body_bytes; bombs, damage, cut-off bodies and other encodings are refused")
+    func gzipBodies() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: { $0.ingest.maxBodyBytes = 65_536 }) { client async throws in
+            func post(_ body: ByteBuffer, encoding: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/v1/streams/pageviews/events", method: .post,
+                    headers: [.contentType: "application/x-ndjson", .contentEncoding: encoding], body: body)
+            }
+            func gzip(_ text: String) throws -> ByteBuffer {
+                var plain = ByteBuffer(string: text)
+                return try plain.compress(with: .gzip())
+            }
+            let events = (0..<500).map { #"{"ts":1763596800000,"url":"/gz","n":\#($0)}"# }.joined(separator: "\n") + "\n"
+            #expect(events.utf8.count > 16_000)
+            let accepted = try await post(try gzip(events), encoding: "gzip")
+            #expect(accepted.status == .ok, "\(String(buffer: accepted.body))")
+            #expect(try decode(IngestResponse.self, accepted).accepted == 500)
+
+            // 1 MB of zeros compresses to about a kilobyte: refused before it is held.
+            let bomb = try await post(try gzip(String(repeating: " ", count: 1 << 20)), encoding: "gzip")
+            #expect(bomb.status == .contentTooLarge)
+            #expect(try errorBody(bomb).code == "body_too_large")
+            #expect(try errorBody(bomb).message.contains("decompressed"))
+
+            // Cut at a line end inside the stream: what zlib gives back is whole lines, but the
+            // body is not whole, so nothing is appended.
+            var whole = try gzip(events)
+            let cut = try await post(whole.readSlice(length: whole.readableBytes - 8)!, encoding: "gzip")
+            #expect(cut.status == .badRequest)
+            #expect(try errorBody(cut).code == "invalid_body")
+
+            var damaged = try gzip(events)
+            damaged.setBytes(Array(repeating: 0xFF, count: 16), at: damaged.readerIndex + 20)
+            let broken = try await post(damaged, encoding: "gzip")
+            #expect(broken.status == .badRequest)
+            #expect(try errorBody(broken).code == "invalid_body")
+
+            let garbage = try await post(ByteBuffer(string: "not gzip at all, not gzip at all"), encoding: "gzip")
+            #expect(garbage.status == .badRequest)
+
+            let brotli = try await post(ByteBuffer(string: events), encoding: "br")
+            #expect(brotli.status == .unsupportedMediaType)
+            #expect(try errorBody(brotli).code == "unsupported_encoding")
+
+            let identity = try await post(ByteBuffer(string: #"{"ts":1763596800000,"url":"/id"}"#), encoding: "identity")
+            #expect(identity.status == .ok)
+            #expect(try await client.endOffsets().reduce(0, +) == 501)
         }
     }
 

@@ -128,11 +128,11 @@ struct PostCommandTests {
                 (posted.peakKiB - arrayRun.peakKiB) * 1024 < size / 3,
                 "peak \(posted.peakKiB) KiB for a \(size)-byte file, \(arrayRun.peakKiB) KiB for 3 events")
 
-            // CSV with a header, typed by the stream's schema.
+            // CSV with a header, typed by the stream's schema, sent gzip-compressed.
             let csv = directory.path + "/orders.csv"
             try "ts,id,price,note\r\n2025-11-20T00:00:00Z,4,1.25,\"multi\nline, quoted\"\r\n1763596800003,5,,\r\n"
                 .write(toFile: csv, atomically: true, encoding: .utf8)
-            let csvRun = try await Self.tandem(["post", "--server", server.baseURL, "orders", csv], in: directory)
+            let csvRun = try await Self.tandem(["post", "--server", server.baseURL, "--gzip", "orders", csv], in: directory)
             #expect(csvRun.status == 0, "\(csvRun.errors)")
             #expect(csvRun.output.contains("accepted 2 events"))
             #expect(try await Self.stored(client) == Int64(count + 5))
