@@ -61,7 +61,7 @@ extension EncodedState: EncodedRows {
 /// series of one group), slots are found in a dense table by (group, window); otherwise in a
 /// dictionary. States are merged a chunk of rows at a time, one aggregate at a time, in columns
 /// of plain values (``StateColumn``).
-public struct RollupAccumulator {
+public struct RollupAccumulator: Sendable {
     private let view: CompiledView
     private let request: RollupRequest
     private let limits: RollupLimits
@@ -203,16 +203,11 @@ public struct RollupAccumulator {
             switch request.window {
             case .tumbling(let granularity):
                 let time = granularity.map { CompiledView.floor(bucket, to: $0) }
-                if windows > 0 {
-                    let window = time.map { Int(($0 - windowStart) / windowStep) } ?? 0
-                    add(source, row, window: window, time: time, group: group)
-                } else {
-                    add(source, row, to: ColumnarKey(time: time, group: UInt64(group)))
-                }
+                place(row, time: time, group: group)
             case .hopping(let size, let advance):
                 starts.removeAll(keepingCapacity: true)
                 CompiledView.forEachHoppingStart(of: bucket, size: size, advance: advance, from: request.from, to: request.to) { starts.append($0) }
-                for start in starts { add(source, row, to: ColumnarKey(time: start, group: UInt64(group))) }
+                for start in starts { place(row, to: ColumnarKey(time: start, group: UInt64(group))) }
             case .session:
                 break
             }
@@ -226,17 +221,18 @@ public struct RollupAccumulator {
         let code = Int(source.code(row, positions[index]))
         let known = translation[index][code]
         if known >= 0 { return UInt32(known) }
-        let value = source.dictionaries[positions[index]][code]
-        let mapped: UInt32
-        if let existing = lookups[index][value] {
-            mapped = existing
-        } else {
-            mapped = UInt32(values[index].count)
-            values[index].append(value)
-            lookups[index][value] = mapped
-        }
+        let mapped = intern(source.dictionaries[positions[index]][code], index)
         translation[index][code] = Int32(mapped)
         return mapped
+    }
+
+    /// The query's code of `value` in kept dimension `index`, given one when new.
+    private mutating func intern(_ value: FieldValue?, _ index: Int) -> UInt32 {
+        if let existing = lookups[index][value] { return existing }
+        let code = UInt32(values[index].count)
+        values[index].append(value)
+        lookups[index][value] = code
+        return code
     }
 
     /// The group of a tuple of query codes.
@@ -248,14 +244,20 @@ public struct RollupAccumulator {
         return group
     }
 
-    /// Merges `row` into the dense table's slot of (`group`, `window`).
+    /// Queues `row` (of the current source) for the slot of a tumbling window starting at `time`
+    /// and `group`: found in the dense table when it is used, else in the dictionary.
     @inline(__always)
-    private mutating func add<Source: EncodedRows>(_ source: Source, _ row: Int, window: Int, time: Int64?, group: UInt32) {
+    private mutating func place(_ row: Int, time: Int64?, group: UInt32) {
+        guard windows > 0 else {
+            place(row, to: ColumnarKey(time: time, group: UInt64(group)))
+            return
+        }
+        let window = time.map { Int(($0 - windowStart) / windowStep) } ?? 0
         if Int(group) >= denseGroups {
             let needed = Int(group) + 1
             guard needed * windows <= Self.maxDenseCells else {
                 spill()
-                add(source, row, to: ColumnarKey(time: time, group: UInt64(group)))
+                place(row, to: ColumnarKey(time: time, group: UInt64(group)))
                 return
             }
             dense.append(contentsOf: repeatElement(-1, count: (needed - denseGroups) * windows))
@@ -264,7 +266,7 @@ public struct RollupAccumulator {
         let cell = Int(group) * windows + window
         if dense[cell] < 0 {
             dense[cell] = Int32(slotGroups.count)
-            open(source, row, time: time, group: group)
+            open(row, time: time, group: group)
         } else {
             pending.rows.append(Int32(row))
             pending.slots.append(dense[cell])
@@ -279,19 +281,19 @@ public struct RollupAccumulator {
         windows = 0
     }
 
-    /// Merges `row` into the slot of `key` (the dictionary path), opening it if needed.
-    private mutating func add<Source: EncodedRows>(_ source: Source, _ row: Int, to key: ColumnarKey) {
+    /// Queues `row` for the slot of `key` (the dictionary path), opening it if needed.
+    private mutating func place(_ row: Int, to key: ColumnarKey) {
         if let slot = sparse[key] {
             pending.rows.append(Int32(row))
             pending.slots.append(slot)
         } else {
             sparse[key] = Int32(slotGroups.count)
-            open(source, row, time: key.time, group: UInt32(key.group))
+            open(row, time: key.time, group: UInt32(key.group))
         }
     }
 
     /// Opens a slot holding `row`'s states (a copy: no empty state to allocate and merge into).
-    private mutating func open<Source: EncodedRows>(_ source: Source, _ row: Int, time: Int64?, group: UInt32) {
+    private mutating func open(_ row: Int, time: Int64?, group: UInt32) {
         slotTimes.append(time)
         slotGroups.append(group)
         pending.opening.append(Int32(row))
@@ -302,6 +304,41 @@ public struct RollupAccumulator {
         guard !pending.isEmpty else { return }
         source.absorb(pending, into: &columns)
         pending.removeAll()
+    }
+
+    /// Merges another roll-up of the same request (of other sources: speed partitions rolled up
+    /// in parallel) into this one: its groups are translated once each, its slots merged into
+    /// the matching ones or opened.
+    /// - Throws: ``ViewError`` `too_many_groups` when the merged rows pass `limits.maxRows`.
+    public mutating func merge(_ other: RollupAccumulator) throws(ViewError) {
+        guard !other.slotGroups.isEmpty else { return }
+        guard !slotGroups.isEmpty || !values.allSatisfy(\.isEmpty) else {
+            self = other
+            return
+        }
+        var translation = other.values.map { [Int32](repeating: -1, count: $0.count) }
+        func translated(_ code: UInt32, _ index: Int) -> UInt32 {
+            if translation[index][Int(code)] < 0 { translation[index][Int(code)] = Int32(intern(other.values[index][Int(code)], index)) }
+            return UInt32(translation[index][Int(code)])
+        }
+        let width = positions.count
+        for slot in other.slotGroups.indices {
+            let theirs = Int(other.slotGroups[slot])
+            let group: UInt32
+            switch width {
+            case 0: group = 0
+            case 1: group = translated(UInt32(theirs), 0)
+            default:
+                var key = EncodedKey(bucket: 0)
+                for index in 0..<width { key.set(index, translated(other.tupleCodes[theirs * width + index], index)) }
+                group = tuple(key)
+            }
+            // A slot's time is its window's start, so it names the same window here.
+            place(slot, time: other.slotTimes[slot], group: group)
+        }
+        for index in columns.indices { columns[index].absorb(pending, from: other.columns[index]) }
+        pending.removeAll()
+        if slotGroups.count > limits.maxRows { throw limits.tooManyRows }
     }
 
     /// The number of answer rows.

@@ -12,6 +12,8 @@ public struct QueryEngine: Sendable {
     private let views: any ServedViews
     private let speed: any SpeedStateReading
     private let batch: (any BatchVersionReading)?
+    /// The speed-state rows from which a query rolls the partitions up in parallel.
+    static let parallelSpeedRows = 65_536
 
     /// Creates an engine.
     /// - Parameters:
@@ -54,11 +56,25 @@ public struct QueryEngine: Sendable {
         let progress: SpeedProgress
         if CompiledView.columnarServes(request.window), pinned == nil || pinned?.columns != nil {
             // All in memory, with no database round trip: the published version's columns (the
-            // serving cache) and the speed segments after its cut roll up into the same slots.
+            // serving cache) and the speed segments after its cut roll up into the same slots. The
+            // speed layer's partitions roll up on their own (in parallel when they are large), and
+            // their slots are merged in.
             var accumulator = try RollupAccumulator(view, request, limits: rollupLimits)
             if let columns = pinned?.columns { try accumulator.add(columns) }
-            guard let read = try speed.read(view: view.name, atOrAfter: pinned?.cut, { segment throws(ViewError) in try accumulator.add(segment) })
-            else { throw notRunning }
+            let speedRead: (partials: [RollupAccumulator], progress: SpeedProgress)?
+            do {
+                speedRead = try await speed.read(
+                    view: view.name, atOrAfter: pinned?.cut, parallelRows: Self.parallelSpeedRows,
+                    into: try RollupAccumulator(view, request, limits: rollupLimits)
+                ) { partial, segment in try partial.add(segment) }
+            } catch let error as ViewError {
+                throw error
+            } catch {
+                throw RollupLimits.timedOut  // cancelled
+            }
+            guard let speedRead else { throw notRunning }
+            for partial in speedRead.partials { try accumulator.merge(partial) }
+            let read = speedRead.progress
             progress = read
             if sorted { rows = accumulator.rows() } else { slots = accumulator }
             source = pinned == nil ? "speed" : "batch+speed"

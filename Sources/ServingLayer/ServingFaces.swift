@@ -15,9 +15,13 @@ public protocol SpeedStateReading: Sendable {
     /// (other rows may remain: the query's filter still applies); `nil` when the view is not
     /// running.
     func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) -> SpeedSnapshot?
-    /// Calls `body` with each segment of a view at or after `cut`, in encoded form, and says
-    /// where the speed layer stood; `nil` when the view is not running.
-    func read<E: Error>(view: String, atOrAfter cut: [Int64]?, _ body: (borrowing EncodedState) throws(E) -> Void) throws(E) -> SpeedProgress?
+    /// Folds each segment of a view at or after `cut`, in encoded form, into its partition's copy
+    /// of `initial` (the partitions in parallel when they hold at least `parallelRows` rows), and
+    /// says where the speed layer stood; `nil` when the view is not running.
+    func read<Partial: Sendable>(
+        view: String, atOrAfter cut: [Int64]?, parallelRows: Int, into initial: Partial,
+        _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
+    ) async throws -> (partials: [Partial], progress: SpeedProgress)?
 }
 
 /// The batch layer's published versions, read-only, as the serving layer reads them.

@@ -194,6 +194,47 @@ public final class SpeedLayer: Service, Sendable {
             cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: partitionMaxima, offsets: offsets, logEnd: logEnd))
     }
 
+    /// Reads a view's segments at or after `cut` partition by partition: `body` folds each
+    /// segment of a partition into that partition's own copy of `initial`, under the partition's
+    /// lock. When the segments hold at least `parallelRows` rows, the partitions are read in
+    /// parallel, one task each (a query over a day of speed state then uses every core).
+    /// - Returns: each partition's result, in partition order, and where the speed layer stood;
+    ///   `nil` when the view is not running.
+    public func read<Partial: Sendable>(
+        view name: String, atOrAfter cut: [Int64]? = nil, parallelRows: Int = 65_536, into initial: Partial,
+        _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
+    ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
+        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
+        let floor = cut ?? runtime.startCut
+        typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?)
+        @Sendable func read(_ partition: PartitionRuntime) throws -> Read {
+            try partition.state.withLock { state in
+                var partial = initial
+                for segment in state.segments where Self.isAtOrAfter(segment.cut, floor) { try body(&partial, segment.state) }
+                return (partial, state.position, state.maxEventTime)
+            }
+        }
+        let rows = runtime.partitions.reduce(0) { total, partition in
+            total + partition.state.withLock { state in state.segments.reduce(0) { Self.isAtOrAfter($1.cut, floor) ? $0 + $1.state.count : $0 } }
+        }
+        var reads: [Read]
+        if rows >= parallelRows && runtime.partitions.count > 1 {
+            reads = try await withThrowingTaskGroup(of: (Int, Read).self) { group in
+                for (index, partition) in runtime.partitions.enumerated() { group.addTask { (index, try read(partition)) } }
+                var collected = [(Int, Read)]()
+                for try await result in group { collected.append(result) }
+                return collected.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+        } else {
+            reads = try runtime.partitions.map(read)
+        }
+        let offsets = reads.map(\.position)
+        let logEnd = topic.endOffsets()
+        let progress = SpeedProgress(
+            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: reads.map(\.maxEventTime), offsets: offsets, logEnd: logEnd))
+        return (reads.map(\.partial), progress)
+    }
+
     /// The event-time watermark: the least, over partitions still behind the log end, of their
     /// largest event time minus the delay. A partition that is caught up (idle) does not hold it
     /// back; when all are, it is the largest over all.

@@ -68,6 +68,22 @@ struct ColumnarRollupTests {
                 try accumulator.add(segments[0])
                 try accumulator.add(segments[1])
                 answered = accumulator.rows()
+                // Each segment rolled up on its own (as the speed layer's partitions are, in
+                // parallel) and merged in: into the columns' roll-up, and into an empty one that
+                // takes the columns last.
+                let parts = try segments.map { segment in
+                    var part = try RollupAccumulator(view, request, limits: .unlimited)
+                    try part.add(segment)
+                    return part
+                }
+                var merged = try RollupAccumulator(view, request, limits: .unlimited)
+                try merged.add(columns)
+                for part in parts { try merged.merge(part) }
+                #expect(merged.rows() == expected, "merged parts, \(request)")
+                var columnsLast = try RollupAccumulator(view, request, limits: .unlimited)
+                for part in parts.reversed() { try columnsLast.merge(part) }
+                try columnsLast.add(columns)
+                #expect(columnsLast.rows() == expected, "columns last, \(request)")
                 // The published columns alone answer like the published state.
                 #expect(try view.rollup(columns, request, limits: .unlimited) == view.rollup(published, request), "\(request)")
             } else {

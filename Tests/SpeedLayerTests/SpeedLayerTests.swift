@@ -123,6 +123,47 @@ struct SpeedLayerTests {
         }
     }
 
+    @Test func partitionsReadInParallelAnswerLikeTheSnapshot() async throws {
+        try await withSpeedLayer { _, topic, speed in
+            let pages = ["/a", "/b", "/c", "/d", "/e"]
+            for (index, page) in pages.enumerated() {
+                _ = try await topic.append(Self.batch((0..<40).map { Int64($0 * 45_000 + index) }, page: page), to: index % 2)
+            }
+            try speed.addView(Self.view)
+            let cut = try speed.openSegmentAtLogEnd(view: "by_page")
+            _ = try await topic.append(Self.batch([30_000, 90_000, 2_000_000], page: "/b"), to: 0)
+            _ = try await topic.append(Self.batch([30_000], page: "/z"), to: 1)
+            _ = try await settled(speed, atOrAfter: cut)
+            let view = Self.view
+            for floor in [nil, cut] {
+                let state = try #require(speed.snapshot(view: "by_page", atOrAfter: floor)).state
+                for request in [
+                    RollupRequest(from: 0, to: 3_600_000, groupBy: ["page"], window: .tumbling(granularity: 600_000)),
+                    RollupRequest(from: 0, to: 3_600_000, window: .hopping(size: 300_000, advance: 60_000)),
+                    RollupRequest(
+                        from: 0, to: 3_600_000, groupBy: ["page"], filter: .compare(field: "page", op: .in, values: [.string("/b"), .string("/z")])),
+                ] {
+                    let expected = view.rollup(state, request)
+                    #expect(!expected.isEmpty)
+                    // Forced parallel (parallelRows 0) and forced sequential answer alike.
+                    for parallelRows in [0, Int.max] {
+                        let read = try #require(
+                            try await speed.read(
+                                view: "by_page", atOrAfter: floor, parallelRows: parallelRows,
+                                into: try RollupAccumulator(view, request, limits: .unlimited)
+                            ) { partial, segment in try partial.add(segment) })
+                        #expect(read.partials.count == 2)
+                        var merged = try RollupAccumulator(view, request, limits: .unlimited)
+                        for partial in read.partials { try merged.merge(partial) }
+                        #expect(merged.rows() == expected, "\(request), parallelRows \(parallelRows)")
+                        #expect(read.progress.cut == floor ?? [0, 0])
+                        #expect(read.progress.offsets == [123, 81])
+                    }
+                }
+            }
+        }
+    }
+
     @Test func watermarkIgnoresIdleCaughtUpPartitions() async throws {
         try await withSpeedLayer(delay: 1000) { _, topic, speed in
             try speed.addView(Self.view)

@@ -44,8 +44,8 @@ struct PostCommandTests {
         process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
         process.arguments = arguments
         let outputPath = directory.path + "/post-\(UUID().uuidString).out", errorPath = outputPath + ".err"
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
-        FileManager.default.createFile(atPath: errorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         try process.run()
@@ -89,7 +89,7 @@ struct PostCommandTests {
 
             // About 96 MB of NDJSON: the old command held all of it (and a copy) in memory.
             let large = directory.path + "/large.ndjson"
-            FileManager.default.createFile(atPath: large, contents: nil)
+            _ = FileManager.default.createFile(atPath: large, contents: nil)
             let writer = try FileHandle(forWritingTo: URL(fileURLWithPath: large))
             let padding = String(repeating: "x", count: 280)
             let count = 300_000
