@@ -138,6 +138,8 @@ public struct RollupAccumulator: Sendable {
     public mutating func add(_ columns: ColumnarState) throws(ViewError) {
         let low = columns.firstRow(atOrAfter: request.from)
         let high = columns.firstRow(atOrAfter: request.to)
+        // Nothing in range: its dictionaries are not worth taking (a later source's would be).
+        guard high > low else { return }
         let codeFilter = filter.map { CodeFilter($0, dictionaries: columns.dictionaries, lookups: columns.lookups) }
         // Rows are ordered by bucket, so each posting list is cut to the range by binary search.
         let narrowed = codeFilter?.candidates(count: high - low) { dimension, code in
