@@ -60,13 +60,13 @@ public struct QueryEngine: Sendable {
             // speed layer's partitions roll up on their own (in parallel when they are large), and
             // their slots are merged in.
             var accumulator = try RollupAccumulator(view, request, limits: rollupLimits)
+            let empty = accumulator
             if let columns = pinned?.columns { try accumulator.add(columns) }
             let speedRead: (partials: [RollupAccumulator], progress: SpeedProgress)?
             do {
-                speedRead = try await speed.read(
-                    view: view.name, atOrAfter: pinned?.cut, parallelRows: Self.parallelSpeedRows,
-                    into: try RollupAccumulator(view, request, limits: rollupLimits)
-                ) { partial, segment in try partial.add(segment) }
+                speedRead = try await speed.read(view: view.name, atOrAfter: pinned?.cut, parallelRows: Self.parallelSpeedRows, into: empty) {
+                    partial, segment in try partial.add(segment)
+                }
             } catch let error as ViewError {
                 throw error
             } catch {

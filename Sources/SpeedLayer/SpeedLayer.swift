@@ -223,16 +223,17 @@ public final class SpeedLayer: Service, Sendable {
                 for (index, partition) in runtime.partitions.enumerated() { group.addTask { (index, try read(partition)) } }
                 var collected = [(Int, Read)]()
                 for try await result in group { collected.append(result) }
-                return collected.sorted { $0.0 < $1.0 }.map(\.1)
+                return collected.sorted { $0.0 < $1.0 }.map { $0.1 }
             }
         } else {
             reads = try runtime.partitions.map(read)
         }
-        let offsets = reads.map(\.position)
+        // Closures, not key paths: a key path into a generic tuple is built at run time, per call.
+        let offsets = reads.map { $0.position }
         let logEnd = topic.endOffsets()
         let progress = SpeedProgress(
-            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: reads.map(\.maxEventTime), offsets: offsets, logEnd: logEnd))
-        return (reads.map(\.partial), progress)
+            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: reads.map { $0.maxEventTime }, offsets: offsets, logEnd: logEnd))
+        return (reads.map { $0.partial }, progress)
     }
 
     /// The event-time watermark: the least, over partitions still behind the log end, of their
