@@ -2,7 +2,7 @@ import Events
 
 /// A view bound to its stream's schema: field positions resolved, filter compiled, and the
 /// per-event path (decode only the fields needed, filter, bucket, group, update) ready to run.
-public struct CompiledView: Sendable {
+public final class CompiledView: Sendable {
     /// The view.
     public let definition: ViewDefinition
     /// The stream's schema it was compiled against.

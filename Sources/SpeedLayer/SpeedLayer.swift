@@ -230,9 +230,10 @@ public final class SpeedLayer: Service, Sendable {
         }
         // Closures, not key paths: a key path into a generic tuple is built at run time, per call.
         let offsets = reads.map { $0.position }
+        let maxima = reads.map { $0.maxEventTime }
         let logEnd = topic.endOffsets()
         let progress = SpeedProgress(
-            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: reads.map { $0.maxEventTime }, offsets: offsets, logEnd: logEnd))
+            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd))
         return (reads.map { $0.partial }, progress)
     }
 
