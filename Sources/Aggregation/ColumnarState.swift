@@ -26,62 +26,43 @@ public final class ColumnarState: Sendable {
     public let estimatedBytes: Int
 
     /// Builds the columns of `state`, rows of `view`.
-    public init(_ state: ViewState, view: CompiledView) {
-        let dimensions = view.definition.dimensions.count
-        let unordered = Array(state.rows)
-        // Dictionaries first, in the rows' hash order; then the rows are ordered by bucket and,
-        // within a bucket, by the first dimension's code, so that a roll-up over a range meets
-        // its groups in a steady order rather than at random.
-        var dictionaries: [[FieldValue?]] = []
-        var lookups: [[FieldValue?: UInt32]] = []
-        var unorderedCodes: [[UInt32]] = []
-        var bytes = unordered.count * 8
-        for dimension in 0..<dimensions {
-            var lookup: [FieldValue?: UInt32] = [:]
-            var dictionary: [FieldValue?] = []
-            var column: [UInt32] = []
-            column.reserveCapacity(unordered.count)
-            for entry in unordered {
-                let value = entry.key.group.values[dimension]
-                if let known = lookup[value] {
-                    column.append(known)
-                } else {
-                    let code = UInt32(dictionary.count)
-                    lookup[value] = code
-                    dictionary.append(value)
-                    column.append(code)
-                    bytes += Self.bytes(of: value) + 64
-                }
-            }
-            dictionaries.append(dictionary)
-            lookups.append(lookup)
-            unorderedCodes.append(column)
-            bytes += unordered.count * 8
-        }
-        let order = unordered.indices.sorted { a, b in
-            let x = unordered[a].key.bucket, y = unordered[b].key.bucket
+    public convenience init(_ state: ViewState, view: CompiledView) {
+        self.init(EncodedState(state, dimensions: view.definition.dimensions.count, aggregates: view.definition.aggregates.count), view: view)
+    }
+
+    /// Builds the columns of an encoded state, rows of `view`: its dictionaries are kept as they
+    /// are, and its rows ordered by bucket and, within a bucket, by the first dimension's code, so
+    /// that a roll-up over a range meets its groups in a steady order rather than at random.
+    public init(_ state: EncodedState, view: CompiledView) {
+        let dimensions = state.dimensionCount, aggregates = state.aggregateCount
+        let order = (0..<state.count).sorted { a, b in
+            let x = state.buckets[a], y = state.buckets[b]
             if x != y { return x < y }
-            return dimensions > 0 && unorderedCodes[0][a] < unorderedCodes[0][b]
+            return dimensions > 0 && state.codes[a * dimensions] < state.codes[b * dimensions]
         }
-        let entries = order.map { unordered[$0] }
-        rowCount = entries.count
-        buckets = entries.map(\.key.bucket)
-        let codes = unorderedCodes.map { column in order.map { column[$0] } }
+        rowCount = order.count
+        buckets = order.map { state.buckets[$0] }
+        dictionaries = state.dictionaries
+        lookups = state.lookups
+        var bytes = order.count * 8
+        var codes: [[UInt32]] = []
         var postings: [[[Int32]]] = []
         for dimension in 0..<dimensions {
-            var lists = [[Int32]](repeating: [], count: dictionaries[dimension].count)
-            for (row, code) in codes[dimension].enumerated() { lists[Int(code)].append(Int32(row)) }
+            let column = order.map { state.codes[$0 * dimensions + dimension] }
+            var lists = [[Int32]](repeating: [], count: state.dictionaries[dimension].count)
+            for (row, code) in column.enumerated() { lists[Int(code)].append(Int32(row)) }
+            codes.append(column)
             postings.append(lists)
+            bytes += order.count * 8
+            for value in state.dictionaries[dimension] { bytes += Self.bytes(of: value) + 64 }
         }
-        var states = view.emptyRow.map(StateColumns.make)
-        for index in states.indices {
-            for entry in entries { states[index].append(entry.value[index]) }
-            bytes += states[index].bytes
-        }
-        self.dictionaries = dictionaries
         self.codes = codes
         self.postings = postings
-        self.lookups = lookups
+        var states = view.emptyRow.map(StateColumns.make)
+        for index in states.indices {
+            for row in order { states[index].append(state.states[row * aggregates + index]) }
+            bytes += states[index].bytes
+        }
         self.states = states
         estimatedBytes = bytes
     }

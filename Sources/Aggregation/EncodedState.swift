@@ -65,6 +65,17 @@ public struct EncodedState: Sendable {
     @inline(__always)
     mutating func slot(of key: EncodedKey, emptyRow: [AggregateState]) -> Int {
         if let slot = slots[key] { return Int(slot) }
+        open(key, holding: emptyRow)
+        return buckets.count - 1
+    }
+
+    /// The slot of `key`, if it has one.
+    @inline(__always)
+    func existingSlot(_ key: EncodedKey) -> Int? { slots[key].map(Int.init) }
+
+    /// Opens a slot for `key` holding `row` (a copy of the states of one row, in aggregate order).
+    @inline(__always)
+    private mutating func open(_ key: EncodedKey, holding row: some Collection<AggregateState>) {
         let slot = buckets.count
         slots[key] = Int32(slot)
         buckets.append(key.bucket)
@@ -73,8 +84,41 @@ public struct EncodedState: Sendable {
             codes.append(code)
             if indexed { postings[dimension][Int(code)].append(Int32(slot)) }
         }
-        states.append(contentsOf: emptyRow)
-        return slot
+        states.append(contentsOf: row)
+    }
+
+    /// Merges one row of states into the row at `key` (a bucket and one value per dimension).
+    public mutating func mergeRow(_ row: [AggregateState], at key: StateKey) {
+        var encoded = EncodedKey(bucket: key.bucket)
+        for dimension in 0..<dimensionCount { encoded.set(dimension, code(of: key.group.values[dimension], dimension: dimension)) }
+        mergeRow(row[...], at: encoded)
+    }
+
+    @inline(__always)
+    private mutating func mergeRow(_ row: ArraySlice<AggregateState>, at key: EncodedKey) {
+        guard let slot = existingSlot(key) else {
+            open(key, holding: row)
+            return
+        }
+        let base = slot * aggregateCount
+        for (offset, state) in row.enumerated() { states[base + offset].merge(state) }
+    }
+
+    /// Merges another state of the same view into this one (the batch layer's partitions): each
+    /// of its values is looked up here once, then its rows are merged row by row.
+    public mutating func merge(_ other: EncodedState) {
+        var translation: [[UInt32]] = []
+        for dimension in 0..<dimensionCount {
+            var codes: [UInt32] = []
+            codes.reserveCapacity(other.dictionaries[dimension].count)
+            for value in other.dictionaries[dimension] { codes.append(code(of: value, dimension: dimension)) }
+            translation.append(codes)
+        }
+        for slot in 0..<other.count {
+            var key = EncodedKey(bucket: other.buckets[slot])
+            for dimension in 0..<dimensionCount { key.set(dimension, translation[dimension][Int(other.codes[slot * dimensionCount + dimension])]) }
+            mergeRow(other.states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)], at: key)
+        }
     }
 
     /// Adds one event's values to the states of `slot`.
@@ -95,6 +139,11 @@ public struct EncodedState: Sendable {
     /// The states of `slot`.
     func row(_ slot: Int) -> [AggregateState] { Array(states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)]) }
 
+    /// Row `slot`: its key (bucket and group) and its states, in aggregate order.
+    public func row(at slot: Int) -> (key: StateKey, states: [AggregateState]) {
+        (StateKey(bucket: buckets[slot], group: group(slot)), row(slot))
+    }
+
     /// Merges the rows whose bucket starts in `[from, to)` into `state` and, with a `narrowing`,
     /// only those whose dimension holds one of its values (read from the postings when the state
     /// is indexed; other rows may then remain).
@@ -112,6 +161,12 @@ public struct EncodedState: Sendable {
         } else {
             for slot in 0..<count { take(slot) }
         }
+    }
+
+    /// The rows of `state`, encoded.
+    public init(_ state: ViewState, dimensions: Int, aggregates: Int) {
+        self.init(dimensions: dimensions, aggregates: aggregates)
+        for (key, row) in state.rows { mergeRow(row, at: key) }
     }
 
     /// The rows as a ``ViewState``.

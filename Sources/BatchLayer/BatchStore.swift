@@ -54,14 +54,14 @@ struct BatchStore: Sendable {
     /// Writes every row of `state` into `table` with COPY, in chunks, then indexes the bucket and
     /// each dimension (for SQL users' filters); returns the rows written. (`copyFrom` quotes the
     /// table name itself; ours is `tandem_vv_<digits>`.)
-    func copy(_ state: ViewState, into table: String, view: CompiledView) async throws -> Int {
-        let rows = state.rows
+    func copy(_ state: EncodedState, into table: String, view: CompiledView) async throws -> Int {
         let typed = TypedColumns(view)
         try await client.withConnection { connection in
             try await connection.copyFrom(table: table, columns: ["bucket", "group_key", "states"] + typed.names, logger: logger) { writer in
                 var buffer = ByteBuffer()
                 buffer.reserveCapacity(1 << 20)
-                for (key, row) in rows {
+                for slot in 0..<state.count {
+                    let (key, row) = state.row(at: slot)
                     buffer.writeString(String(key.bucket))
                     buffer.writeInteger(UInt8(ascii: "\t"))
                     Self.writeHex(RowCoding.encode(key.group), to: &buffer)
@@ -82,7 +82,7 @@ struct BatchStore: Sendable {
             try await client.query(PostgresQuery(unsafeSQL: "CREATE INDEX ON \(Self.quoted(table)) (\(column.table), bucket)"), logger: logger)
         }
         try await client.query(PostgresQuery(unsafeSQL: "ANALYZE \(Self.quoted(table))"), logger: logger)
-        return rows.count
+        return state.count
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -13,13 +13,14 @@ enum LogScan {
     static func scan(
         _ view: CompiledView, topic: Topic, from: [Int64], to: [Int64], logger: Logger,
         progress: @escaping @Sendable (_ scanned: Int64, _ skipped: Int64) -> Void
-    ) async throws -> ViewState {
-        try await withThrowingTaskGroup(of: ViewState.self) { group in
+    ) async throws -> EncodedState {
+        let dimensions = view.definition.dimensions.count, aggregates = view.definition.aggregates.count
+        return try await withThrowingTaskGroup(of: EncodedState.self) { group in
             for partition in 0..<to.count where from[partition] < to[partition] {
                 group.addTask {
                     let local = try CompiledView(view.definition, stream: view.stream)
                     var scratch = local.makeScratch()
-                    var state = ViewState()
+                    var state = EncodedState(dimensions: dimensions, aggregates: aggregates)
                     var offset = from[partition]
                     let end = to[partition]
                     while offset < end {
@@ -55,9 +56,12 @@ enum LogScan {
                     return state
                 }
             }
-            var merged = ViewState()
-            for try await partial in group { merged.merge(partial) }
-            return merged
+            // The first partition's state is taken whole; the others are merged into it.
+            var merged: EncodedState?
+            for try await partial in group {
+                if merged == nil { merged = partial } else { merged!.merge(partial) }
+            }
+            return merged ?? EncodedState(dimensions: dimensions, aggregates: aggregates)
         }
     }
 }

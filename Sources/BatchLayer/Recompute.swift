@@ -45,12 +45,17 @@ struct Recompute: Sendable {
         guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
         let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
         await planned(mode, cut, total)
-        var result = ViewState()
+        var result = try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger, progress: progress)
         if mode == .incremental, let previous {
             // The published rows: from the serving cache when it holds them, else from the table.
-            if let columns = previous.columns { result = columns.state(from: .min, to: .max) } else { result = try await store.read(previous.table) }
+            let published: ViewState
+            if let columns = previous.columns {
+                published = columns.state(from: .min, to: .max)
+            } else {
+                published = try await store.read(previous.table)
+            }
+            for (key, row) in published.rows { result.mergeRow(row, at: key) }
         }
-        result.merge(try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger, progress: progress))
         // Built before the publish, so that the version is served from memory as soon as it is
         // visible.
         let columns = ServingCache.columns(of: result, view: view, budget: cacheBudget)

@@ -23,10 +23,21 @@ public enum ServingCache {
     /// The columns of a version's rows, or `nil` when they would pass `budget` bytes. A lower
     /// bound of the size is checked first, so a version far too large is never built.
     static func columns(of state: ViewState, view: CompiledView, budget: Int) -> ColumnarState? {
-        let dimensions = view.definition.dimensions.count, aggregates = view.definition.aggregates.count
-        let lowerBound = state.count * (8 + dimensions * 8 + aggregates * 8)  // the smallest cell is 8 bytes
-        guard budget > 0, lowerBound <= budget else { return nil }
+        guard fits(rows: state.count, view: view, budget: budget) else { return nil }
         let columns = ColumnarState(state, view: view)
         return columns.estimatedBytes <= budget ? columns : nil
+    }
+
+    /// The columns of a version's rows built by a job, or `nil` when they would pass `budget`.
+    static func columns(of state: EncodedState, view: CompiledView, budget: Int) -> ColumnarState? {
+        guard fits(rows: state.count, view: view, budget: budget) else { return nil }
+        let columns = ColumnarState(state, view: view)
+        return columns.estimatedBytes <= budget ? columns : nil
+    }
+
+    /// Whether `rows` rows can fit `budget` at all (a lower bound: the smallest cell is 8 bytes).
+    private static func fits(rows: Int, view: CompiledView, budget: Int) -> Bool {
+        let dimensions = view.definition.dimensions.count, aggregates = view.definition.aggregates.count
+        return budget > 0 && rows * (8 + dimensions * 8 + aggregates * 8) <= budget
     }
 }

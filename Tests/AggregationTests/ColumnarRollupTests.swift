@@ -112,6 +112,22 @@ struct ColumnarRollupTests {
         }
         #expect(encoded.count == state.count)
         #expect(encoded.viewState == state)
+        // Split over three states (as the batch layer's partitions are) and merged: the same rows;
+        // so are the columns built from it, and the state rebuilt from a ViewState.
+        var parts = (0..<3).map { _ in EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count) }
+        for (index, event) in events.enumerated() { view.apply(values: event.values, eventTime: event.ts, to: &parts[index % 3]) }
+        var merged = parts[0]
+        merged.merge(parts[1])
+        merged.merge(parts[2])
+        #expect(merged.viewState == state)
+        #expect(ColumnarState(merged, view: view).state(from: .min, to: .max) == state)
+        #expect(EncodedState(state, dimensions: 2, aggregates: ViewFixture.aggregates.count).viewState == state)
+        var rebuilt = EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count)
+        for slot in 0..<merged.count {
+            let (key, row) = merged.row(at: slot)
+            rebuilt.mergeRow(row, at: key)
+        }
+        #expect(rebuilt.viewState == state)
         // A narrowed read keeps exactly the rows of the values asked, from the postings.
         let values: [FieldValue?] = [.string("/a"), nil, .string("/never-seen"), .string("/a")]
         var narrowed = ViewState()
