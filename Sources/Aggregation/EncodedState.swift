@@ -27,8 +27,8 @@ public struct EncodedState: Sendable {
     var codes: [UInt32] = []
     /// Per slot and aggregate (`slot * aggregateCount + aggregate`): the state.
     var states: [AggregateState] = []
-    /// The slot of each (bucket, codes).
-    var slots: [EncodedKey: Int32] = [:]
+    /// The slot of each (bucket, codes), by open addressing (see ``SlotTable``).
+    var slots = SlotTable()
     /// Per dimension and code: the slots holding that value, ascending (empty unless `indexed`).
     var postings: [[[Int32]]]
 
@@ -64,20 +64,56 @@ public struct EncodedState: Sendable {
     /// The slot of `key`, opened with `emptyRow` when new.
     @inline(__always)
     mutating func slot(of key: EncodedKey, emptyRow: [AggregateState]) -> Int {
-        if let slot = slots[key] { return Int(slot) }
-        open(key, holding: emptyRow)
+        let (found, position) = find(key)
+        if let found { return found }
+        open(key, holding: emptyRow, at: position)
         return buckets.count - 1
     }
 
     /// The slot of `key`, if it has one.
     @inline(__always)
-    func existingSlot(_ key: EncodedKey) -> Int? { slots[key].map(Int.init) }
+    func existingSlot(_ key: EncodedKey) -> Int? { find(key).slot }
 
-    /// Opens a slot for `key` holding `row` (a copy of the states of one row, in aggregate order).
+    /// Where `key` is in the slot table: its slot, or the free position it would take.
     @inline(__always)
-    private mutating func open(_ key: EncodedKey, holding row: some Collection<AggregateState>) {
+    private func find(_ key: EncodedKey) -> (slot: Int?, position: Int) {
+        var position = SlotTable.hash(key) & slots.mask
+        while true {
+            let slot = Int(slots.table[position])
+            if slot < 0 { return (nil, position) }
+            if buckets[slot] == key.bucket && matches(slot, key) { return (slot, position) }
+            position = (position + 1) & slots.mask
+        }
+    }
+
+    /// Whether `slot` holds `key`'s codes.
+    @inline(__always)
+    private func matches(_ slot: Int, _ key: EncodedKey) -> Bool {
+        let base = slot * dimensionCount
+        for dimension in 0..<dimensionCount where codes[base + dimension] != key.code(dimension) { return false }
+        return true
+    }
+
+    /// The key of `slot`.
+    private func key(of slot: Int) -> EncodedKey {
+        var key = EncodedKey(bucket: buckets[slot])
+        for dimension in 0..<dimensionCount { key.set(dimension, codes[slot * dimensionCount + dimension]) }
+        return key
+    }
+
+    /// Opens a slot for `key` holding `row` (a copy of the states of one row, in aggregate order),
+    /// at the free `position` of the slot table that ``find(_:)`` gave.
+    @inline(__always)
+    private mutating func open(_ key: EncodedKey, holding row: some Collection<AggregateState>, at position: Int) {
         let slot = buckets.count
-        slots[key] = Int32(slot)
+        if (slot + 1) * 2 > slots.table.count {
+            // At most half full, so that probes stay short: twice the size, every slot placed again.
+            slots = SlotTable(capacity: slots.table.count * 2)
+            for existing in 0..<slot { place(existing) }
+            place(slot, key)
+        } else {
+            slots.table[position] = Int32(slot)
+        }
         buckets.append(key.bucket)
         for dimension in 0..<dimensionCount {
             let code = key.code(dimension)
@@ -94,10 +130,18 @@ public struct EncodedState: Sendable {
         mergeRow(row[...], at: encoded)
     }
 
+    /// Puts `slot` (of `key`, or of its own stored key) in the first free position of its probe.
+    private mutating func place(_ slot: Int, _ key: EncodedKey? = nil) {
+        var position = SlotTable.hash(key ?? self.key(of: slot)) & slots.mask
+        while slots.table[position] >= 0 { position = (position + 1) & slots.mask }
+        slots.table[position] = Int32(slot)
+    }
+
     @inline(__always)
     private mutating func mergeRow(_ row: ArraySlice<AggregateState>, at key: EncodedKey) {
-        guard let slot = existingSlot(key) else {
-            open(key, holding: row)
+        let (found, position) = find(key)
+        guard let slot = found else {
+            open(key, holding: row, at: position)
             return
         }
         let base = slot * aggregateCount
@@ -177,8 +221,39 @@ public struct EncodedState: Sendable {
     }
 }
 
-/// The hash key of an encoded row: a bucket and the dimension codes, the first four packed two
-/// to a word (no allocation for views of up to four dimensions).
+/// The slot numbers of an ``EncodedState`` by (bucket, codes), in an open-addressing table with
+/// linear probing, at most half full. It holds only slot numbers: a probe compares the key with
+/// the slot's stored bucket and codes. The hash mixes the key with a seed drawn once per process,
+/// so that event times chosen to collide cannot slow a partition down (the standard `Hasher` is
+/// seeded for the same reason, but costs a SipHash per event).
+struct SlotTable: Sendable {
+    /// Slot numbers; -1 where free. The count is a power of two.
+    var table: [Int32]
+    var mask: Int { table.count - 1 }
+
+    init(capacity: Int = 16) { table = [Int32](repeating: -1, count: capacity) }
+
+    private static let seed = UInt64.random(in: .min ... .max)
+
+    /// The key's hash: the seed and each word of the key mixed in with multiply and xor-shift
+    /// rounds (SplitMix64's finalizer).
+    @inline(__always)
+    static func hash(_ key: EncodedKey) -> Int {
+        @inline(__always) func mix(_ state: UInt64, _ word: UInt64) -> UInt64 {
+            var z = (state ^ word) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 31)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 29)
+        }
+        var state = mix(seed, UInt64(bitPattern: key.bucket))
+        state = mix(state, key.low)
+        state = mix(state, key.high)
+        for code in key.rest { state = mix(state, UInt64(code)) }
+        return Int(truncatingIfNeeded: state)
+    }
+}
+
+/// The key of an encoded row: a bucket and the dimension codes, the first four packed two to a
+/// word (no allocation for views of up to four dimensions).
 struct EncodedKey: Hashable {
     var bucket: Int64
     var low: UInt64 = 0

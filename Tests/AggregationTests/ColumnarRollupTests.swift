@@ -136,6 +136,25 @@ struct ColumnarRollupTests {
         #expect(!narrowed.rows.isEmpty)
     }
 
+    @Test("an encoded state finds every row again after its slot table grows, with more than four dimensions too")
+    func slotTableGrowth() {
+        for dimensions in [1, 6] {
+            var encoded = EncodedState(dimensions: dimensions, aggregates: 1)
+            var expected = ViewState()
+            for pass in 0..<2 {
+                for index in 0..<20_000 {
+                    // Keys that differ in one word only: neighbouring buckets and codes.
+                    let values: [FieldValue?] = (0..<dimensions).map { $0 == dimensions - 1 ? .int(Int64(index % 97)) : .int(Int64(index / 97 + $0)) }
+                    let key = StateKey(bucket: Int64(index % 3) * 60_000, group: GroupKey(values))
+                    encoded.mergeRow([.count(1)], at: key)
+                    if pass == 0 { expected.mergeRow([.count(2)], at: key) }
+                }
+            }
+            #expect(encoded.count == expected.count, "\(dimensions) dimensions")
+            #expect(encoded.viewState == expected, "\(dimensions) dimensions")
+        }
+    }
+
     @Test("the columnar roll-up stops at max_groups and at its deadline")
     func limits() throws {
         var random = SplitMix64(seed: 7)
