@@ -402,7 +402,9 @@ struct ColumnarKey: Hashable {
 /// so a row is checked with array lookups, never by comparing values.
 struct CodeFilter {
     indirect enum Node {
-        case leaf(dimension: Int, allowed: [Bool])
+        /// `allowed` per code; `listed`, the allowed codes when an `=` or `in` named them (so
+        /// that finding them does not scan the dictionary).
+        case leaf(dimension: Int, allowed: [Bool], listed: [Int]?)
         case and([Node])
         case or([Node])
         case not(Node)
@@ -420,15 +422,22 @@ struct CodeFilter {
             case .compare(let index, let op, let literals) where op == .equal || op == .in:
                 // Look the values up rather than test every value of the dictionary.
                 var allowed = [Bool](repeating: false, count: dictionaries[index].count)
-                for literal in literals { if let code = lookups[index][literal] { allowed[Int(code)] = true } }
-                return .leaf(dimension: index, allowed: allowed)
+                var listed: [Int] = []
+                for literal in literals {
+                    // A value listed twice is allowed once.
+                    if let code = lookups[index][literal].map(Int.init), !allowed[code] {
+                        allowed[code] = true
+                        listed.append(code)
+                    }
+                }
+                return .leaf(dimension: index, allowed: allowed, listed: listed)
             case .compare(let index, _, _):
                 var values = [FieldValue?](repeating: nil, count: dimensions)
                 let allowed = dictionaries[index].map { value in
                     values[index] = value
                     return CompiledFilter.evaluate(node, values)
                 }
-                return .leaf(dimension: index, allowed: allowed)
+                return .leaf(dimension: index, allowed: allowed, listed: nil)
             }
         }
         root = compile(filter.root)
@@ -439,7 +448,7 @@ struct CodeFilter {
 
     private static func evaluate<Source: EncodedRows>(_ node: Node, _ row: Int, _ source: Source) -> Bool {
         switch node {
-        case .leaf(let dimension, let allowed): allowed[Int(source.code(row, dimension))]
+        case .leaf(let dimension, let allowed, _): allowed[Int(source.code(row, dimension))]
         case .and(let all): all.allSatisfy { evaluate($0, row, source) }
         case .or(let any): any.contains { evaluate($0, row, source) }
         case .not(let inner): !evaluate(inner, row, source)
@@ -458,10 +467,10 @@ struct CodeFilter {
         default: return nil
         }
         var best: (rows: Int, lists: [ArraySlice<Int32>])?
-        for case .leaf(let dimension, let allowed) in required {
+        for case .leaf(let dimension, let allowed, let listed) in required {
             var lists: [ArraySlice<Int32>] = []
             var rows = 0
-            for (code, passes) in allowed.enumerated() where passes {
+            for code in listed ?? allowed.indices.filter({ allowed[$0] }) {
                 let list = postings(dimension, code)
                 if !list.isEmpty {
                     lists.append(list)

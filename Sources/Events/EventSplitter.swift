@@ -251,7 +251,6 @@ public struct CSVSplitter: EventSplitter {
 
     /// A cell as a JSON value of the field's type when it reads as one, else as a string.
     static func appendValue(_ value: [UInt8], type: FieldType?, to output: inout [UInt8]) {
-        let text = String(decoding: value, as: UTF8.self)
         switch type {
         case .int?, .double?:
             if isNumber(value) {
@@ -259,7 +258,7 @@ public struct CSVSplitter: EventSplitter {
                 return
             }
         case .bool?:
-            if text == "true" || text == "false" {
+            if value.elementsEqual("true".utf8) || value.elementsEqual("false".utf8) {
                 output.append(contentsOf: value)
                 return
             }
@@ -272,7 +271,7 @@ public struct CSVSplitter: EventSplitter {
         default:
             break
         }
-        JSONText.appendString(text, to: &output)
+        JSONText.appendString(String(decoding: value, as: UTF8.self), to: &output)
     }
 
     /// Whether `bytes` is a JSON number: `-? digits (. digits)? ([eE] [+-]? digits)?`, no

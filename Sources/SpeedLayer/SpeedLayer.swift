@@ -189,9 +189,14 @@ public final class SpeedLayer: Service, Sendable {
                 partitionMaxima.append(partitionState.maxEventTime)
             }
         }
+        return progress(cut: floor, offsets: offsets, maxima: partitionMaxima, topic: topic)
+    }
+
+    /// Where the speed layer stood after reading every partition: the offsets and largest event
+    /// times read under each partition's lock, then the log's end and the watermark.
+    private func progress(cut: [Int64], offsets: [Int64], maxima: [Int64?], topic: Topic) -> SpeedProgress {
         let logEnd = topic.endOffsets()
-        return SpeedProgress(
-            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: partitionMaxima, offsets: offsets, logEnd: logEnd))
+        return SpeedProgress(cut: cut, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd))
     }
 
     /// Reads a view's segments at or after `cut` partition by partition: `body` folds each
@@ -229,11 +234,7 @@ public final class SpeedLayer: Service, Sendable {
             reads = try runtime.partitions.map(read)
         }
         // Closures, not key paths: a key path into a generic tuple is built at run time, per call.
-        let offsets = reads.map { $0.position }
-        let maxima = reads.map { $0.maxEventTime }
-        let logEnd = topic.endOffsets()
-        let progress = SpeedProgress(
-            cut: floor, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd))
+        let progress = progress(cut: floor, offsets: reads.map { $0.position }, maxima: reads.map { $0.maxEventTime }, topic: topic)
         return (reads.map { $0.partial }, progress)
     }
 

@@ -63,7 +63,9 @@ final class EventBatcher {
 
     private func add(_ event: UnsafeRawBufferPointer, line: Int) {
         if currentCount == 0 {
-            current.reserveCapacity(min((event.count + 1) * batchSize, 8 << 20))
+            // Room for the batch, up to 8 MiB (checked: --batch-size may be any number).
+            let (estimate, overflow) = (event.count + 1).multipliedReportingOverflow(by: batchSize)
+            current.reserveCapacity(overflow ? 8 << 20 : min(estimate, 8 << 20))
             currentFirstLine = line
         }
         current.writeBytes(event)

@@ -408,33 +408,21 @@ def tandem_time_to_ms(s):
 def tandem_queries(t, urls, runs, warmup, which=("a", "b", "c")):
     c = TandemClient(t.port)
     res, prov = {}, {}
-    if "a" in which:
-        times = []
-        for i, u in enumerate(urls[: runs + warmup]):
-            secs, payload = c.query(q_series(u))
-            if i >= warmup:
-                times.append(secs)
-        res["a_url_series"] = summary(times)
-        prov["a"] = json.loads(payload)["provenance"]
-        res["a_url_series"]["rows_last"] = len(json.loads(payload)["rows"])
-    if "b" in which:
+    # (key, result name, the body of run i): (a) draws a url per run, (b) and (c) repeat one body.
+    queries = (("a", "a_url_series", lambda i: q_series(urls[i])),
+               ("b", "b_top10_24h", lambda i: q_top()),
+               ("c", "c_hourly_7d", lambda i: q_hourly()))
+    for key, name, body in queries:
+        if key not in which:
+            continue
         times = []
         for i in range(runs + warmup):
-            secs, payload = c.query(q_top())
+            secs, payload = c.query(body(i))
             if i >= warmup:
                 times.append(secs)
-        res["b_top10_24h"] = summary(times)
-        res["b_top10_24h"]["rows_last"] = len(json.loads(payload)["rows"])
-        prov["b"] = json.loads(payload)["provenance"]
-    if "c" in which:
-        times = []
-        for i in range(runs + warmup):
-            secs, payload = c.query(q_hourly())
-            if i >= warmup:
-                times.append(secs)
-        res["c_hourly_7d"] = summary(times)
-        res["c_hourly_7d"]["rows_last"] = len(json.loads(payload)["rows"])
-        prov["c"] = json.loads(payload)["provenance"]
+        res[name] = summary(times)
+        res[name]["rows_last"] = len(json.loads(payload)["rows"])
+        prov[key] = json.loads(payload)["provenance"]
     for k, v in res.items():
         log(f"tandem {k}: median {v['median_ms']} ms, p99 {v['p99_ms']} ms, max {v['max_ms']} ms")
     return res, prov
