@@ -37,9 +37,12 @@ let package = Package(
             name: "Events",
             swiftSettings: swiftSettings
         ),
+        // CRC-32C by the CPU's instruction, where it has one (the log checks one per record).
+        .target(name: "CCRC32C"),
         .target(
             name: "EventLog",
             dependencies: [
+                "CCRC32C",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -9,6 +9,9 @@ public final class CompiledView: Sendable {
     public let stream: StreamDefinition
     let fieldTypes: [FieldType]
     let wanted: [Bool]
+    /// Per field: a string read only as a dimension, which the encoded path interns from its
+    /// bytes (``RecordCodec/decode(_:fieldTypes:wanted:spanned:into:spans:)``).
+    let spanned: [Bool]
     let dimensionIndexes: [Int]
     let aggregateFieldIndexes: [Int?]
     /// The type of each aggregate's field (`nil` for `count`).
@@ -35,6 +38,11 @@ public final class CompiledView: Sendable {
         for index in aggregateFieldIndexes.compactMap({ $0 }) { wanted[index] = true }
         for name in definition.filter?.fields ?? [] { if let index = stream.fieldIndex(name) { wanted[index] = true } }
         self.wanted = wanted
+        var spanned = [Bool](repeating: false, count: stream.fields.count)
+        for index in dimensionIndexes where fieldTypes[index] == .string { spanned[index] = true }
+        for index in aggregateFieldIndexes.compactMap({ $0 }) { spanned[index] = false }
+        for name in definition.filter?.fields ?? [] { if let index = stream.fieldIndex(name) { spanned[index] = false } }
+        self.spanned = spanned
         emptyRow = zip(definition.aggregates, aggregateFieldTypes).map { AggregateState.empty($0.spec, fieldType: $1) }
     }
 
@@ -60,6 +68,11 @@ public final class CompiledView: Sendable {
 
     /// A reusable buffer for ``apply(payload:eventTime:to:scratch:)``.
     public func makeScratch() -> [FieldValue?] { [FieldValue?](repeating: nil, count: stream.fields.count) }
+
+    /// Reusable buffers for ``apply(payload:eventTime:to:scratch:)-(_,_,EncodedState,_)``.
+    public func makeDecodeScratch() -> DecodeScratch {
+        DecodeScratch(values: makeScratch(), spans: [Int](repeating: -1, count: stream.fields.count))
+    }
 
     /// Applies one stored event to `state`.
     /// - Returns: whether the event passed the filter.
@@ -102,4 +115,11 @@ extension Array where Element == AggregateState {
             if let index = fieldIndexes[position] { self[position].add(values[index]) } else { self[position].add(nil) }
         }
     }
+}
+
+/// Reusable buffers for decoding stored events into an ``EncodedState``: the decoded values and
+/// the positions of strings read as bytes.
+public struct DecodeScratch: Sendable {
+    var values: [FieldValue?]
+    var spans: [Int]
 }

@@ -22,15 +22,17 @@ public struct EncodedState: Sendable {
     /// Per dimension: the code of each value.
     var lookups: [[FieldValue?: UInt32]]
     /// Per slot: the bucket's start.
-    var buckets: [Int64] = []
+    @usableFromInline var buckets: [Int64] = []
     /// Per slot and dimension (`slot * dimensionCount + dimension`): the value's code.
-    var codes: [UInt32] = []
+    @usableFromInline var codes: [UInt32] = []
     /// Per slot and aggregate (`slot * aggregateCount + aggregate`): the state.
-    var states: [AggregateState] = []
+    @usableFromInline var states: [AggregateState] = []
     /// The slot of each (bucket, codes), by open addressing (see ``SlotTable``).
     var slots = SlotTable()
     /// Per dimension and code: the slots holding that value, ascending (empty unless `indexed`).
     var postings: [[[Int32]]]
+    /// Per dimension: the codes of ASCII string values by their bytes (the scan's fast path).
+    var asciiCodes: [ASCIICodeTable]
 
     /// An empty state.
     /// - Parameters:
@@ -45,6 +47,7 @@ public struct EncodedState: Sendable {
         dictionaries = Array(repeating: [], count: dimensions)
         lookups = Array(repeating: [:], count: dimensions)
         postings = indexed ? Array(repeating: [], count: dimensions) : []
+        asciiCodes = Array(repeating: ASCIICodeTable(), count: dimensions)
     }
 
     /// The number of (bucket, group) rows.
@@ -207,6 +210,20 @@ public struct EncodedState: Sendable {
         }
     }
 
+    /// The bucket start of `slot`.
+    @inlinable public func bucket(at slot: Int) -> Int64 { buckets[slot] }
+
+    /// The code of `slot`'s value in `dimension`: its index in ``values(of:)``.
+    @inlinable public func code(at slot: Int, dimension: Int) -> UInt32 { codes[slot * dimensionCount + dimension] }
+
+    /// The distinct values of `dimension`, by code.
+    public func values(of dimension: Int) -> [FieldValue?] { dictionaries[dimension] }
+
+    /// The states of `slot`, in aggregate order.
+    @inlinable public func states(at slot: Int) -> ArraySlice<AggregateState> {
+        states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)]
+    }
+
     /// The rows of `state`, encoded.
     public init(_ state: ViewState, dimensions: Int, aggregates: Int) {
         self.init(dimensions: dimensions, aggregates: aggregates)
@@ -293,10 +310,31 @@ extension CompiledView {
     /// - Throws: ``PoisonRecord`` or the codec's error, as for a ``ViewState``.
     @discardableResult
     @inline(__always)
-    public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout EncodedState, scratch: inout [FieldValue?]) throws -> Bool {
+    public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout EncodedState, scratch: inout DecodeScratch) throws -> Bool {
         guard Timestamp.supportedRange.contains(eventTime) else { throw PoisonRecord.eventTimeOutOfRange(eventTime) }
-        try RecordCodec.decode(payload, fieldTypes: fieldTypes, wanted: wanted, into: &scratch)
-        return add(scratch, eventTime: eventTime, to: &state)
+        try RecordCodec.decode(
+            payload, fieldTypes: fieldTypes, wanted: wanted, spanned: spanned, into: &scratch.values, spans: &scratch.spans)
+        if let filter, !filter.matches(scratch.values) { return false }
+        var key = EncodedKey(bucket: bucket(of: eventTime))
+        for (dimension, index) in dimensionIndexes.enumerated() {
+            let code: UInt32
+            if spanned[index] {
+                // A string dimension read as its bytes: interned without building a `String`.
+                let span = scratch.spans[index]
+                code =
+                    span < 0
+                    ? state.code(of: nil, dimension: dimension)
+                    : state.code(
+                        ofString: UnsafeRawBufferPointer(rebasing: payload[(span >> 32)..<((span >> 32) + (span & 0xFFFF_FFFF))]),
+                        dimension: dimension)
+            } else {
+                code = state.code(of: scratch.values[index], dimension: dimension)
+            }
+            key.set(dimension, code)
+        }
+        let slot = state.slot(of: key, emptyRow: emptyRow)
+        state.addEvent(scratch.values, fieldIndexes: aggregateFieldIndexes, to: slot)
+        return true
     }
 
     /// Applies a decoded event (one value per stream field), for tests and tools. Like the

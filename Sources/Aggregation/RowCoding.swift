@@ -9,30 +9,40 @@ public enum RowCoding {
     /// Encodes a group key: version, count, then per value a tag (0 absent, then the field type's
     /// tag) and the value.
     public static func encode(_ key: GroupKey) -> [UInt8] {
-        var bytes: [UInt8] = [version]
-        Varint.append(UInt64(key.values.count), to: &bytes)
-        for value in key.values {
-            switch value {
-            case nil: bytes.append(0)
-            case .string(let text)?:
-                bytes.append(1)
-                Varint.append(UInt64(text.utf8.count), to: &bytes)
-                bytes.append(contentsOf: text.utf8)
-            case .int(let number)?:
-                bytes.append(2)
-                Varint.appendSigned(number, to: &bytes)
-            case .double(let number)?:
-                bytes.append(3)
-                bytes.appendDouble(number)
-            case .bool(let flag)?:
-                bytes.append(4)
-                bytes.append(flag ? 1 : 0)
-            case .timestamp(let millis)?:
-                bytes.append(5)
-                Varint.appendSigned(millis, to: &bytes)
-            }
-        }
+        var bytes: [UInt8] = []
+        appendKeyHeader(count: key.values.count, to: &bytes)
+        for value in key.values { appendKeyValue(value, to: &bytes) }
         return bytes
+    }
+
+    /// Appends what comes before the values of a group key of `count` values.
+    public static func appendKeyHeader(count: Int, to bytes: inout [UInt8]) {
+        bytes.append(version)
+        Varint.append(UInt64(count), to: &bytes)
+    }
+
+    /// Appends one value of a group key: a tag (0 absent, then the field type's tag) and the
+    /// value. A key is its header then its values in order.
+    public static func appendKeyValue(_ value: FieldValue?, to bytes: inout [UInt8]) {
+        switch value {
+        case nil: bytes.append(0)
+        case .string(let text)?:
+            bytes.append(1)
+            Varint.append(UInt64(text.utf8.count), to: &bytes)
+            bytes.append(contentsOf: text.utf8)
+        case .int(let number)?:
+            bytes.append(2)
+            Varint.appendSigned(number, to: &bytes)
+        case .double(let number)?:
+            bytes.append(3)
+            bytes.appendDouble(number)
+        case .bool(let flag)?:
+            bytes.append(4)
+            bytes.append(flag ? 1 : 0)
+        case .timestamp(let millis)?:
+            bytes.append(5)
+            Varint.appendSigned(millis, to: &bytes)
+        }
     }
 
     /// Decodes a group key written by ``encode(_:)-(GroupKey)``.
@@ -60,16 +70,22 @@ public enum RowCoding {
 
     /// Encodes a row of states: version, count, then each state's encoding with its length.
     public static func encode(_ row: [AggregateState]) -> [UInt8] {
-        var bytes: [UInt8] = [version]
-        Varint.append(UInt64(row.count), to: &bytes)
-        var state: [UInt8] = []
-        for item in row {
-            state.removeAll(keepingCapacity: true)
-            item.encode(into: &state)
-            Varint.append(UInt64(state.count), to: &bytes)
-            bytes.append(contentsOf: state)
-        }
+        var bytes: [UInt8] = [], scratch: [UInt8] = []
+        append(row[...], to: &bytes, scratch: &scratch)
         return bytes
+    }
+
+    /// Appends the encoding of a row of states (as ``encode(_:)-([AggregateState])``), using
+    /// `scratch` for each state so that a caller encoding many rows allocates nothing per row.
+    public static func append(_ row: ArraySlice<AggregateState>, to bytes: inout [UInt8], scratch: inout [UInt8]) {
+        bytes.append(version)
+        Varint.append(UInt64(row.count), to: &bytes)
+        for index in row.indices {
+            scratch.removeAll(keepingCapacity: true)
+            row[index].encode(into: &scratch)
+            Varint.append(UInt64(scratch.count), to: &bytes)
+            bytes.append(contentsOf: scratch)
+        }
     }
 
     /// Decodes a row written by ``encode(_:)-([AggregateState])``.

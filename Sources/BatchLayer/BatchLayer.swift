@@ -280,7 +280,7 @@ public final class BatchLayer: Service, Sendable {
             "view version published",
             metadata: [
                 "view": "\(view.name)", "version": "\(published.id)", "mode": "\(outcome.mode.rawValue)", "rows": "\(outcome.rows)",
-                "records": "\(outcome.total)", "seconds": "\(ContinuousClock.now - started)",
+                "records": "\(outcome.total)", "seconds": "\(ContinuousClock.now - started)", "phases": "\(outcome.phases)",
             ])
         await retire(view: view.name, keeping: published.id, below: published.cut, replaced: outcome.replaced)
     }

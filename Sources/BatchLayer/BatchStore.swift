@@ -52,22 +52,40 @@ struct BatchStore: Sendable {
     }
 
     /// Writes every row of `state` into `table` with COPY, in chunks, then indexes the bucket and
-    /// each dimension (for SQL users' filters); returns the rows written. (`copyFrom` quotes the
-    /// table name itself; ours is `tandem_vv_<digits>`.)
+    /// each dimension (for SQL users' filters), two index builds at a time, and analyzes the table;
+    /// returns the rows written. (`copyFrom` quotes the table name itself; ours is
+    /// `tandem_vv_<digits>`.)
+    ///
+    /// Each distinct dimension value is encoded once (its group-key bytes in hex and its typed
+    /// text), and rows are written in ``copyOrder(_:)``, so a row costs no allocation.
     func copy(_ state: EncodedState, into table: String, view: CompiledView) async throws -> Int {
         let typed = TypedColumns(view)
+        let dimensions = state.dimensionCount
+        let texts = (0..<dimensions).map { CopyTexts(state.values(of: $0)) }
+        var header: [UInt8] = []
+        RowCoding.appendKeyHeader(count: dimensions, to: &header)
+        let order = Self.copyOrder(state)
         try await client.withConnection { connection in
             try await connection.copyFrom(table: table, columns: ["bucket", "group_key", "states"] + typed.names, logger: logger) { writer in
                 var buffer = ByteBuffer()
-                buffer.reserveCapacity(1 << 20)
-                for slot in 0..<state.count {
-                    let (key, row) = state.row(at: slot)
-                    buffer.writeString(String(key.bucket))
+                buffer.reserveCapacity(1 << 20 + 1 << 16)
+                var encoded: [UInt8] = [], scratch: [UInt8] = []
+                for slot in order {
+                    let slot = Int(slot)
+                    TypedColumns.writeInteger(state.bucket(at: slot), to: &buffer)
                     buffer.writeInteger(UInt8(ascii: "\t"))
-                    Self.writeHex(RowCoding.encode(key.group), to: &buffer)
+                    Self.writeHex(header, to: &buffer)
+                    for dimension in 0..<dimensions { texts[dimension].writeKeyHex(state.code(at: slot, dimension: dimension), to: &buffer) }
                     buffer.writeInteger(UInt8(ascii: "\t"))
-                    Self.writeHex(RowCoding.encode(row), to: &buffer)
-                    typed.write(group: key.group, row: row, to: &buffer)
+                    let states = state.states(at: slot)
+                    encoded.removeAll(keepingCapacity: true)
+                    RowCoding.append(states, to: &encoded, scratch: &scratch)
+                    Self.writeHex(encoded, to: &buffer)
+                    for dimension in 0..<dimensions {
+                        buffer.writeInteger(UInt8(ascii: "\t"))
+                        texts[dimension].writeTyped(state.code(at: slot, dimension: dimension), to: &buffer)
+                    }
+                    typed.write(states: states, to: &buffer)
                     buffer.writeInteger(UInt8(ascii: "\n"))
                     if buffer.readableBytes >= 1 << 20 {
                         try await writer.write(buffer)
@@ -77,15 +95,107 @@ struct BatchStore: Sendable {
                 if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
         }
-        try await client.query(PostgresQuery(unsafeSQL: "CREATE INDEX ON \(Self.quoted(table)) (bucket)"), logger: logger)
-        for column in typed.dimensions {
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE INDEX ON \(Self.quoted(table)) (\(column.table), bucket)"), logger: logger)
+        let quoted = Self.quoted(table)
+        let indexes = ["CREATE INDEX ON \(quoted) (bucket)"] + typed.dimensions.map { "CREATE INDEX ON \(quoted) (\($0.table), bucket)" }
+        // Index builds take share locks, which do not conflict: two run at once, one per core of a
+        // small machine, each on a pooled connection of its own.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (position, statement) in indexes.enumerated() {
+                if position >= 2 { try await group.next() }
+                group.addTask { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            }
+            try await group.waitForAll()
         }
-        try await client.query(PostgresQuery(unsafeSQL: "ANALYZE \(Self.quoted(table))"), logger: logger)
+        try await client.query(PostgresQuery(unsafeSQL: "ANALYZE \(quoted)"), logger: logger)
         return state.count
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
+    /// The slots of `state` in the order COPY writes them: by the first dimension's value (the
+    /// order of its typed column: byte order for text, nulls last), then by bucket, so that
+    /// PostgreSQL builds the index on (`d_0`, `bucket`) from presorted rows, about twice as fast.
+    /// Values are ranked once, then slots are placed by a counting sort on the rank; a first
+    /// dimension of more than 2^18 values is taken in code order, since ranking so many costs
+    /// more than it saves.
+    static func copyOrder(_ state: EncodedState) -> [Int32] {
+        let count = state.count
+        guard state.dimensionCount > 0, count > 1 else { return (0..<Int32(count)).map { $0 } }
+        let values = state.values(of: 0)
+        var rank = [Int32](repeating: 0, count: values.count)
+        if values.count <= 1 << 18 {
+            let sorted = values.indices.sorted { Self.precedes(values[$0], values[$1]) }
+            for (position, code) in sorted.enumerated() { rank[code] = Int32(position) }
+        } else {
+            for code in rank.indices { rank[code] = Int32(code) }
+        }
+        // Counting sort on the rank: `starts[r]` is where rank r's slots begin.
+        var starts = [Int](repeating: 0, count: values.count + 1)
+        for slot in 0..<count { starts[Int(rank[Int(state.code(at: slot, dimension: 0))]) + 1] += 1 }
+        for position in 1..<starts.count { starts[position] += starts[position - 1] }
+        var next = starts
+        var order = [Int32](repeating: 0, count: count)
+        for slot in 0..<count {
+            let r = Int(rank[Int(state.code(at: slot, dimension: 0))])
+            order[next[r]] = Int32(slot)
+            next[r] += 1
+        }
+        for r in 0..<values.count where starts[r + 1] - starts[r] > 1 {
+            order[starts[r]..<starts[r + 1]].sort { state.bucket(at: Int($0)) < state.bucket(at: Int($1)) }
+        }
+        return order
+    }
+
+    /// The ascending order of a typed column: text by bytes (the "C" collation), nulls last.
+    private static func precedes(_ a: FieldValue?, _ b: FieldValue?) -> Bool {
+        switch (a, b) {
+        case (nil, _): return false
+        case (_, nil): return true
+        case (.string(let x)?, .string(let y)?): return x.utf8.lexicographicallyPrecedes(y.utf8)
+        case (let x?, let y?): return FieldValueOrder.compare(x, y) == .less
+        }
+    }
+
+    /// One dimension's distinct values encoded once for COPY: each value's group-key bytes in hex
+    /// and its typed text, back to back, found by code.
+    struct CopyTexts {
+        private var keyHex: [UInt8] = []
+        private var keyEnds: [Int] = []
+        private var typed: [UInt8] = []
+        private var typedEnds: [Int] = []
+
+        init(_ values: [FieldValue?]) {
+            keyEnds.reserveCapacity(values.count)
+            typedEnds.reserveCapacity(values.count)
+            var bytes: [UInt8] = []
+            var text = ByteBuffer()
+            for value in values {
+                bytes.removeAll(keepingCapacity: true)
+                RowCoding.appendKeyValue(value, to: &bytes)
+                for byte in bytes {
+                    keyHex.append(BatchStore.hexDigits[Int(byte >> 4)])
+                    keyHex.append(BatchStore.hexDigits[Int(byte & 0x0F)])
+                }
+                keyEnds.append(keyHex.count)
+                text.clear()
+                TypedColumns.writeDimension(value, to: &text)
+                typed.append(contentsOf: text.readableBytesView)
+                typedEnds.append(typed.count)
+            }
+        }
+
+        /// Appends the hex digits of the value's group-key bytes.
+        func writeKeyHex(_ code: UInt32, to buffer: inout ByteBuffer) {
+            let code = Int(code)
+            buffer.writeBytes(keyHex[(code == 0 ? 0 : keyEnds[code - 1])..<keyEnds[code]])
+        }
+
+        /// Appends the value's typed text.
+        func writeTyped(_ code: UInt32, to buffer: inout ByteBuffer) {
+            let code = Int(code)
+            buffer.writeBytes(typed[(code == 0 ? 0 : typedEnds[code - 1])..<typedEnds[code]])
+        }
+    }
+
+    fileprivate static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// `bytea` in COPY text format: `\\x` then hex (the backslash escaped for COPY).
     static func writeHex(_ bytes: [UInt8], to buffer: inout ByteBuffer) {

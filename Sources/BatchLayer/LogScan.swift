@@ -19,7 +19,7 @@ enum LogScan {
             for partition in 0..<to.count where from[partition] < to[partition] {
                 group.addTask {
                     let local = try CompiledView(view.definition, stream: view.stream)
-                    var scratch = local.makeScratch()
+                    var scratch = local.makeDecodeScratch()
                     var state = EncodedState(dimensions: dimensions, aggregates: aggregates)
                     var offset = from[partition]
                     let end = to[partition]
@@ -30,11 +30,10 @@ enum LogScan {
                             throw BatchError(.unavailable, "partition \(partition) ends before offset \(end)")
                         }
                         var skipped: Int64 = 0
-                        for record in batch where record.offset < end {
+                        try batch.forEachPayload { offset, eventTime, payload in
+                            guard offset < end else { return }
                             do {
-                                try record.payload.withUnsafeBytes { payload in
-                                    _ = try local.apply(payload: payload, eventTime: record.eventTime, to: &state, scratch: &scratch)
-                                }
+                                _ = try local.apply(payload: payload, eventTime: eventTime, to: &state, scratch: &scratch)
                             } catch {
                                 // A poison record: skipped exactly as the speed layer skips it, so
                                 // the two layers still agree; counted on the job and logged.
@@ -43,7 +42,7 @@ enum LogScan {
                                     logger.error(
                                         "batch layer: skipped a record that cannot be applied",
                                         metadata: [
-                                            "view": "\(view.name)", "partition": "\(partition)", "offset": "\(record.offset)",
+                                            "view": "\(view.name)", "partition": "\(partition)", "offset": "\(offset)",
                                             "error": "\(error)",
                                         ])
                                 }

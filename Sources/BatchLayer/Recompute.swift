@@ -22,6 +22,27 @@ struct Recompute: Sendable {
         var replaced: Int64?
         /// Records scanned.
         var total: Int64
+        /// How long each phase took: the scan (with the merge of published rows), the COPY with
+        /// its indexes (while the serving cache is built beside it), and the publish.
+        var phases: Phases
+    }
+
+    /// Durations of an attempt's phases, for the job's log line.
+    struct Phases: Sendable, CustomStringConvertible {
+        var scan: Duration = .zero
+        /// The serving cache's build, which overlaps the COPY.
+        var cache: Duration = .zero
+        var copy: Duration = .zero
+        var publish: Duration = .zero
+
+        var description: String {
+            func seconds(_ duration: Duration) -> String {
+                let milliseconds = duration / .milliseconds(1)
+                return "\(milliseconds.rounded() / 1000)"
+
+            }
+            return "scan=\(seconds(scan)) cache=\(seconds(cache)) copy=\(seconds(copy)) publish=\(seconds(publish))"
+        }
     }
 
     /// Runs one attempt.
@@ -45,6 +66,14 @@ struct Recompute: Sendable {
         guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
         let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
         await planned(mode, cut, total)
+        let clock = ContinuousClock()
+        var phases = Phases()
+        var mark = clock.now
+        func lap() -> Duration {
+            let now = clock.now
+            defer { mark = now }
+            return now - mark
+        }
         var result = try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger, progress: progress)
         if mode == .incremental, let previous {
             // The published rows: from the serving cache when it holds them, else from the table.
@@ -56,24 +85,35 @@ struct Recompute: Sendable {
             }
             for (key, row) in published.rows { result.mergeRow(row, at: key) }
         }
-        // Built before the publish, so that the version is served from memory as soon as it is
-        // visible.
-        let columns = ServingCache.columns(of: result, view: view, budget: cacheBudget)
+        phases.scan = lap()
+        // Built while PostgreSQL takes the COPY (another core), and before the publish, so that
+        // the version is served from memory as soon as it is visible.
+        let scanned = result
+        let cache = Task {
+            let started = clock.now
+            let columns = ServingCache.columns(of: scanned, view: view, budget: cacheBudget)
+            return (columns, clock.now - started)
+        }
         let version = try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut)
         let rows: Int
         let replaced: Int64?
+        let columns: ColumnarState?
         do {
-            rows = try await store.copy(result, into: version.table, view: view)
+            rows = try await store.copy(scanned, into: version.table, view: view)
+            (columns, phases.cache) = await cache.value
+            phases.copy = lap()
             replaced = try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows)
         } catch {
+            cache.cancel()
             do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
                 // Not fatal: the next start's clean-up drops versions left building or failed.
                 logger.warning("could not drop a failed version", metadata: ["version": "\(version.id)", "error": "\(dropError)"])
             }
             throw error
         }
+        phases.publish = lap()
         let published = PublishedVersion(
             view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, typed: true, columns: columns)
-        return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total)
+        return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total, phases: phases)
     }
 }

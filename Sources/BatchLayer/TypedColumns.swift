@@ -7,7 +7,8 @@ import NIOCore
 /// average with its sum and count; distinct and quantiles as their estimates), beside the exact
 /// binary states Tandem merges. Table columns are named by position (`d_0`, `a_0`), so no user
 /// name is ever an identifier of the table; the SQL view `tandem."<view>"` gives them the view's
-/// names.
+/// names. Text dimensions use the "C" collation: byte order, the order Tandem itself sorts text
+/// in, and several times faster to index than a locale's.
 struct TypedColumns: Sendable {
     /// One column: its name in the table, its type, and its name in the SQL view.
     struct Column: Sendable, Equatable {
@@ -25,7 +26,8 @@ struct TypedColumns: Sendable {
     init(_ view: CompiledView) {
         self.view = view
         dimensions = view.definition.dimensions.enumerated().map { index, name in
-            Column(table: "d_\(index)", type: Self.sqlType(view.stream.fields[view.stream.fieldIndex(name)!].type), alias: name)
+            let type = view.stream.fields[view.stream.fieldIndex(name)!].type
+            return Column(table: "d_\(index)", type: Self.sqlType(type) + (type == .string ? " COLLATE \"C\"" : ""), alias: name)
         }
         var aggregates: [Column] = []
         for (index, (aggregate, fieldType)) in zip(view.definition.aggregates, view.aggregateFieldTypes).enumerated() {
@@ -108,6 +110,14 @@ struct TypedColumns: Sendable {
             buffer.writeInteger(UInt8(ascii: "\t"))
             Self.write(value, to: &buffer)
         }
+        write(states: row[...], to: &buffer)
+    }
+
+    /// Appends a dimension value in COPY text format.
+    static func writeDimension(_ value: FieldValue?, to buffer: inout ByteBuffer) { write(value, to: &buffer) }
+
+    /// Appends the typed values of a row's states in COPY text format, each preceded by a tab.
+    func write(states row: ArraySlice<AggregateState>, to buffer: inout ByteBuffer) {
         for (index, (state, aggregate)) in zip(row, view.definition.aggregates).enumerated() {
             let fieldType = view.aggregateFieldTypes[index]
             switch (aggregate.spec.function, state) {
@@ -118,6 +128,9 @@ struct TypedColumns: Sendable {
                 Self.write(total.value, to: &buffer)
                 buffer.writeInteger(UInt8(ascii: "\t"))
                 buffer.writeString(String(count))
+            case (.count, .count(let count)):
+                buffer.writeInteger(UInt8(ascii: "\t"))
+                Self.writeInteger(count, to: &buffer)
             default:
                 switch state.result(aggregate.spec, fieldType: fieldType) {
                 case .object(let entries):
@@ -133,11 +146,27 @@ struct TypedColumns: Sendable {
         }
     }
 
+    /// Appends an integer's decimal digits without building a `String`.
+    static func writeInteger(_ number: Int64, to buffer: inout ByteBuffer) {
+        if number < 0 { buffer.writeInteger(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: enough for 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { raw in
+            repeat {
+                raw[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(24 - count)...]))
+        }
+    }
+
     private static func write(_ value: FieldValue?, to buffer: inout ByteBuffer) {
         switch value {
         case nil: buffer.writeStaticString("\\N")
         case .string(let text)?: writeText(text, to: &buffer)
-        case .int(let number)?: buffer.writeString(String(number))
+        case .int(let number)?: writeInteger(number, to: &buffer)
         case .double(let number)?: write(number, to: &buffer)
         case .bool(let flag)?: buffer.writeStaticString(flag ? "t" : "f")
         case .timestamp(let time)?: buffer.writeString(Timestamp.format(time))
@@ -146,7 +175,7 @@ struct TypedColumns: Sendable {
 
     private static func write(_ value: AggregateValue, to buffer: inout ByteBuffer) {
         switch value {
-        case .int(let number): buffer.writeString(String(number))
+        case .int(let number): writeInteger(number, to: &buffer)
         case .wideInt(let number): buffer.writeString(String(number))
         case .double(let number): write(number, to: &buffer)
         // Only timestamp minima and maxima answer as strings (RFC 3339, which timestamptz reads).

@@ -1,5 +1,11 @@
-/// CRC-32C (Castagnoli), slicing-by-8, as used by the record format.
+import CCRC32C
+
+/// CRC-32C (Castagnoli), as used by the record format: by the CPU's instruction where it has one
+/// (SSE 4.2, several times faster), else slicing-by-8.
 enum CRC32C {
+    /// Whether ``checksum(_:continuing:)`` uses the CPU's instruction.
+    static let hardware = tandem_crc32c_hardware_available() != 0
+
     private static let tables: [UInt32] = {
         var tables = [UInt32](repeating: 0, count: 8 * 256)
         for i in 0..<256 {
@@ -18,6 +24,12 @@ enum CRC32C {
 
     /// The CRC-32C of `bytes`, continuing from `crc` (0 to start).
     static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        guard hardware, let base = bytes.baseAddress else { return software(bytes, continuing: crc) }
+        return ~tandem_crc32c_update(~crc, base, bytes.count)
+    }
+
+    /// The CRC-32C of `bytes` by table lookups (slicing-by-8), continuing from `crc`.
+    static func software(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var crc = ~crc
         var index = 0
         let count = bytes.count

@@ -14,18 +14,19 @@ public struct LogRecord: Sendable {
 
 /// Consecutive records of one partition, read in one go and held in one buffer.
 public struct RecordBatch: Sendable, RandomAccessCollection {
+    @usableFromInline
     struct Reference: Sendable {
-        var offset: Int64
-        var eventTime: Int64
+        @usableFromInline var offset: Int64
+        @usableFromInline var eventTime: Int64
         var ingestTime: Int64
         var keyStart: Int
         var keyCount: Int
-        var payloadStart: Int
-        var payloadCount: Int
+        @usableFromInline var payloadStart: Int
+        @usableFromInline var payloadCount: Int
     }
 
-    var storage: [UInt8] = []
-    var references: [Reference] = []
+    @usableFromInline var storage: [UInt8] = []
+    @usableFromInline var references: [Reference] = []
 
     /// An empty batch.
     public init() {}
@@ -44,6 +45,20 @@ public struct RecordBatch: Sendable, RandomAccessCollection {
         )
     }
 
+    /// Calls `body` with each record's offset, event time and payload, in order, over the
+    /// batch's buffer: the hot path of the consumers, with no slice (and no reference count)
+    /// per record. The payload is valid only during its call.
+    @inlinable
+    public func forEachPayload(_ body: (_ offset: Int64, _ eventTime: Int64, _ payload: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try storage.withUnsafeBytes { bytes in
+            for reference in references {
+                try body(
+                    reference.offset, reference.eventTime,
+                    UnsafeRawBufferPointer(rebasing: bytes[reference.payloadStart..<reference.payloadStart + reference.payloadCount]))
+            }
+        }
+    }
+
     /// The offset after the last record, if the batch is not empty.
     public var nextOffset: Int64? { references.last.map { $0.offset + 1 } }
 
@@ -52,6 +67,7 @@ public struct RecordBatch: Sendable, RandomAccessCollection {
 
     /// Copies one framed record (checked by the caller) from `bytes` at `position`.
     mutating func appendFramed(_ bytes: UnsafeRawBufferPointer, at position: Int, size: Int) {
+        if storage.isEmpty { storage.reserveCapacity(Swift.max(size, Swift.min(bytes.count - position, 1 << 20))) }
         let base = storage.count
         storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[(position + RecordFormat.headerSize)..<(position + size)]))
         let keyLength = Int(Int32(bitPattern: RecordFormat.load(bytes, position + 32, as: UInt32.self)))

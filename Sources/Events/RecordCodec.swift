@@ -97,8 +97,22 @@ public enum RecordCodec {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, fieldTypes: [FieldType], wanted: [Bool], into values: inout [FieldValue?]
     ) throws {
+        var spans: [Int] = []
+        try decode(bytes, fieldTypes: fieldTypes, wanted: wanted, spanned: [], into: &values, spans: &spans)
+    }
+
+    /// Decodes as ``decode(_:fieldTypes:wanted:into:)``, except that a string field marked in
+    /// `spanned` is not built: `spans` gets its position in `bytes` (shifted left 32 bits) and its
+    /// length, or -1 when absent, and `values` holds `nil` for it. `spanned` is empty or has one
+    /// flag per schema field, as has `spans` then.
+    @inline(__always)
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, fieldTypes: [FieldType], wanted: [Bool], spanned: [Bool], into values: inout [FieldValue?],
+        spans: inout [Int]
+    ) throws {
         func fail(_ message: String) -> DecodingError { DecodingError(message: message) }
         for index in values.indices { values[index] = nil }
+        for index in spans.indices { spans[index] = -1 }
         guard bytes.count >= 1, bytes[0] == formatVersion else { throw fail("unknown format version") }
         var position = 1
         guard Varint.read(bytes, at: &position) != nil, let count = Self.fieldCount(bytes, at: &position) else {
@@ -113,7 +127,9 @@ public enum RecordCodec {
             switch fieldTypes[index] {
             case .string:
                 guard let length = Self.length(bytes, at: &position) else { throw fail("truncated string") }
-                if keep {
+                if !spanned.isEmpty && spanned[index] {
+                    spans[index] = position << 32 | length
+                } else if keep {
                     values[index] = .string(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]), as: UTF8.self))
                 }
                 position += length

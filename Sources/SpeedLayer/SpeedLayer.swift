@@ -105,7 +105,7 @@ public final class SpeedLayer: Service, Sendable {
             logger.error("speed layer: consumer not started", metadata: ["view": "\(view.name)", "error": "no log topic"])
             return
         }
-        var scratch = view.makeScratch()
+        var scratch = view.makeDecodeScratch()
         let p = partition.partition
         let start = partition.state.withLock { $0.position }
         do {
@@ -114,19 +114,16 @@ public final class SpeedLayer: Service, Sendable {
                 partition.state.withLock { state in
                     // The segment of each record: the last whose cut is at or below its offset.
                     var segment = state.segments.count - 1
-                    for record in batch {
-                        while segment > 0 && state.segments[segment].cut[p] > record.offset { segment -= 1 }
-                        while segment + 1 < state.segments.count && state.segments[segment + 1].cut[p] <= record.offset { segment += 1 }
+                    batch.forEachPayload { offset, eventTime, payload in
+                        while segment > 0 && state.segments[segment].cut[p] > offset { segment -= 1 }
+                        while segment + 1 < state.segments.count && state.segments[segment + 1].cut[p] <= offset { segment += 1 }
                         do {
-                            try record.payload.withUnsafeBytes { payload in
-                                _ = try view.apply(
-                                    payload: payload, eventTime: record.eventTime, to: &state.segments[segment].state, scratch: &scratch)
-                            }
+                            _ = try view.apply(payload: payload, eventTime: eventTime, to: &state.segments[segment].state, scratch: &scratch)
                         } catch {
                             state.undecodable += 1
-                            undecodable.append((record.offset, "\(error)"))
+                            undecodable.append((offset, "\(error)"))
                         }
-                        if record.eventTime > state.maxEventTime ?? .min { state.maxEventTime = record.eventTime }
+                        if eventTime > state.maxEventTime ?? .min { state.maxEventTime = eventTime }
                     }
                     state.position = batch.nextOffset ?? state.position
                 }
