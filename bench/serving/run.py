@@ -47,6 +47,14 @@ N_USERS = 1_000_000
 ZIPF_S = 1.1
 LATE_FRACTION = 0.05
 LATE_MAX_MS = 10 * 60 * 1000
+# 50 countries with Zipf weights (s = 1, in this order). They are drawn after every other field,
+# so the other fields (and every answer of this harness) are the same as before they were added.
+COUNTRIES = ["US", "IN", "BR", "DE", "GB", "FR", "JP", "ID", "MX", "IT",
+             "ES", "CA", "RU", "KR", "TR", "PL", "NL", "AU", "VN", "PH",
+             "AR", "CO", "TH", "EG", "SE", "BE", "CH", "NG", "PK", "BD",
+             "ZA", "UA", "AT", "CL", "MY", "PT", "RO", "CZ", "GR", "IL",
+             "DK", "FI", "NO", "IE", "NZ", "SG", "HU", "PE", "SA", "KE"]
+COUNTRY_ZIPF_S = 1.0
 
 SERIES_FROM_MS = START_MS // HOUR_MS * HOUR_MS                 # 2026-11-15T00:00Z
 SERIES_TO_MS = -(-END_MS // HOUR_MS) * HOUR_MS                 # 2026-11-22T01:00Z (169 buckets)
@@ -98,7 +106,8 @@ def free_port():
 
 def data_paths(events, seed):
     d = os.path.join(WORK, "data")
-    base = os.path.join(d, f"pv-{events}-s{seed}")
+    # pv2: the files gained a `country` field (issue 10); the old pv-* files are not reused.
+    base = os.path.join(d, f"pv2-{events}-s{seed}")
     return {
         "dir": d,
         "ndjson": base + ".ndjson",
@@ -129,8 +138,10 @@ def generate(events, seed):
     latency = np.round(rng.lognormal(mean=math.log(80.0), sigma=0.7, size=events), 1)
     late = rng.random(events) < LATE_FRACTION
     delay = np.where(late, rng.integers(1, LATE_MAX_MS + 1, size=events), 0)
+    cw = np.arange(1, len(COUNTRIES) + 1, dtype=np.float64) ** -COUNTRY_ZIPF_S
+    country = rng.choice(len(COUNTRIES), size=events, p=cw / cw.sum())
     order = np.argsort(ts + delay, kind="stable")           # the order events arrive in
-    ts, rank, user, latency = ts[order], rank[order], user[order], latency[order]
+    ts, rank, user, latency, country = ts[order], rank[order], user[order], latency[order], country[order]
     tstr = np.datetime_as_string(ts.astype("datetime64[ms]"), unit="ms")
     day7 = ts >= CUT_MS
     out_of_order = int(np.count_nonzero(np.diff(ts) < 0))
@@ -139,7 +150,7 @@ def generate(events, seed):
     fa = open(p["ndjson_days1_6"], "w")
     fb = open(p["ndjson_day7"], "w")
     fc = open(p["csv"], "w")
-    fc.write("ts,url,user_id,latency_ms\n")
+    fc.write("ts,url,user_id,country,latency_ms\n")
     chunk = 500_000
     for lo in range(0, events, chunk):
         hi = min(events, lo + chunk)
@@ -147,18 +158,20 @@ def generate(events, seed):
         r_l = rank[lo:hi].tolist()
         u_l = user[lo:hi].tolist()
         l_l = latency[lo:hi].tolist()
+        c_l = [COUNTRIES[c] for c in country[lo:hi].tolist()]
         d_l = day7[lo:hi].tolist()
-        js = [f'{{"ts":"{t}Z","url":"/page/{r}","user_id":"u{u}","latency_ms":{l}}}\n'
-              for t, r, u, l in zip(t_l, r_l, u_l, l_l)]
+        js = [f'{{"ts":"{t}Z","url":"/page/{r}","user_id":"u{u}","country":"{c}","latency_ms":{l}}}\n'
+              for t, r, u, c, l in zip(t_l, r_l, u_l, c_l, l_l)]
         fj.write("".join(js))
         fa.write("".join(j for j, d in zip(js, d_l) if not d))
         fb.write("".join(j for j, d in zip(js, d_l) if d))
-        fc.write("".join(f"{t}Z,/page/{r},u{u},{l}\n" for t, r, u, l in zip(t_l, r_l, u_l, l_l)))
+        fc.write("".join(f"{t}Z,/page/{r},u{u},{c},{l}\n" for t, r, u, c, l in zip(t_l, r_l, u_l, c_l, l_l)))
     for f in (fj, fa, fb, fc):
         f.close()
     meta = {
         "events": events, "seed": seed, "start": iso(START_MS), "end": iso(END_MS),
-        "urls": N_URLS, "users": N_USERS, "zipf_s": ZIPF_S,
+        "urls": N_URLS, "users": N_USERS, "zipf_s": ZIPF_S, "countries": len(COUNTRIES),
+        "country_zipf_s": COUNTRY_ZIPF_S,
         "late_fraction": LATE_FRACTION, "late_max_minutes": LATE_MAX_MS // 60000,
         "late_events": int(late.sum()), "out_of_order_pairs": out_of_order,
         "day7_events": int(day7.sum()), "ndjson_bytes": os.path.getsize(p["ndjson"]),
@@ -181,14 +194,15 @@ def query_urls(runs, warmup, seed):
 
 
 class Tandem:
-    def __init__(self, binary, name, partitions):
+    def __init__(self, binary, name, partitions, work=None):
+        work = work or WORK      # bench/throughput/run.py keeps its servers under its own directory
         self.binary = binary
         self.partitions = partitions
-        self.dir = os.path.join(WORK, "tandem-" + name)
+        self.dir = os.path.join(work, "tandem-" + name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = None
-        self.logpath = os.path.join(WORK, f"tandem-{name}.log")
+        self.logpath = os.path.join(work, f"tandem-{name}.log")
 
     def start(self):
         if os.path.exists(self.dir):
@@ -255,6 +269,7 @@ class Tandem:
             "fields": {"ts": {"type": "timestamp", "required": True},
                        "url": {"type": "string", "required": True},
                        "user_id": {"type": "string"},
+                       "country": {"type": "string"},
                        "latency_ms": {"type": "double"}}})
         self.post("/v1/views", {
             "name": "url_hourly", "stream": "pageviews", "dimensions": ["url"], "bucket": "1h",
@@ -657,7 +672,8 @@ def run_postgres(args, paths, urls, result):
         conn = psycopg.connect(dsn, autocommit=True)
         phase["server_version"] = conn.execute("SHOW server_version").fetchone()[0]
         conn.execute("SET TimeZone = 'UTC'")
-        conn.execute("CREATE TABLE pageviews (ts timestamptz NOT NULL, url text NOT NULL, user_id text, latency_ms double precision)")
+        conn.execute("CREATE TABLE pageviews (ts timestamptz NOT NULL, url text NOT NULL, user_id text, country text, "
+                     "latency_ms double precision)")
         t0 = time.perf_counter()
         # Server-side COPY (the file is readable by the postgres user).
         conn.execute(f"COPY pageviews FROM '{paths['csv']}' WITH (FORMAT csv, HEADER true)")
@@ -705,7 +721,8 @@ def run_duckdb(args, paths, urls, result):
     con.execute("SET TimeZone = 'UTC'")
     t0 = time.perf_counter()
     con.execute(f"""CREATE TABLE pageviews AS SELECT * FROM read_csv('{paths['csv']}', header = true,
-                    columns = {{'ts': 'TIMESTAMPTZ', 'url': 'VARCHAR', 'user_id': 'VARCHAR', 'latency_ms': 'DOUBLE'}})""")
+                    columns = {{'ts': 'TIMESTAMPTZ', 'url': 'VARCHAR', 'user_id': 'VARCHAR', 'country': 'VARCHAR',
+                               'latency_ms': 'DOUBLE'}})""")
     phase["load_seconds"] = round(time.perf_counter() - t0, 2)
     t0 = time.perf_counter()
     con.execute("CREATE TABLE pv_url_hour AS SELECT url, date_trunc('hour', ts) AS hour, count(*) AS views "
