@@ -18,7 +18,7 @@ struct ASCIICodeTable: Sendable {
     private var held = 0
     /// Per code: the hash, and where its bytes are (`start` -1 for a code not held).
     private var hashes: [UInt64] = []
-    private var starts: [Int32] = []
+    private var starts: [Int] = []
     private var lengths: [Int32] = []
     private var bytes: [UInt8] = []
 
@@ -64,7 +64,7 @@ struct ASCIICodeTable: Sendable {
             let code = Int(table[position])
             if code < 0 { return nil }
             if hashes[code] == hash && Int(lengths[code]) == value.count {
-                let start = Int(starts[code])
+                let start = starts[code]
                 let equal = bytes.withUnsafeBytes { stored in
                     Self.equal(UnsafeRawBufferPointer(rebasing: stored[start..<(start + value.count)]), value)
                 }
@@ -101,7 +101,7 @@ struct ASCIICodeTable: Sendable {
             lengths.append(contentsOf: repeatElement(0, count: missing))
         }
         hashes[code] = hash
-        starts[code] = Int32(bytes.count)
+        starts[code] = bytes.count
         lengths[code] = Int32(value.count)
         bytes.append(contentsOf: value)
         held += 1

@@ -89,22 +89,21 @@ struct Recompute: Sendable {
         // Built while PostgreSQL takes the COPY (another core), and before the publish, so that
         // the version is served from memory as soon as it is visible.
         let scanned = result
-        let cache = Task {
+        async let cache = { () -> (ColumnarState?, Duration) in
             let started = clock.now
             let columns = ServingCache.columns(of: scanned, view: view, budget: cacheBudget)
             return (columns, clock.now - started)
-        }
+        }()
         let version = try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut)
         let rows: Int
         let replaced: Int64?
         let columns: ColumnarState?
         do {
             rows = try await store.copy(scanned, into: version.table, view: view)
-            (columns, phases.cache) = await cache.value
+            (columns, phases.cache) = await cache
             phases.copy = lap()
             replaced = try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows)
         } catch {
-            cache.cancel()
             do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
                 // Not fatal: the next start's clean-up drops versions left building or failed.
                 logger.warning("could not drop a failed version", metadata: ["version": "\(version.id)", "error": "\(dropError)"])

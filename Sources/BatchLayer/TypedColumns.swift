@@ -104,15 +104,6 @@ struct TypedColumns: Sendable {
         ]
     }
 
-    /// Appends one row's typed values in COPY text format, each preceded by a tab.
-    func write(group: GroupKey, row: [AggregateState], to buffer: inout ByteBuffer) {
-        for value in group.values {
-            buffer.writeInteger(UInt8(ascii: "\t"))
-            Self.write(value, to: &buffer)
-        }
-        write(states: row[...], to: &buffer)
-    }
-
     /// Appends a dimension value in COPY text format.
     static func writeDimension(_ value: FieldValue?, to buffer: inout ByteBuffer) { write(value, to: &buffer) }
 

@@ -111,8 +111,9 @@ public final class Ingestor: Sendable {
     private func append(_ batches: [AppendBatch], to topic: Topic) async throws -> [Int: OffsetRange] {
         do {
             // One partition (every one-event request): appended by this task, with no child task.
-            let filled = batches.indices.filter { !batches[$0].isEmpty }
-            if filled.count == 1, let partition = filled.first {
+            if let partition = batches.firstIndex(where: { !$0.isEmpty }),
+                !batches[(partition + 1)...].contains(where: { !$0.isEmpty })
+            {
                 return [partition: try await topic.append(batches[partition], to: partition)]
             }
             return try await withThrowingTaskGroup(of: (Int, OffsetRange).self) { group in
