@@ -10,6 +10,8 @@ public struct AppendBatch: Sendable {
 
     private(set) var bytes: [UInt8] = []
     private(set) var entries: [Entry] = []
+    /// The key and payload bytes of the largest record, checked against ``EventLog/maxRecordBytes``.
+    public private(set) var largestRecordBytes = 0
 
     /// Creates an empty batch.
     public init() {}
@@ -33,6 +35,7 @@ public struct AppendBatch: Sendable {
         if let key { bytes.append(contentsOf: key) }
         let payloadStart = bytes.count
         bytes.append(contentsOf: payload)
+        largestRecordBytes = max(largestRecordBytes, (key?.count ?? 0) + payload.count)
         entries.append(
             Entry(keyStart: keyStart, keyCount: key?.count ?? 0, payloadStart: payloadStart, payloadCount: payload.count, eventTime: eventTime))
     }

@@ -15,19 +15,42 @@ public final class EventLog: Service, Sendable {
     /// How it stores data.
     public let configuration: LogConfiguration
     private let logger: Logger
+    private let fileSystem: any LogFileSystem
     private let topics: Mutex<[String: Topic]>
+    private let lock: DirectoryLock
+
+    /// The most bytes of key and payload one record may hold; a longer one is refused on append
+    /// (`record_too_large`), and a configured request body limit may not exceed it.
+    public static let maxRecordBytes = Int(RecordFormat.maximumLength) - (RecordFormat.headerSize - 4)
 
     /// Opens the log in `directory` (creating it), recovering every topic found there.
-    /// - Throws: ``LogError`` with code `log_corrupt` when stored data is damaged beyond a torn tail.
-    public init(directory: String, configuration: LogConfiguration = LogConfiguration(), logger: Logger) throws {
+    ///
+    /// The directory is locked (`flock` on its `LOCK` file) until ``close()``: a second process,
+    /// or a second open in this one, fails at once with `log_locked`.
+    /// - Parameter fileSystem: the calls through which files are changed; tests pass one that
+    ///   injects disk faults.
+    /// - Throws: ``LogError`` with code `log_corrupt` when stored data is damaged beyond a torn
+    ///   tail (``LogRepair`` lets an operator decide what to do), or `log_locked`.
+    public init(
+        directory: String, configuration: LogConfiguration = LogConfiguration(), fileSystem: any LogFileSystem = SystemFileSystem(),
+        logger: Logger
+    ) throws {
         self.directory = directory
         self.configuration = configuration
         self.logger = logger
+        self.fileSystem = fileSystem
         try FileIO.makeDirectories(directory)
+        self.lock = try DirectoryLock(directory: directory)
         var found: [String: Topic] = [:]
-        for name in try FileIO.list(directory).sorted() where FileIO.exists("\(directory)/\(name)/topic.meta") {
-            let count = try Self.readPartitionCount("\(directory)/\(name)/topic.meta")
-            found[name] = try Self.openTopic(name, partitions: count, directory: directory, configuration: configuration, logger: logger)
+        do {
+            for name in try FileIO.list(directory).sorted() where FileIO.exists("\(directory)/\(name)/topic.meta") {
+                let count = try Self.readPartitionCount("\(directory)/\(name)/topic.meta")
+                found[name] = try Self.openTopic(
+                    name, partitions: count, directory: directory, configuration: configuration, fileSystem: fileSystem, logger: logger)
+            }
+        } catch {
+            lock.release()
+            throw error
         }
         self.topics = Mutex(found)
         if !found.isEmpty {
@@ -44,12 +67,12 @@ public final class EventLog: Service, Sendable {
     }
 
     private static func openTopic(
-        _ name: String, partitions: Int, directory: String, configuration: LogConfiguration, logger: Logger
+        _ name: String, partitions: Int, directory: String, configuration: LogConfiguration, fileSystem: any LogFileSystem, logger: Logger
     ) throws -> Topic {
         let logs = try (0..<partitions).map { partition in
             try PartitionLog(
                 topic: name, partition: partition, directory: "\(directory)/\(name)/\(partition)",
-                configuration: configuration, logger: logger)
+                configuration: configuration, fileSystem: fileSystem, logger: logger)
         }
         return Topic(name: name, partitions: logs)
     }
@@ -67,9 +90,10 @@ public final class EventLog: Service, Sendable {
             }
             let topicDirectory = "\(directory)/\(name)"
             try FileIO.makeDirectories(topicDirectory)
-            let topic = try Self.openTopic(name, partitions: partitions, directory: directory, configuration: configuration, logger: logger)
-            try FileIO.writeFileAtomically("\(topicDirectory)/topic.meta", Array("partitions=\(partitions)\n".utf8))
-            try FileIO.syncDirectory(directory)
+            let topic = try Self.openTopic(
+                name, partitions: partitions, directory: directory, configuration: configuration, fileSystem: fileSystem, logger: logger)
+            try FileIO.writeFileAtomically("\(topicDirectory)/topic.meta", Array("partitions=\(partitions)\n".utf8), using: fileSystem)
+            try FileIO.syncDirectory(directory, using: fileSystem)
             topics[name] = topic
             return topic
         }
@@ -102,11 +126,33 @@ public final class EventLog: Service, Sendable {
         }
     }
 
-    /// Refuses new appends, finishes queued ones, syncs everything and ends every tail.
+    /// Partitions that stopped taking writes after a failed sync, with the reason: health
+    /// reports them, and only a restart clears them.
+    public var failedPartitions: [FailedPartition] {
+        topics.withLock { Array($0.values) }.sorted { $0.name < $1.name }.flatMap { topic in
+            topic.partitions.compactMap { partition in
+                partition.failure.map { FailedPartition(topic: topic.name, partition: partition.partition, reason: $0.message) }
+            }
+        }
+    }
+
+    /// Refuses new appends, finishes queued ones, syncs everything, ends every tail and releases
+    /// the directory's lock.
     public func close() {
         for topic in topics.withLock({ Array($0.values) }) {
             for partition in topic.partitions { partition.close() }
         }
+        lock.release()
         logger.info("closed event log", metadata: ["directory": "\(directory)"])
     }
+}
+
+/// A partition that fail-stopped, as health reports it.
+public struct FailedPartition: Sendable, Equatable {
+    /// The topic.
+    public var topic: String
+    /// The partition.
+    public var partition: Int
+    /// What failed.
+    public var reason: String
 }

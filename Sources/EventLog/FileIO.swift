@@ -4,15 +4,58 @@
     import Darwin
 #endif
 
+/// The system calls through which the log changes files: the seam where tests inject disk faults
+/// (a full disk, EIO on a write or a sync, short writes, a failed directory sync).
+///
+/// Each method behaves as the POSIX call it names: it returns what the call returns and, on
+/// failure, sets `errno`. ``SystemFileSystem`` is the real one.
+public protocol LogFileSystem: Sendable {
+    /// `open(2)`, for segment and metadata files (the log adds `O_CLOEXEC`).
+    func open(_ path: String, flags: Int32, mode: mode_t) -> Int32
+    /// `pwrite(2)`: may write fewer bytes than asked.
+    func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int
+    /// `fdatasync(2)` of a data file.
+    func fdatasync(_ fd: Int32) -> Int32
+    /// `fsync(2)` of a directory, which makes new and renamed entries durable.
+    func fsyncDirectory(_ fd: Int32) -> Int32
+    /// `ftruncate(2)`.
+    func ftruncate(_ fd: Int32, _ size: Int) -> Int32
+}
+
+/// The operating system's file calls.
+public struct SystemFileSystem: LogFileSystem {
+    /// Creates the system file system.
+    public init() {}
+    public func open(_ path: String, flags: Int32, mode: mode_t) -> Int32 { Glibc.open(path, flags, mode) }
+    public func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        Glibc.pwrite(fd, bytes.baseAddress, bytes.count, off_t(offset))
+    }
+    public func fdatasync(_ fd: Int32) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.fdatasync(fd)
+        #else
+            fsync(fd)
+        #endif
+    }
+    public func fsyncDirectory(_ fd: Int32) -> Int32 { fsync(fd) }
+    public func ftruncate(_ fd: Int32, _ size: Int) -> Int32 { Glibc.ftruncate(fd, off_t(size)) }
+}
+
 /// Thin, throwing wrappers over the POSIX calls the log needs. The log does its own I/O so that it
-/// controls exactly when data reaches the disk.
+/// controls exactly when data reaches the disk. Calls that change files go through a
+/// ``LogFileSystem``.
 enum FileIO {
+    static let system: any LogFileSystem = SystemFileSystem()
+
+    /// The error for the `errno` a call just set: `disk_full` for ENOSPC and EDQUOT, `log_io` otherwise.
     static func fail(_ what: String, _ path: String) -> LogError {
-        LogError(.io, "\(what) failed: \(String(cString: strerror(errno)))", path: path)
+        let code = errno
+        let full = code == ENOSPC || code == EDQUOT
+        return LogError(full ? .diskFull : .io, "\(what) failed: \(String(cString: strerror(code)))", path: path)
     }
 
-    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644) throws -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+    static func open(_ path: String, flags: Int32, mode: mode_t = 0o644, using fs: any LogFileSystem = system) throws -> Int32 {
+        let fd = fs.open(path, flags: flags | O_CLOEXEC, mode: mode)
         guard fd >= 0 else { throw fail("open", path) }
         return fd
     }
@@ -38,35 +81,35 @@ enum FileIO {
         return done
     }
 
-    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws {
+    /// Writes all of `bytes` at `offset`, continuing after short writes.
+    static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String, using fs: any LogFileSystem = system) throws {
         var done = 0
         while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            let n = fs.pwrite(fd, UnsafeRawBufferPointer(rebasing: bytes[done...]), at: offset + done)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw fail("pwrite", path)
             }
+            // A regular file answers 0 only when it cannot take more (some file systems do so
+            // instead of ENOSPC): looping would spin.
+            if n == 0 { throw LogError(.diskFull, "pwrite wrote nothing: no space left on the device", path: path) }
             done += n
         }
     }
 
-    static func sync(_ fd: Int32, path: String) throws {
-        #if canImport(Glibc)
-            guard fdatasync(fd) == 0 else { throw fail("fdatasync", path) }
-        #else
-            guard fsync(fd) == 0 else { throw fail("fsync", path) }
-        #endif
+    static func sync(_ fd: Int32, path: String, using fs: any LogFileSystem = system) throws {
+        guard fs.fdatasync(fd) == 0 else { throw fail("fdatasync", path) }
     }
 
-    static func truncate(_ fd: Int32, to size: Int, path: String) throws {
-        guard ftruncate(fd, off_t(size)) == 0 else { throw fail("ftruncate", path) }
+    static func truncate(_ fd: Int32, to size: Int, path: String, using fs: any LogFileSystem = system) throws {
+        guard fs.ftruncate(fd, size) == 0 else { throw fail("ftruncate", path) }
     }
 
     /// Makes a directory's entries (new or renamed files) durable.
-    static func syncDirectory(_ path: String) throws {
+    static func syncDirectory(_ path: String, using fs: any LogFileSystem = system) throws {
         let fd = try open(path, flags: O_RDONLY | O_DIRECTORY)
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw fail("fsync", path) }
+        guard fs.fsyncDirectory(fd) == 0 else { throw fail("fsync", path) }
     }
 
     static func makeDirectories(_ path: String) throws {
@@ -111,19 +154,20 @@ enum FileIO {
     }
 
     /// Replaces a file's content atomically and durably (write a temporary file, sync, rename).
-    static func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
+    static func writeFileAtomically(_ path: String, _ bytes: [UInt8], using fs: any LogFileSystem = system) throws {
         let temporary = path + ".tmp"
-        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        let fd = try open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, using: fs)
         do {
-            try bytes.withUnsafeBytes { (buffer) throws in try write(fd, buffer, at: 0, path: temporary) }
-            try sync(fd, path: temporary)
+            try bytes.withUnsafeBytes { (buffer) throws in try write(fd, buffer, at: 0, path: temporary, using: fs) }
+            try sync(fd, path: temporary, using: fs)
         } catch {
             close(fd)
+            unlink(temporary)
             throw error
         }
         close(fd)
         guard rename(temporary, path) == 0 else { throw fail("rename", path) }
-        try syncDirectory(parent(of: path))
+        try syncDirectory(parent(of: path), using: fs)
     }
 
     static func parent(of path: String) -> String {

@@ -4,6 +4,15 @@ public struct LogError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// A system call failed.
         case io = "log_io"
+        /// The disk (or the user's quota) is full: nothing was written; retry once space is freed.
+        case diskFull = "disk_full"
+        /// A sync to disk failed earlier, so the partition refuses writes until the process
+        /// restarts and recovery re-reads what is really on disk (fail-stop, as PostgreSQL does).
+        case failStopped = "partition_failed"
+        /// A record is larger than the log's cap (``EventLog/maxRecordBytes``).
+        case recordTooLarge = "record_too_large"
+        /// Another process has the log directory open.
+        case locked = "log_locked"
         /// Stored data is damaged somewhere other than a torn tail; the log refuses to open.
         case corrupt = "log_corrupt"
         /// The topic does not exist.

@@ -14,6 +14,12 @@ import Synchronization
 /// flush loop on the partition's serial queue, which takes everything queued, frames it, writes
 /// it with one `pwrite` and one `fdatasync`, then acknowledges every caller. Callers queued while
 /// a sync runs are written by the next round, so the cost of a sync is shared by all of them.
+///
+/// Faults: a failed write (a full disk, EIO) is cut back and answered with its error, and later
+/// appends are tried again; a failed roll is retried by the next append. A failed sync, or a
+/// failed write that cannot be cut back, stops the partition (``LogError/Code/failStopped``): the
+/// kernel may have dropped the unsynced pages, so only a restart, whose recovery re-reads what is
+/// really on disk, can tell what the file holds.
 final class PartitionLog: @unchecked Sendable {
     // @unchecked: `writer` is touched only on `queue`; everything else shared is in `state`.
 
@@ -28,6 +34,8 @@ final class PartitionLog: @unchecked Sendable {
         var pending: [PendingAppend] = []
         var flushing = false
         var closed = false
+        /// Set when the partition fail-stopped; every later append gets it.
+        var failure: LogError?
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiterID: UInt64 = 0
     }
@@ -47,13 +55,17 @@ final class PartitionLog: @unchecked Sendable {
     let directory: String
     let configuration: LogConfiguration
     let logger: Logger
+    let fileSystem: any LogFileSystem
     private let queue: DispatchQueue
     let state: Mutex<State>
     private var writer: Writer
 
     /// Opens (recovering) or creates the partition in `directory`.
-    init(topic: String, partition: Int, directory: String, configuration: LogConfiguration, logger: Logger) throws {
+    init(
+        topic: String, partition: Int, directory: String, configuration: LogConfiguration, fileSystem: any LogFileSystem, logger: Logger
+    ) throws {
         self.topic = topic
+        self.fileSystem = fileSystem
         self.partition = partition
         self.directory = directory
         self.configuration = configuration
@@ -62,7 +74,7 @@ final class PartitionLog: @unchecked Sendable {
         logger[metadataKey: "partition"] = "\(partition)"
         self.logger = logger
         self.queue = DispatchQueue(label: "tandem.log.\(topic).\(partition)")
-        let recovered = try Recovery(directory: directory, configuration: configuration, logger: logger).run()
+        let recovered = try Recovery(directory: directory, configuration: configuration, fileSystem: fileSystem, logger: logger).run()
         self.state = Mutex(State(segments: recovered.segments, endOffset: recovered.nextOffset))
         self.writer = Writer(
             active: recovered.segments.last!, size: recovered.activeSize, nextOffset: recovered.nextOffset,
@@ -73,20 +85,48 @@ final class PartitionLog: @unchecked Sendable {
 
     /// Appends a batch; returns once it is written (and synced, per the durability setting).
     func append(_ batch: AppendBatch) async throws -> OffsetRange {
-        try await withCheckedThrowingContinuation { continuation in
-            let start = state.withLock { state -> Bool? in
-                if state.closed { return nil }
+        guard batch.largestRecordBytes <= EventLog.maxRecordBytes else {
+            throw LogError(
+                .recordTooLarge,
+                "a record of \(batch.largestRecordBytes) bytes is larger than the log's cap of \(EventLog.maxRecordBytes) bytes; nothing was appended"
+            )
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLock { state -> Result<Bool, LogError> in
+                if state.closed { return .failure(LogError(.closed, "the log is closed")) }
+                if let failure = state.failure { return .failure(failure) }
                 state.pending.append(PendingAppend(batch: batch, continuation: continuation))
-                if state.flushing { return false }
+                if state.flushing { return .success(false) }
                 state.flushing = true
-                return true
+                return .success(true)
             }
             switch start {
-            case nil: continuation.resume(throwing: LogError(.closed, "the log is closed"))
-            case true?: queue.async { self.flushLoop() }
-            case false?: break
+            case .failure(let error): continuation.resume(throwing: error)
+            case .success(true): queue.async { self.flushLoop() }
+            case .success(false): break
             }
         }
+    }
+
+    /// Why the partition stopped taking writes, if it did.
+    var failure: LogError? { state.withLock { $0.failure } }
+
+    /// Stops the partition for good (until restart) and returns the error every append now gets.
+    private func failStop(_ what: String, _ error: any Error) -> LogError {
+        let failure = LogError(
+            .failStopped,
+            "partition \(partition) of \"\(topic)\" stopped taking writes: \(what) (\(error)). Records acknowledged before are safe; "
+                + "restart the server once the disk is healthy, and recovery will re-read what is on disk",
+            path: writer.active.path)
+        let queued = state.withLock { state -> [PendingAppend] in
+            if state.failure == nil { state.failure = failure }
+            let queued = state.pending
+            state.pending.removeAll()
+            return queued
+        }
+        logger.critical("partition fail-stopped", metadata: ["reason": "\(what)", "error": "\(error)"])
+        for item in queued { item.continuation.resume(throwing: failure) }
+        return failure
     }
 
     private func takePending() -> [PendingAppend] {
@@ -125,6 +165,11 @@ final class PartitionLog: @unchecked Sendable {
             } catch {
                 logger.error("append failed", metadata: ["error": "\(error)"])
                 for item in work { item.continuation.resume(throwing: error) }
+                let stopped = state.withLock { state -> Bool in
+                    if state.failure != nil { state.flushing = false }
+                    return state.failure != nil
+                }
+                if stopped { return }
             }
         }
     }
@@ -161,18 +206,26 @@ final class PartitionLog: @unchecked Sendable {
         }
         let active = writer.active
         do {
-            try writer.buffer.withUnsafeBytes { try FileIO.write(active.fd, $0, at: startSize, path: active.path) }
-            if configuration.durability == .everyBatch {
-                try FileIO.sync(active.fd, path: active.path)
-            } else {
-                writer.dirty = true
-            }
+            try writer.buffer.withUnsafeBytes { try FileIO.write(active.fd, $0, at: startSize, path: active.path, using: fileSystem) }
         } catch {
-            // Best effort: `writer.size` stays at `startSize`, so the next batch overwrites these
-            // bytes, and recovery cuts an unacknowledged torn tail. The write's own error is what
-            // the caller must see. (Refusing writes after a failed fsync is issue 11.)
-            try? FileIO.truncate(active.fd, to: startSize, path: active.path)
+            // Part of the batch may be in the file: cut it back, so that the next batch starts at
+            // `startSize` with nothing stale after it. If even that fails, the file's end is
+            // unknown, and only recovery can settle it.
+            do {
+                try FileIO.truncate(active.fd, to: startSize, path: active.path, using: fileSystem)
+            } catch let truncation {
+                throw failStop("a failed write could not be cut back (\(truncation))", error)
+            }
             throw error
+        }
+        if configuration.durability == .everyBatch {
+            do {
+                try FileIO.sync(active.fd, path: active.path, using: fileSystem)
+            } catch {
+                throw failStop("fdatasync failed", error)
+            }
+        } else {
+            writer.dirty = true
         }
         writer.size = startSize + writer.buffer.count
         writer.nextOffset = offset
@@ -183,13 +236,27 @@ final class PartitionLog: @unchecked Sendable {
     }
 
     /// Seals the active segment (sync, index file) and starts a new one at the next offset.
+    ///
+    /// Creating the new file and syncing the directory may fail (a full disk, EIO): the append
+    /// that rolled gets the error and the next one tries again, taking over the empty file left
+    /// behind. A failed sync of the old segment fail-stops the partition.
     private func roll() throws {
         let old = writer.active
-        try FileIO.sync(old.fd, path: old.path)
+        do {
+            try FileIO.sync(old.fd, path: old.path, using: fileSystem)
+        } catch {
+            throw failStop("fdatasync of the segment being sealed failed", error)
+        }
         writer.dirty = false
-        try old.writeIndex()
-        let segment = try Segment(directory: directory, baseOffset: writer.nextOffset, create: true)
-        try FileIO.syncDirectory(directory)
+        do {
+            try old.writeIndex(using: fileSystem)
+        } catch {
+            // The index only spares the next start a scan of this segment.
+            FileIO.remove(old.indexPath)
+            logger.warning("could not write a sealed segment's index; the next start rebuilds it", metadata: ["error": "\(error)"])
+        }
+        let segment = try Segment(directory: directory, baseOffset: writer.nextOffset, create: true, fileSystem: fileSystem)
+        try FileIO.syncDirectory(directory, using: fileSystem)
         writer.active = segment
         writer.size = 0
         writer.lastIndexedPosition = 0
@@ -200,12 +267,12 @@ final class PartitionLog: @unchecked Sendable {
     /// Syncs data written since the last sync (interval durability).
     func syncIfDirty() {
         queue.async {
-            guard self.writer.dirty else { return }
+            guard self.writer.dirty, self.failure == nil else { return }
             do {
-                try FileIO.sync(self.writer.active.fd, path: self.writer.active.path)
+                try FileIO.sync(self.writer.active.fd, path: self.writer.active.path, using: self.fileSystem)
                 self.writer.dirty = false
             } catch {
-                self.logger.error("periodic sync failed", metadata: ["error": "\(error)"])
+                _ = self.failStop("the periodic fdatasync failed", error)
             }
         }
     }
@@ -221,7 +288,12 @@ final class PartitionLog: @unchecked Sendable {
         queue.sync {
             // At close, every acknowledged batch was already synced (every_batch) or is in the
             // interval's window of loss that the configuration accepts; nothing is waiting.
-            try? FileIO.sync(writer.active.fd, path: writer.active.path)
+            guard failure == nil else { return }
+            do {
+                try FileIO.sync(writer.active.fd, path: writer.active.path, using: fileSystem)
+            } catch {
+                logger.critical("the final fdatasync failed; records since the last sync may be lost", metadata: ["error": "\(error)"])
+            }
             writer.dirty = false
         }
         for waiter in waiters { waiter.resume() }

@@ -4,10 +4,13 @@ import Synchronization
 /// Opens a partition directory after a clean stop or a crash.
 ///
 /// Sealed segments are checked at their end (the last index entry onwards), or record by record
-/// with `verifySealedSegments`, and must hold exactly the offsets up to the next segment's base. The active (last) segment is checked record by
-/// record: a damaged tail that can only be a write cut short by a crash (a partial record, or a
-/// bad record with nothing valid after it, shorter than `maxTornTailBytes`) is cut off and logged;
-/// anything else is corruption and stops the open, since skipping it would silently lose data.
+/// with `verifySealedSegments`, and must hold exactly the offsets up to the next segment's base.
+/// The active (last) segment is checked record by record. A damaged tail is cut off (and logged)
+/// only when it cannot hold an acknowledged record: no valid record starts anywhere after the
+/// damage (every byte position is tried, so a damaged length field cannot hide what follows),
+/// and it is no longer than `maxTornTailBytes`. That is what a write cut short by a crash
+/// leaves. Anything else stops the open, naming the file and byte: ``LogRepair`` lets an
+/// operator decide.
 struct Recovery {
     struct Outcome {
         var segments: [Segment]
@@ -17,6 +20,7 @@ struct Recovery {
 
     let directory: String
     let configuration: LogConfiguration
+    let fileSystem: any LogFileSystem
     let logger: Logger
 
     func run() throws -> Outcome {
@@ -26,8 +30,8 @@ struct Recovery {
             return Int64(name.dropLast(4))
         }.sorted()
         guard !bases.isEmpty else {
-            let segment = try Segment(directory: directory, baseOffset: 0, create: true)
-            try FileIO.syncDirectory(directory)
+            let segment = try Segment(directory: directory, baseOffset: 0, create: true, fileSystem: fileSystem)
+            try FileIO.syncDirectory(directory, using: fileSystem)
             return Outcome(segments: [segment], activeSize: 0, nextOffset: 0)
         }
         var segments: [Segment] = []
@@ -44,16 +48,27 @@ struct Recovery {
         let result = try scanner.scan(from: 0, expectedOffset: active.baseOffset, lastIndexedPosition: 0)
         if let problem = result.problem {
             let dropped = size - problem.position
-            if problem.validDataFollows || dropped > configuration.maxTornTailBytes {
+            let follower =
+                problem.validDataFollows || dropped > configuration.maxTornTailBytes
+                ? nil : try scanner.firstValidRecord(after: problem.position, minimumOffset: result.nextOffset)
+            if problem.validDataFollows || follower != nil || dropped > configuration.maxTornTailBytes {
+                var what = "\(dropped) bytes follow it"
+                if let follower {
+                    what += ", with a valid record (offset \(follower.offset)) at byte \(follower.position)"
+                } else if problem.validDataFollows {
+                    what += ", starting with valid records"
+                } else {
+                    what += ", more than a write cut short by a crash can leave (log.max_torn_tail_bytes)"
+                }
                 throw LogError(
                     .corrupt,
-                    "record at byte \(problem.position) is damaged (\(problem.reason)) and is not a torn tail: \(dropped) bytes follow it"
-                        + (problem.validDataFollows ? ", starting with valid records" : "")
-                        + "; refusing to start rather than lose data. Restore the file or truncate it by hand.",
+                    "record at byte \(problem.position) is damaged (\(problem.reason)) and is not a torn tail: \(what); "
+                        + "refusing to start rather than drop acknowledged records. `tandem log repair` shows the damage and can move "
+                        + "everything from that byte on aside (nothing is deleted)",
                     path: active.path)
             }
-            try FileIO.truncate(active.fd, to: problem.position, path: active.path)
-            try FileIO.sync(active.fd, path: active.path)
+            try FileIO.truncate(active.fd, to: problem.position, path: active.path, using: fileSystem)
+            try FileIO.sync(active.fd, path: active.path, using: fileSystem)
             logger.warning(
                 "truncated a torn tail",
                 metadata: [
@@ -81,11 +96,18 @@ struct Recovery {
             try? segment.writeIndex()
         }
         if let problem = result.problem {
-            throw LogError(.corrupt, "sealed segment is damaged at byte \(problem.position): \(problem.reason)", path: segment.path)
+            throw LogError(
+                .corrupt,
+                "sealed segment is damaged at byte \(problem.position): \(problem.reason); refusing to start. "
+                    + "`tandem log repair` shows the damage and what moving it aside would cost",
+                path: segment.path)
         }
         guard result.nextOffset == nextBase else {
             throw LogError(
-                .corrupt, "sealed segment ends at offset \(result.nextOffset) but the next segment starts at \(nextBase)", path: segment.path)
+                .corrupt,
+                "sealed segment ends at offset \(result.nextOffset) but the next segment starts at \(nextBase); refusing to start. "
+                    + "`tandem log repair` shows the damage",
+                path: segment.path)
         }
         segment.state.withLock {
             $0.size = size

@@ -36,10 +36,29 @@ final class Segment: Sendable {
 
     var indexPath: String { String(path.dropLast(4)) + ".index" }
 
-    init(directory: String, baseOffset: Int64, create: Bool) throws {
+    /// Opens the segment file, or creates it (`create`).
+    ///
+    /// Creating finds an empty file of that name when an earlier roll created it but failed after
+    /// (its directory sync, say): that file is taken over, so a failed roll can be retried. A
+    /// non-empty one is an error, never overwritten.
+    init(directory: String, baseOffset: Int64, create: Bool, fileSystem: any LogFileSystem = FileIO.system) throws {
         self.baseOffset = baseOffset
-        self.path = directory + "/" + Self.fileName(base: baseOffset, suffix: ".log")
-        self.fd = try FileIO.open(path, flags: O_RDWR | (create ? O_CREAT | O_EXCL : 0))
+        let path = directory + "/" + Self.fileName(base: baseOffset, suffix: ".log")
+        self.path = path
+        if create {
+            do {
+                self.fd = try FileIO.open(path, flags: O_RDWR | O_CREAT | O_EXCL, using: fileSystem)
+            } catch let error as LogError where FileIO.exists(path) {
+                let fd = try FileIO.open(path, flags: O_RDWR, using: fileSystem)
+                guard (try? FileIO.size(fd, path: path)) == 0 else {
+                    close(fd)
+                    throw LogError(.corrupt, "a new segment's file already exists and is not empty (\(error.message))", path: path)
+                }
+                self.fd = fd
+            }
+        } else {
+            self.fd = try FileIO.open(path, flags: O_RDWR, using: fileSystem)
+        }
         self.state = Mutex(State(size: 0, nextOffset: baseOffset, index: []))
     }
 
@@ -57,7 +76,7 @@ final class Segment: Sendable {
     }
 
     /// Writes the index to its file (done when the segment is sealed).
-    func writeIndex() throws {
+    func writeIndex(using fileSystem: any LogFileSystem = FileIO.system) throws {
         let index = snapshot.index
         var bytes: [UInt8] = []
         bytes.reserveCapacity(index.count * 16)
@@ -65,7 +84,7 @@ final class Segment: Sendable {
             RecordFormat.appendInteger(UInt64(bitPattern: entry.offset), to: &bytes)
             RecordFormat.appendInteger(UInt64(entry.position), to: &bytes)
         }
-        try FileIO.writeFileAtomically(indexPath, bytes)
+        try FileIO.writeFileAtomically(indexPath, bytes, using: fileSystem)
     }
 
     /// Reads the index file, if present and consistent with a file of `size` bytes.

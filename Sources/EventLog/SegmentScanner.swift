@@ -81,8 +81,7 @@ struct SegmentScanner {
     }
 
     /// Whether a valid record with `offset` starts at `position`. A read error counts as "no"
-    /// here: this only decides where a damaged region ends. (Issue 11 makes recovery stop on read
-    /// errors instead of treating them as damage.)
+    /// here: this only decides where a damaged region ends.
     private func validRecord(at position: Int, offset: Int64) -> Bool {
         var header = [UInt8](repeating: 0, count: 4)
         guard
@@ -103,6 +102,31 @@ struct SegmentScanner {
         return record.withUnsafeBytes { raw in
             if case .valid(_, let found) = RecordFormat.check(raw, at: 0) { return found == offset }
             return false
+        }
+    }
+
+    /// The first whole, valid record that starts after `position` with an offset of at least
+    /// `minimumOffset`, trying every byte position: a damaged length field says nothing about
+    /// where the next record is. Read errors are thrown, never taken for damage.
+    func firstValidRecord(after position: Int, minimumOffset: Int64) throws -> (position: Int, offset: Int64)? {
+        let start = position + 1
+        guard fileSize - start >= RecordFormat.headerSize else { return nil }
+        var bytes = [UInt8](repeating: 0, count: fileSize - start)
+        let got = try bytes.withUnsafeMutableBytes { (raw) throws -> Int in try FileIO.read(segment.fd, into: raw, at: start, path: segment.path) }
+        // A record after the damage has an offset past it, and no more records fit than there are
+        // headers' worth of bytes: checking that first skips the CRC almost everywhere.
+        let maximumOffset = minimumOffset + Int64(got / RecordFormat.headerSize)
+        return bytes.withUnsafeBytes { raw -> (position: Int, offset: Int64)? in
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[0..<got])
+            var at = 0
+            while at + RecordFormat.headerSize <= bytes.count {
+                let offset = Int64(bitPattern: RecordFormat.load(bytes, at + 8, as: UInt64.self))
+                if offset >= minimumOffset && offset <= maximumOffset, case .valid(_, let found) = RecordFormat.check(bytes, at: at) {
+                    return (start + at, found)
+                }
+                at += 1
+            }
+            return nil
         }
     }
 }

@@ -124,8 +124,27 @@ public final class Ingestor: Sendable {
                 for try await (partition, range) in group { ranges[partition] = range }
                 return ranges
             }
-        } catch let error as LogError where error.code == .closed {
-            throw APIError(.serviceUnavailable, code: "shutting_down", "the server is shutting down; retry shortly", retryAfterSeconds: 1)
+        } catch let error as LogError {
+            // Nothing of a failed batch was acknowledged: each partition's append either wrote
+            // and synced all of its records or answers this error. Partitions that succeeded
+            // keep theirs, which a retry with an id field does not double.
+            logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+            switch error.code {
+            case .closed:
+                throw APIError(.serviceUnavailable, code: "shutting_down", "the server is shutting down; retry shortly", retryAfterSeconds: 1)
+            case .diskFull:
+                throw APIError(
+                    .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "disk_full",
+                    "the log's disk is full; nothing of this request was acknowledged. Free space and retry", retryAfterSeconds: 30)
+            case .failStopped:
+                throw APIError(.serviceUnavailable, code: "partition_failed", error.message, retryAfterSeconds: 60)
+            case .recordTooLarge:
+                throw APIError(.contentTooLarge, code: "record_too_large", error.message)
+            default:
+                throw APIError(
+                    .serviceUnavailable, code: "log_unavailable", "the log could not write the events (\(error.message)); retry shortly",
+                    retryAfterSeconds: 5)
+            }
         } catch {
             logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
             throw APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log")

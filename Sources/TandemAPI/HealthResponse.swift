@@ -1,6 +1,24 @@
 /// The answer of `/healthz` and `/readyz`.
 public struct HealthResponse: Codable, Sendable, Equatable {
-    /// `ok` (`/healthz`), `ready` or `replaying` (`/readyz`).
+    /// A log partition that stopped taking writes after a failed sync (only a restart clears it).
+    public struct FailedPartition: Codable, Sendable, Equatable {
+        /// The stream.
+        public var stream: String
+        /// The partition.
+        public var partition: Int
+        /// What failed.
+        public var reason: String
+
+        /// Creates an entry.
+        public init(stream: String, partition: Int, reason: String) {
+            self.stream = stream
+            self.partition = partition
+            self.reason = reason
+        }
+    }
+
+    /// `ok` or `failing` (`/healthz`, which answers 503 when failing), `ready` or `replaying`
+    /// (`/readyz`).
     public var status: String
     /// Whether every view has replayed up to the log end seen at start.
     public var ready: Bool
@@ -8,17 +26,21 @@ public struct HealthResponse: Codable, Sendable, Equatable {
     public var views: [SpeedViewStatus]
     /// Stored views that could not start, with their errors: the server answers without them.
     public var failedViews: [String: String]
+    /// Log partitions that fail-stopped: ingest to them answers 503 `partition_failed`.
+    public var failedPartitions: [FailedPartition]
 
     enum CodingKeys: String, CodingKey {
         case status, ready, views
         case failedViews = "failed_views"
+        case failedPartitions = "failed_partitions"
     }
 
     /// Creates an answer.
-    public init(status: String, ready: Bool, views: [SpeedViewStatus], failedViews: [String: String]) {
+    public init(status: String, ready: Bool, views: [SpeedViewStatus], failedViews: [String: String], failedPartitions: [FailedPartition] = []) {
         self.status = status
         self.ready = ready
         self.views = views
         self.failedViews = failedViews
+        self.failedPartitions = failedPartitions
     }
 }

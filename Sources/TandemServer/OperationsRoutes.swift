@@ -20,16 +20,27 @@ struct OperationsRoutes: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/healthz") { _, _ in
-            try JSONCoding.response(HealthResponse(status: "ok", ready: speed.isCaughtUp, views: speed.status(), failedViews: views.failures))
+            let failed = failedPartitions()
+            return try JSONCoding.response(
+                HealthResponse(
+                    status: failed.isEmpty ? "ok" : "failing", ready: speed.isCaughtUp, views: speed.status(), failedViews: views.failures,
+                    failedPartitions: failed),
+                status: failed.isEmpty ? .ok : .serviceUnavailable)
         }
         router.get("/readyz") { _, _ in
             let ready = speed.isCaughtUp
             return try JSONCoding.response(
-                HealthResponse(status: ready ? "ready" : "replaying", ready: ready, views: speed.status(), failedViews: views.failures),
+                HealthResponse(
+                    status: ready ? "ready" : "replaying", ready: ready, views: speed.status(), failedViews: views.failures,
+                    failedPartitions: failedPartitions()),
                 status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/v1/status") { _, _ in try JSONCoding.response(status()) }
         router.get("/") { _, _ in dashboard() }
+    }
+
+    func failedPartitions() -> [HealthResponse.FailedPartition] {
+        log.failedPartitions.map { HealthResponse.FailedPartition(stream: $0.topic, partition: $0.partition, reason: $0.reason) }
     }
 
     func status() -> StatusResponse {

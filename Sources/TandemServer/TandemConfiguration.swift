@@ -233,7 +233,16 @@ public struct TandemConfiguration: Sendable, Equatable {
                 }
             }
             if let ingest {
-                if let value = ingest.max_body_bytes { configuration.ingest.maxBodyBytes = value }
+                if let value = try positive(ingest.max_body_bytes, "ingest.max_body_bytes") {
+                    // One event may be the whole body, and it must fit in one log record.
+                    guard value <= EventLog.maxRecordBytes else {
+                        throw Error(
+                            description:
+                                "\(source): ingest.max_body_bytes must be at most \(EventLog.maxRecordBytes), the largest record the log takes, got \(value)"
+                        )
+                    }
+                    configuration.ingest.maxBodyBytes = value
+                }
                 if let value = ingest.max_events_per_request { configuration.ingest.maxEventsPerRequest = value }
                 if let value = ingest.max_in_flight_bytes { configuration.ingest.maxInFlightBytes = value }
                 if let value = try positive(ingest.max_long_polls, "ingest.max_long_polls") { configuration.ingest.maxLongPolls = value }

@@ -51,12 +51,18 @@ public final class ServerProcess: @unchecked Sendable {
     /// logs of successive runs (before and after a crash) are kept apart.
     /// - Parameter database: the PostgreSQL URL for the batch layer; `nil` runs without one.
     public static func start(in directory: TemporaryDirectory, run: Int, database: String? = nil) async throws -> ServerProcess {
-        let server = try ServerProcess(
+        let server = try launch(in: directory, run: run, database: database)
+        try await server.waitUntilListening()
+        return server
+    }
+
+    /// Starts `tandem serve` as ``start(in:run:database:)`` does, without waiting: for tests of a
+    /// server that must refuse to start.
+    public static func launch(in directory: TemporaryDirectory, run: Int, database: String? = nil) throws -> ServerProcess {
+        try ServerProcess(
             arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"]
                 + (database.map { ["--postgres-url", $0] } ?? ["--no-batch"]),
             outputPath: directory.path + "/server-\(run).log")
-        try await server.waitUntilListening()
-        return server
     }
 
     /// Waits until the server prints its listening line and records the port.

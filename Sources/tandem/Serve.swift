@@ -8,15 +8,32 @@ import TandemServer
     import Glibc
 #endif
 
-/// `tandem serve`: runs the server until SIGINT or SIGTERM.
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Tandem server.")
-
+/// The options that say where the configuration and the data are, for the verbs that read them.
+struct ConfigurationOptions: ParsableArguments {
     @Option(name: .long, help: "Configuration file (YAML). Default: ./tandem.yaml when it exists.")
     var config: String?
 
     @Option(name: .long, help: "Data directory (log and catalog). Overrides data_dir.")
     var dataDir: String?
+
+    /// The configuration file's settings (or the defaults), with `--data-dir` applied.
+    func load() throws -> TandemConfiguration {
+        var configuration = TandemConfiguration()
+        if let config {
+            configuration = try TandemConfiguration.load(path: config)
+        } else if FileManager.default.fileExists(atPath: "tandem.yaml") {
+            configuration = try TandemConfiguration.load(path: "tandem.yaml")
+        }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        return configuration
+    }
+}
+
+/// `tandem serve`: runs the server until SIGINT or SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Tandem server.")
+
+    @OptionGroup var files: ConfigurationOptions
 
     @Option(name: .long, help: "Address to listen on. Overrides server.host.")
     var host: String?
@@ -34,13 +51,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
 
     func run() async throws {
-        var configuration = TandemConfiguration()
-        if let config {
-            configuration = try TandemConfiguration.load(path: config)
-        } else if FileManager.default.fileExists(atPath: "tandem.yaml") {
-            configuration = try TandemConfiguration.load(path: "tandem.yaml")
-        }
-        if let dataDir { configuration.dataDirectory = dataDir }
+        var configuration = try files.load()
         if let host { configuration.host = host }
         if let port { configuration.port = port }
         if noBatch {

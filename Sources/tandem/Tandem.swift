@@ -6,7 +6,10 @@ struct Tandem: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
         abstract: "Tandem: a Lambda-architecture analytics service.",
-        subcommands: [Serve.self, Post.self, Query.self, Recompute.self, Jobs.self, Streams.self, Views.self, Topics.self, Consume.self, Bench.self],
+        subcommands: [
+            Serve.self, Post.self, Query.self, Recompute.self, Jobs.self, Streams.self, Views.self, Topics.self, Consume.self, LogCommand.self,
+            Bench.self,
+        ],
         defaultSubcommand: Serve.self
     )
 }
