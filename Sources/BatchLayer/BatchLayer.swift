@@ -346,6 +346,18 @@ public final class BatchLayer: Service, Sendable {
     }
 
     /// What the serving cache holds: one entry per published version of a running view.
+    /// Whether PostgreSQL answers a trivial query within `timeout`: `nil` when it does, else why
+    /// not. For `/readyz`.
+    public func ping(timeout: Duration = .seconds(2)) async -> String? {
+        do {
+            let client = self.client
+            try await withTimeout(timeout, "SELECT 1") { _ = try await client.query("SELECT 1").collect() }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     public func servingCache() -> [ServingCache.Entry] {
         let current = views.compiledViews.map { (name: $0.name, definition: Self.canonical($0.definition)) }
         return state.withLock { state in

@@ -40,6 +40,20 @@ public struct AppendBatch: Sendable {
             Entry(keyStart: keyStart, keyCount: key?.count ?? 0, payloadStart: payloadStart, payloadCount: payload.count, eventTime: eventTime))
     }
 
+    /// The batch without the records for which `keep` (given each record's position) is false.
+    public func filter(_ keep: (Int) -> Bool) -> AppendBatch {
+        var kept = AppendBatch()
+        bytes.withUnsafeBytes { bytes in
+            for (position, entry) in entries.enumerated() where keep(position) {
+                let key = entry.keyStart < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.keyStart..<entry.keyStart + entry.keyCount])
+                kept.append(
+                    key: key, payload: UnsafeRawBufferPointer(rebasing: bytes[entry.payloadStart..<entry.payloadStart + entry.payloadCount]),
+                    eventTime: entry.eventTime)
+            }
+        }
+        return kept
+    }
+
     /// Adds a record from arrays (convenient in tests and tools).
     public mutating func append(key: [UInt8]?, payload: [UInt8], eventTime: Int64) {
         payload.withUnsafeBytes { payloadBytes in

@@ -331,6 +331,16 @@ final class PartitionLog: @unchecked Sendable {
         return batch
     }
 
+    /// The base offset of the last segment whose first record's ingest time is before `time`.
+    func startOffset(ingestTimeAtLeast time: Int64) throws -> Int64 {
+        let segments = state.withLock { $0.segments }
+        for segment in segments.reversed() {
+            guard let first = try segment.firstIngestTime() else { continue }
+            if first < time { return segment.baseOffset }
+        }
+        return segments.first?.baseOffset ?? 0
+    }
+
     /// Waits until a record at `offset` or later exists. Returns `false` when the log closed or the
     /// task was cancelled first.
     func waitForData(at offset: Int64) async -> Bool {

@@ -118,6 +118,15 @@ final class Segment: Sendable {
         return low == 0 ? (baseOffset, 0) : (state.index[low - 1].offset, state.index[low - 1].position)
     }
 
+    /// The ingest time of the segment's first record, or `nil` when it has none yet.
+    func firstIngestTime() throws -> Int64? {
+        guard snapshot.size >= RecordFormat.headerSize else { return nil }
+        var header = [UInt8](repeating: 0, count: RecordFormat.headerSize)
+        let got = try header.withUnsafeMutableBytes { (raw) throws -> Int in try FileIO.read(fd, into: raw, at: 0, path: path) }
+        guard got == header.count else { return nil }
+        return header.withUnsafeBytes { Int64(bitPattern: RecordFormat.load($0, 24, as: UInt64.self)) }
+    }
+
     /// A buffer of `count` bytes whose contents are unspecified (they are read into before use).
     private static func uninitialized(_ count: Int) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in

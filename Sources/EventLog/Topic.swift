@@ -47,6 +47,14 @@ public final class Topic: Sendable {
         try await self.partition(partition).waitForData(at: offset)
     }
 
+    /// An offset of `partition` from which every record with an ingest time of `time` or later
+    /// follows: the base of the last segment whose first record is older than `time`. (Ingest
+    /// times grow with offsets, except when the wall clock steps back; a caller that needs
+    /// exactly the records from `time` on filters by each record's ingest time.)
+    public func startOffset(partition: Int, ingestTimeAtLeast time: Int64) throws -> Int64 {
+        try self.partition(partition).startOffset(ingestTimeAtLeast: time)
+    }
+
     /// The end offset of every partition: the offset its next record will get.
     public func endOffsets() -> [Int64] { partitions.map(\.endOffset) }
 

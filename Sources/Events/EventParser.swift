@@ -8,6 +8,9 @@ public struct ParsedEvent {
     public var key: UnsafeRawBufferPointer?
     /// The event in the binary record format (``RecordCodec``).
     public var payload: UnsafeRawBufferPointer
+    /// The fingerprint of the event's id, when the stream has an `id_field` and the event a value
+    /// for it.
+    public var id: EventFingerprint? = nil
 }
 
 /// What parsing a body found.
@@ -38,6 +41,7 @@ public struct EventParser {
     private let fieldTypes: [FieldType]
     private let timeIndex: Int?
     private let keyIndex: Int?
+    private let idIndex: Int?
 
     /// Per-field value slots of the event being parsed; `generation` marks the ones set.
     private var slots: [Slot]
@@ -73,6 +77,7 @@ public struct EventParser {
         self.fieldTypes = definition.fields.map(\.type)
         self.timeIndex = definition.timeFieldIndex
         self.keyIndex = definition.keyFieldIndex
+        self.idIndex = definition.idField.flatMap(definition.fieldIndex)
         self.slots = Array(repeating: Slot(), count: definition.fields.count)
         scratch.reserveCapacity(256)
         payload.reserveCapacity(512)
@@ -457,9 +462,26 @@ public struct EventParser {
                 keyText.append(contentsOf: String(slot.integer).utf8)
             }
         }
+        var id: EventFingerprint?
+        if let idIndex, isSet(idIndex) {
+            let slot = slots[idIndex]
+            switch fieldTypes[idIndex] {
+            case .string:
+                if slot.inScratch {
+                    id = scratch.withUnsafeBytes {
+                        EventFingerprint(string: UnsafeRawBufferPointer(rebasing: $0[slot.start..<slot.start + slot.count]))
+                    }
+                } else {
+                    id = EventFingerprint(string: UnsafeRawBufferPointer(rebasing: body[slot.start..<slot.start + slot.count]))
+                }
+            case .int, .timestamp: id = EventFingerprint(integer: slot.integer)
+            case .double: id = EventFingerprint(double: slot.double)
+            case .bool: id = EventFingerprint(bool: slot.integer != 0)
+            }
+        }
         payload.withUnsafeBytes { payloadBytes in
             keyText.withUnsafeBytes { keyBytes in
-                sink(ParsedEvent(index: index, eventTime: eventTime, key: hasKey ? keyBytes : nil, payload: payloadBytes))
+                sink(ParsedEvent(index: index, eventTime: eventTime, key: hasKey ? keyBytes : nil, payload: payloadBytes, id: id))
             }
         }
     }

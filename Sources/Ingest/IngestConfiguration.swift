@@ -14,6 +14,10 @@ public struct IngestConfiguration: Sendable, Equatable {
     /// The most `GET .../records?wait_ms=` requests waiting for data at once; past it such a
     /// request is answered at once with 429 `too_many_long_polls`.
     public var maxLongPolls: Int = 256
+    /// How long, in milliseconds of ingest time, a stream with an `id_field` remembers the ids it
+    /// accepted: an event whose id it remembers is not appended again (it counts in
+    /// `duplicates`). See ``IDIndex`` for the memory this takes.
+    public var dedupWindowMilliseconds: Int64 = 3_600_000
 
     /// Creates a configuration with production defaults.
     public init(

@@ -13,6 +13,11 @@ import TandemAPI
 /// A request is all or nothing: every event is parsed and checked before anything is appended, so
 /// one invalid event refuses the whole request (400 `invalid_event`, listing the problems). The
 /// answer comes only after every partition's batch is durable.
+///
+/// A stream with an `id_field` appends an event only if no event with its id was accepted within
+/// ``IngestConfiguration/dedupWindowMilliseconds`` (whatever partition it went to, and across
+/// restarts); the others count as `duplicates`. So a client may retry a request whose answer it
+/// never saw.
 public final class Ingestor: Sendable {
     private let catalog: StreamCatalog
     private let log: EventLog
@@ -20,6 +25,7 @@ public final class Ingestor: Sendable {
     private let logger: Logger
     private let partitioner = Partitioner()
     private let inFlightBytes = Atomic<Int>(0)
+    private let ids: IDIndexes
 
     /// Creates an ingestor.
     public init(catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration, logger: Logger) {
@@ -27,6 +33,16 @@ public final class Ingestor: Sendable {
         self.log = log
         self.configuration = configuration
         self.logger = logger
+        self.ids = IDIndexes(windowMilliseconds: configuration.dedupWindowMilliseconds, logger: logger)
+    }
+
+    /// Fills the id index of every stream with an `id_field` from the log, so that the first
+    /// requests after a restart are checked against what was accepted before it. (Without this,
+    /// each stream's index is filled by its first request.)
+    public func loadIDIndexes() throws {
+        for definition in catalog.all where definition.idField != nil {
+            if let topic = log.topic(definition.name) { _ = try ids.index(for: definition, topic: topic) }
+        }
     }
 
     /// Ingests one request body.
@@ -45,7 +61,16 @@ public final class Ingestor: Sendable {
             throw APIError(.internalServerError, code: "internal", "stream \"\(stream)\" has no log topic")
         }
         let partitionCount = definition.partitions
+        let idIndex: IDIndex?
+        do {
+            idIndex = try ids.index(for: definition, topic: topic)
+        } catch {
+            logger.error("could not read the log to fill the id index", metadata: ["stream": "\(stream)", "error": "\(error)"])
+            throw APIError(
+                .serviceUnavailable, code: "log_unavailable", "the log could not be read to check event ids; retry shortly", retryAfterSeconds: 5)
+        }
         var batches = [AppendBatch](repeating: AppendBatch(), count: partitionCount)
+        var eventIDs = [[EventFingerprint?]](repeating: [], count: idIndex == nil ? 0 : partitionCount)
         var parser = EventParser(definition: definition, bounds: configuration.eventTimeBounds)
         var next = partitioner.nextStart()
         let maxEvents = configuration.maxEventsPerRequest
@@ -59,6 +84,7 @@ public final class Ingestor: Sendable {
                     next &+= 1
                 }
                 batches[partition].append(key: event.key, payload: event.payload, eventTime: event.eventTime)
+                if idIndex != nil { eventIDs[partition].append(event.id) }
             }
         }
         if summary.exceededLimit {
@@ -76,10 +102,64 @@ public final class Ingestor: Sendable {
         let bytes = max(0, batches.reduce(0) { $0 + $1.byteCount } - reservedBytes)
         try admit(bytes)
         defer { inFlightBytes.subtract(bytes, ordering: .relaxed) }
-        let ranges = try await append(batches, to: topic)
+        guard let idIndex else {
+            let ranges = try await append(batches, to: topic)
+            return IngestResponse(
+                accepted: summary.events, duplicates: 0,
+                partitions: PartitionMap(ranges.mapValues { IngestResponse.Offsets(first: $0.first, last: $0.last) }))
+        }
+        return try await appendNew(batches, ids: eventIDs, index: idIndex, to: topic)
+    }
+
+    /// Appends the events whose ids are new, and remembers the ids of every partition written,
+    /// even when another partition of the request failed (so that the client's retry appends only
+    /// what is missing).
+    private func appendNew(_ batches: [AppendBatch], ids: [[EventFingerprint?]], index: IDIndex, to topic: Topic) async throws -> IngestResponse {
+        let reservation = await index.reserve(ids.flatMap { $0 }, now: Timestamp.now())
+        var batches = batches
+        var firstOfPartition = 0
+        for partition in batches.indices {
+            let first = firstOfPartition
+            firstOfPartition += ids[partition].count
+            if reservation.isNew[first..<firstOfPartition].contains(false) {
+                batches[partition] = batches[partition].filter { reservation.isNew[first + $0] }
+            }
+        }
+        let results = await appendEach(batches, to: topic)
+        var appended: [EventFingerprint] = []
+        firstOfPartition = 0
+        for partition in batches.indices {
+            let first = firstOfPartition
+            firstOfPartition += ids[partition].count
+            guard case .success? = results[partition] else { continue }
+            for (position, id) in ids[partition].enumerated() where reservation.isNew[first + position] {
+                if let id { appended.append(id) }
+            }
+        }
+        index.settle(reservation, appended: appended, now: Timestamp.now())
+        let ranges = try ranges(of: results, topic: topic)
+        let duplicates = reservation.duplicates
         return IngestResponse(
-            accepted: summary.events, duplicates: 0,
+            accepted: reservation.isNew.count - duplicates, duplicates: duplicates,
             partitions: PartitionMap(ranges.mapValues { IngestResponse.Offsets(first: $0.first, last: $0.last) }))
+    }
+
+    /// Appends each non-empty batch to its partition, concurrently, and returns every outcome.
+    private func appendEach(_ batches: [AppendBatch], to topic: Topic) async -> [Int: Result<OffsetRange, any Error>] {
+        await withTaskGroup(of: (Int, Result<OffsetRange, any Error>).self) { group in
+            for (partition, batch) in batches.enumerated() where !batch.isEmpty {
+                group.addTask {
+                    do {
+                        return (partition, .success(try await topic.append(batch, to: partition)))
+                    } catch {
+                        return (partition, .failure(error))
+                    }
+                }
+            }
+            var results: [Int: Result<OffsetRange, any Error>] = [:]
+            for await (partition, result) in group { results[partition] = result }
+            return results
+        }
     }
 
     /// Runs `body` with `bytes` reserved against `ingest.max_in_flight_bytes` (a request body
@@ -109,45 +189,54 @@ public final class Ingestor: Sendable {
     }
 
     private func append(_ batches: [AppendBatch], to topic: Topic) async throws -> [Int: OffsetRange] {
-        do {
-            // One partition (every one-event request): appended by this task, with no child task.
-            if let partition = batches.firstIndex(where: { !$0.isEmpty }),
-                !batches[(partition + 1)...].contains(where: { !$0.isEmpty })
-            {
+        // One partition (every one-event request): appended by this task, with no child task.
+        if let partition = batches.firstIndex(where: { !$0.isEmpty }), !batches[(partition + 1)...].contains(where: { !$0.isEmpty }) {
+            do {
                 return [partition: try await topic.append(batches[partition], to: partition)]
+            } catch {
+                throw mapLogError(error, topic: topic)
             }
-            return try await withThrowingTaskGroup(of: (Int, OffsetRange).self) { group in
-                for (partition, batch) in batches.enumerated() where !batch.isEmpty {
-                    group.addTask { (partition, try await topic.append(batch, to: partition)) }
-                }
-                var ranges: [Int: OffsetRange] = [:]
-                for try await (partition, range) in group { ranges[partition] = range }
-                return ranges
+        }
+        return try ranges(of: await appendEach(batches, to: topic), topic: topic)
+    }
+
+    /// The offsets given, or the error of the first partition that failed.
+    private func ranges(of results: [Int: Result<OffsetRange, any Error>], topic: Topic) throws -> [Int: OffsetRange] {
+        var ranges: [Int: OffsetRange] = [:]
+        for (partition, result) in results.sorted(by: { $0.key < $1.key }) {
+            switch result {
+            case .success(let range): ranges[partition] = range
+            case .failure(let error): throw mapLogError(error, topic: topic)
             }
-        } catch let error as LogError {
-            // Nothing of a failed batch was acknowledged: each partition's append either wrote
-            // and synced all of its records or answers this error. Partitions that succeeded
-            // keep theirs, which a retry with an id field does not double.
+        }
+        return ranges
+    }
+
+    /// The API error for a failed append.
+    private func mapLogError(_ error: any Error, topic: Topic) -> APIError {
+        guard let error = error as? LogError else {
             logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
-            switch error.code {
-            case .closed:
-                throw APIError(.serviceUnavailable, code: "shutting_down", "the server is shutting down; retry shortly", retryAfterSeconds: 1)
-            case .diskFull:
-                throw APIError(
-                    .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "disk_full",
-                    "the log's disk is full; nothing of this request was acknowledged. Free space and retry", retryAfterSeconds: 30)
-            case .failStopped:
-                throw APIError(.serviceUnavailable, code: "partition_failed", error.message, retryAfterSeconds: 60)
-            case .recordTooLarge:
-                throw APIError(.contentTooLarge, code: "record_too_large", error.message)
-            default:
-                throw APIError(
-                    .serviceUnavailable, code: "log_unavailable", "the log could not write the events (\(error.message)); retry shortly",
-                    retryAfterSeconds: 5)
-            }
-        } catch {
-            logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
-            throw APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log")
+            return APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log")
+        }
+        // Nothing of a failed batch was acknowledged: each partition's append either wrote
+        // and synced all of its records or answers this error. Partitions that succeeded
+        // keep theirs, which a retry with an id field does not double.
+        logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
+        switch error.code {
+        case .closed:
+            return APIError(.serviceUnavailable, code: "shutting_down", "the server is shutting down; retry shortly", retryAfterSeconds: 1)
+        case .diskFull:
+            return APIError(
+                .init(code: 507, reasonPhrase: "Insufficient Storage"), code: "disk_full",
+                "the log's disk is full; nothing of this request was acknowledged. Free space and retry", retryAfterSeconds: 30)
+        case .failStopped:
+            return APIError(.serviceUnavailable, code: "partition_failed", error.message, retryAfterSeconds: 60)
+        case .recordTooLarge:
+            return APIError(.contentTooLarge, code: "record_too_large", error.message)
+        default:
+            return APIError(
+                .serviceUnavailable, code: "log_unavailable", "the log could not write the events (\(error.message)); retry shortly",
+                retryAfterSeconds: 5)
         }
     }
 }

@@ -17,8 +17,9 @@ public struct HealthResponse: Codable, Sendable, Equatable {
         }
     }
 
-    /// `ok` or `failing` (`/healthz`, which answers 503 when failing), `ready` or `replaying`
-    /// (`/readyz`).
+    /// `ok` or `failing` (`/healthz`, which answers 503 when a log partition fail-stopped or a
+    /// view's consumer stopped), `ready`, `replaying` or `unready` (`/readyz`, 503 unless ready:
+    /// also when the database cannot be reached or a consumer stopped).
     public var status: String
     /// Whether every view has replayed up to the log end seen at start.
     public var ready: Bool
@@ -28,15 +29,23 @@ public struct HealthResponse: Codable, Sendable, Equatable {
     public var failedViews: [String: String]
     /// Log partitions that fail-stopped: ingest to them answers 503 `partition_failed`.
     public var failedPartitions: [FailedPartition]
+    /// The batch layer's database (`/readyz` only): `"ok"`, `"none"` (run without one) or why it
+    /// cannot be reached.
+    public var database: String?
 
     enum CodingKeys: String, CodingKey {
         case status, ready, views
         case failedViews = "failed_views"
         case failedPartitions = "failed_partitions"
+        case database
     }
 
     /// Creates an answer.
-    public init(status: String, ready: Bool, views: [SpeedViewStatus], failedViews: [String: String], failedPartitions: [FailedPartition] = []) {
+    public init(
+        status: String, ready: Bool, views: [SpeedViewStatus], failedViews: [String: String], failedPartitions: [FailedPartition] = [],
+        database: String? = nil
+    ) {
+        self.database = database
         self.status = status
         self.ready = ready
         self.views = views

@@ -21,18 +21,25 @@ struct OperationsRoutes: Sendable {
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.get("/healthz") { _, _ in
             let failed = failedPartitions()
+            let status = speed.status()
+            let healthy = failed.isEmpty && !status.contains { $0.failure != nil }
             return try JSONCoding.response(
                 HealthResponse(
-                    status: failed.isEmpty ? "ok" : "failing", ready: speed.isCaughtUp, views: speed.status(), failedViews: views.failures,
+                    status: healthy ? "ok" : "failing", ready: speed.isCaughtUp, views: status, failedViews: views.failures,
                     failedPartitions: failed),
-                status: failed.isEmpty ? .ok : .serviceUnavailable)
+                status: healthy ? .ok : .serviceUnavailable)
         }
         router.get("/readyz") { _, _ in
-            let ready = speed.isCaughtUp
+            let status = speed.status()
+            let failed = failedPartitions()
+            var database = "none"
+            if let batch = views.batch { database = await batch.ping() ?? "ok" }
+            let caughtUp = speed.isCaughtUp
+            let ready = caughtUp && failed.isEmpty && (database == "ok" || database == "none") && !status.contains { $0.failure != nil }
             return try JSONCoding.response(
                 HealthResponse(
-                    status: ready ? "ready" : "replaying", ready: ready, views: speed.status(), failedViews: views.failures,
-                    failedPartitions: failedPartitions()),
+                    status: ready ? "ready" : (caughtUp ? "unready" : "replaying"), ready: ready, views: status, failedViews: views.failures,
+                    failedPartitions: failed, database: database),
                 status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/v1/status") { _, _ in try JSONCoding.response(status()) }

@@ -11,6 +11,9 @@ public struct ServerLimits: Sendable, Equatable {
     /// The most connections served at once (`server.max_connections`); further connections wait
     /// in the listen backlog until one closes.
     public var maxConnections: Int = 1024
+    /// On SIGTERM or SIGINT, requests in flight get this long to finish before they are cancelled
+    /// (`server.shutdown_timeout`); the log is flushed and closed either way.
+    public var shutdownTimeout: Duration = .seconds(30)
 
     /// The defaults.
     public init() {}

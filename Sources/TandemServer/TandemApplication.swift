@@ -88,6 +88,8 @@ public enum TandemApplication {
             }
             try await components.catalog.load()
             for stream in configuredStreams { try await components.catalog.define(stream) }
+            // Before the first request: the ids accepted before a restart are remembered.
+            try components.ingestor.loadIDIndexes()
             try await views.catalog.load()
             views.startAll()
             for view in configuredViews { try await views.define(view) }

@@ -12,13 +12,14 @@ import Yams
 /// Everything `tandem serve` can be told, read from `tandem.yaml` and overridden by flags.
 ///
 /// ```yaml
-/// server: {host: 127.0.0.1, port: 8080, idle_timeout: 60s, read_timeout: 30s, max_connections: 1024}
+/// server: {host: 127.0.0.1, port: 8080, idle_timeout: 60s, read_timeout: 30s, max_connections: 1024,
+///          shutdown_timeout: 30s}
 /// data_dir: data
 /// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms, verify_on_start: tail}
 /// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
 ///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d,
 ///          min_event_time: 0001-01-01T00:00:00Z, max_event_time: 9999-12-31T23:59:59.999Z,
-///          max_long_polls: 256}
+///          max_long_polls: 256, dedup_window: 1h}
 /// limits: {max_streams: 256, max_views: 256, max_partitions: 4096}
 /// streams: [ {name: pageviews, partitions: 4, time_field: ts, fields: {...}} ]
 /// views: [ {name: url_hourly, stream: pageviews, dimensions: [url], bucket: 1m, aggregates: {...}} ]
@@ -127,6 +128,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             var host: String?
             var port: Int?
             var idle_timeout: String?
+            var shutdown_timeout: String?
             var read_timeout: String?
             var max_connections: Int?
         }
@@ -151,6 +153,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             var min_event_time: String?
             var max_event_time: String?
             var max_long_polls: Int?
+            var dedup_window: String?
         }
         var server: Server?
         var data_dir: String?
@@ -209,6 +212,9 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let host = server?.host { configuration.host = host }
             if let port = server?.port { configuration.port = port }
             if let value = try duration(server?.idle_timeout, "server.idle_timeout") { configuration.server.idleTimeout = .milliseconds(value) }
+            if let value = try duration(server?.shutdown_timeout, "server.shutdown_timeout") {
+                configuration.server.shutdownTimeout = .milliseconds(value)
+            }
             if let value = try duration(server?.read_timeout, "server.read_timeout") { configuration.server.readTimeout = .milliseconds(value) }
             if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
             if let value = try positive(limits?.max_streams, "limits.max_streams") { configuration.maxStreams = value }
@@ -246,6 +252,10 @@ public struct TandemConfiguration: Sendable, Equatable {
                 if let value = ingest.max_events_per_request { configuration.ingest.maxEventsPerRequest = value }
                 if let value = ingest.max_in_flight_bytes { configuration.ingest.maxInFlightBytes = value }
                 if let value = try positive(ingest.max_long_polls, "ingest.max_long_polls") { configuration.ingest.maxLongPolls = value }
+                if let window = try duration(ingest.dedup_window, "ingest.dedup_window") {
+                    guard window > 0 else { throw Error(description: "\(source): ingest.dedup_window must be longer than 0") }
+                    configuration.ingest.dedupWindowMilliseconds = window
+                }
                 let earliest = try time(ingest.min_event_time, "ingest.min_event_time") ?? configuration.ingest.eventTimeBounds.range.lowerBound
                 let latest = try time(ingest.max_event_time, "ingest.max_event_time") ?? configuration.ingest.eventTimeBounds.range.upperBound
                 guard earliest <= latest else {

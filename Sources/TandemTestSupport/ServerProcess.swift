@@ -96,6 +96,22 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Asks the process to stop (SIGTERM: graceful shutdown) and waits for it.
+    /// The process's exit status, once it has exited.
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Sends SIGTERM without waiting.
+    public func signalTerminate() {
+        guard process.isRunning else { return }
+        process.terminate()
+    }
+
+    /// Waits for the process to exit, at most `timeout`; returns whether it did.
+    public func waitForExit(timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        return !process.isRunning
+    }
+
     public func terminate() {
         guard process.isRunning else { return }
         process.terminate()

@@ -17,7 +17,7 @@ import TandemServer
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks (medians of repeated runs, with ratios against a baseline measured in the same run).",
-        subcommands: [IngestBench.self, SpeedBench.self, BatchBench.self, EncodeBench.self], defaultSubcommand: IngestBench.self)
+        subcommands: [IngestBench.self, SpeedBench.self, BatchBench.self, EncodeBench.self, DedupBench.self], defaultSubcommand: IngestBench.self)
 }
 
 struct IngestBench: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Events
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TandemAPI
 
 #if canImport(Glibc)
     import Glibc
@@ -18,6 +19,10 @@ struct Post: AsyncParsableCommand {
             --batch-size, --concurrency requests at once; each batch is atomic. A progress bar is shown on a terminal.
             --format auto reads a file ending in .csv as CSV, input starting with [ as a JSON array, anything else as NDJSON.
             CSV cells are typed by the stream's schema; an empty cell is an absent field.
+            A batch that fails for a passing reason (the server unreachable or timing out, 429, 5xx, 507) is sent again, \
+            up to --retries times, after --retry-delay doubled at each attempt. That is \
+            safe when the stream has an id_field: the server skips the events it already has. Without one, only answers \
+            that say nothing was appended (429, 503 log_queue_full or shutting_down) are retried.
             """)
     @OptionGroup var options: ServerOptions
     @Argument(help: "The stream.") var stream: String
@@ -26,6 +31,8 @@ struct Post: AsyncParsableCommand {
     @Option(help: "Events per request.") var batchSize: Int = 5000
     @Option(help: "Requests in flight at once.") var concurrency: Int = 4
     @Flag(help: "Compress each request with gzip (Content-Encoding: gzip).") var gzip = false
+    @Option(help: "Attempts after the first for a batch that fails for a passing reason.") var retries: Int = 5
+    @Option(help: "Seconds before the first retry; doubled for each next one (at most 30).") var retryDelay: Double = 0.5
 
     func validate() throws {
         guard InputFormat(rawValue: format) != nil else {
@@ -33,6 +40,44 @@ struct Post: AsyncParsableCommand {
         }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard concurrency > 0 else { throw ValidationError("--concurrency must be positive") }
+        guard retries >= 0 else { throw ValidationError("--retries must be 0 or more") }
+        guard retryDelay >= 0, retryDelay.isFinite else { throw ValidationError("--retry-delay must be 0 or more seconds") }
+    }
+
+    /// Whether a failed attempt may be sent again: always for a passing failure when the stream
+    /// de-duplicates by id, otherwise only when the answer says nothing was appended.
+    static func retriable(status: Int?, reply: ByteBuffer?, idempotent: Bool) -> Bool {
+        guard let status else { return idempotent }
+        let code = reply.flatMap { try? JSONDecoder().decode(ErrorResponse.self, from: Data($0.readableBytesView)).error.code }
+        if status == 429 || (status == 503 && (code == "log_queue_full" || code == "shutting_down")) { return true }
+        return idempotent && (status >= 500 || status == 408)
+    }
+
+    /// Sends one batch, retrying passing failures with exponential backoff.
+    static func send(
+        _ body: ByteBuffer, stream: String, gzip: Bool, client: APIClient, retries: Int, delay: Double, idempotent: Bool
+    ) async throws -> (status: Int, reply: ByteBuffer, attempts: Int) {
+        var attempt = 0
+        while true {
+            attempt += 1
+            var status: Int?
+            var reply: ByteBuffer?
+            var failure: (any Error)?
+            do {
+                (status, reply) = try await client.send(
+                    .POST, "/v1/streams/\(stream)/events", body: body, contentType: "application/x-ndjson", contentEncoding: gzip ? "gzip" : nil)
+                if status == 200 { return (200, reply!, attempt) }
+            } catch {
+                failure = error
+            }
+            guard attempt <= retries, retriable(status: status, reply: reply, idempotent: idempotent) else {
+                if let failure { throw failure }
+                return (status!, reply!, attempt)
+            }
+            let wait = min(delay * Double(1 << min(attempt - 1, 16)), 30)
+            printError("attempt \(attempt) failed (\(status.map { "HTTP \($0)" } ?? "\(failure!)")); retrying in \(wait) s")
+            try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        }
     }
 
     func run() async throws {
@@ -47,9 +92,13 @@ struct Post: AsyncParsableCommand {
             size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
         }
         defer { try? handle.close() }
+        let definition = try await client.decode(StreamDefinition.self, .GET, "/v1/streams/\(stream)")
+        let idempotent = definition.idField != nil
+        let (retries, retryDelay) = (retries, retryDelay)
         let batcher = EventBatcher(handle: handle, splitter: try await splitter(handle: handle, client: client), batchSize: batchSize)
         let progress = Progress(total: size ?? 0, unit: "bytes", enabled: size != nil && isatty(STDERR_FILENO) != 0)
         var accepted = 0
+        var duplicates = 0
         do {
             try await withThrowingTaskGroup(of: (EventBatcher.Batch, Int, ByteBuffer).self) { group in
                 // At most `concurrency` batches are read ahead of the answers.
@@ -59,9 +108,8 @@ struct Post: AsyncParsableCommand {
                     group.addTask {
                         var body = batch.body
                         if gzip { body = try body.compress(with: .gzip()) }
-                        let (status, reply) = try await client.send(
-                            .POST, "/v1/streams/\(stream)/events", body: body, contentType: "application/x-ndjson",
-                            contentEncoding: gzip ? "gzip" : nil)
+                        let (status, reply, _) = try await Self.send(
+                            body, stream: stream, gzip: gzip, client: client, retries: retries, delay: retryDelay, idempotent: idempotent)
                         return (batch, status, reply)
                     }
                 }
@@ -77,7 +125,9 @@ struct Post: AsyncParsableCommand {
                         printError("\(accepted) events were accepted before this batch; batches still in flight may also have been.")
                         throw ExitCode(1)
                     }
-                    accepted += batch.count
+                    let answer = try? JSONDecoder().decode(IngestResponse.self, from: Data(reply.readableBytesView))
+                    accepted += answer?.accepted ?? batch.count
+                    duplicates += answer?.duplicates ?? 0
                     progress.update(batcher.bytesRead)
                     try submit()
                 }
@@ -89,7 +139,7 @@ struct Post: AsyncParsableCommand {
             throw ExitCode(1)
         }
         progress.finish()
-        print("accepted \(accepted) events into \(stream)")
+        print("accepted \(accepted) events into \(stream)" + (idempotent ? " (\(duplicates) duplicates skipped)" : ""))
     }
 
     /// The splitter for the input's format; `auto` looks at the file name, then at the first byte.

@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import TandemServer
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -74,7 +76,15 @@ struct Serve: AsyncParsableCommand {
             print("tandem listening on http://\(host):\(port)")
             fflush(nil)
         }
-        try await app.runService()
+        // SIGTERM and SIGINT shut down gracefully: the listener closes, requests in flight get
+        // `server.shutdown_timeout` to finish, then the services (jobs, speed layer, log) stop in
+        // reverse order and the log is synced and closed.
+        var group = ServiceGroupConfiguration(
+            services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.server.shutdownTimeout
+        group.maximumCancellationDuration = .seconds(10)
+        try await ServiceGroup(configuration: group).run()
+        logger.info("stopped")
     }
 
     /// Raises the soft limit on open files to the hard limit: every partition keeps its segment
