@@ -36,6 +36,11 @@ public final class BatchLayer: Service, Sendable {
         /// every query pins a version, and encoding the definition each time would cost more than
         /// the query.
         var canonical: [String: (definition: ViewDefinition, text: String)] = [:]
+        /// Views whose published cut did not fit the log at start, with why: they answer from the
+        /// speed layer alone (replayed from offset 0) until ``requeueAtStart()`` rebuilds them.
+        var invalidated: [String: String] = [:]
+        /// Views whose jobs a crash or a stop interrupted, with the mode to run again.
+        var interrupted: [String: JobMode] = [:]
 
         /// The canonical JSON of `definition`, from the cache when it has not changed.
         mutating func canonical(_ definition: ViewDefinition) -> String {
@@ -97,14 +102,87 @@ public final class BatchLayer: Service, Sendable {
         let store = self.store
         let jobStore = self.jobStore
         let logger = self.logger
-        let publications = try await withTimeout(.seconds(60), "connecting to PostgreSQL and applying migrations") {
+        let (publications, interrupted) = try await withTimeout(.seconds(60), "connecting to PostgreSQL and applying migrations") {
             try await Migrations.apply(on: store.client, logger: logger)
             let publications = try await store.loadPublications()
             try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
-            try await jobStore.failInterrupted()
-            return publications
+            let interrupted = try await jobStore.failInterrupted()
+            return (publications, interrupted)
         }
-        state.withLock { $0.publications.load(publications) }
+        var requeue: [String: JobMode] = [:]
+        for job in interrupted {
+            let mode = JobMode(rawValue: job.mode) ?? .full
+            requeue[job.view] = requeue[job.view] == .full ? .full : mode
+        }
+        state.withLock {
+            $0.publications.load(publications)
+            $0.interrupted = requeue
+        }
+    }
+
+    /// Checks every published version's cut against the log, once the streams' topics are open
+    /// and before the views start: a version whose cut does not fit (``cutProblem(_:)``) is
+    /// dropped from the answers, so that the view's speed layer replays from offset 0, and
+    /// ``requeueAtStart()`` queues a full recompute of it.
+    public func checkCuts() {
+        let published = state.withLock { state in Array(state.publications.publications.values) }
+        var invalidated: [String: String] = [:]
+        for version in published {
+            guard let problem = cutProblem(version) else { continue }
+            invalidated[version.view] = problem
+            logger.warning(
+                "a published version does not fit the log: it is not merged, and a full recompute is queued",
+                metadata: ["view": "\(version.view)", "version": "\(version.id)", "reason": "\(problem)"])
+        }
+        state.withLock { state in
+            for view in invalidated.keys { state.publications.forget(view: view) }
+            state.invalidated = invalidated
+        }
+    }
+
+    /// Why a published version cannot be merged with this log, if it cannot: its cut was taken
+    /// from another topic (the log was restored from elsewhere, or deleted and created again), or
+    /// reaches past the log's end (records it counted are gone).
+    func cutProblem(_ version: PublishedVersion) -> String? {
+        guard let data = version.definition.data(using: .utf8), let definition = try? JSONDecoder().decode(ViewDefinition.self, from: data),
+            let topic = log.topic(definition.stream)
+        else { return nil }
+        if let logID = version.logID, logID != topic.id {
+            return "its cut was taken from another log (topic id \(logID), the log's is \(topic.id))"
+        }
+        let end = topic.endOffsets()
+        guard version.cut.count == end.count else {
+            return "its cut has \(version.cut.count) partitions, the log \(end.count)"
+        }
+        if let partition = end.indices.first(where: { version.cut[$0] > end[$0] }) {
+            return "its cut reaches offset \(version.cut[partition]) of partition \(partition), past the log's end \(end[partition])"
+        }
+        return nil
+    }
+
+    /// Views whose published version did not fit the log at start, with the reason.
+    public var invalidatedViews: [String: String] { state.withLock { $0.invalidated } }
+
+    /// Once the views run: queues a full recompute of every view whose published version did not
+    /// fit the log at start (until it publishes, they answer from the speed layer alone), and
+    /// queues again the jobs that a crash or a stop interrupted.
+    public func requeueAtStart() async {
+        let (invalidated, interrupted) = state.withLock { ($0.invalidated, $0.interrupted) }
+        var jobs: [String: (mode: JobMode, trigger: String)] = interrupted.mapValues { ($0, "requeued") }
+        for view in invalidated.keys { jobs[view] = (.full, "cut_check") }
+        for (view, job) in jobs.sorted(by: { $0.key < $1.key }) {
+            do {
+                let queued = try await submit(view: view, mode: job.mode, trigger: job.trigger)
+                logger.info(
+                    "queued a job at start",
+                    metadata: [
+                        "view": "\(view)", "job": "\(queued.id)", "mode": "\(job.mode.rawValue)", "trigger": "\(job.trigger)",
+                        "reason": "\(invalidated[view] ?? "a job of this view was interrupted")",
+                    ])
+            } catch {
+                logger.warning("could not queue a job at start", metadata: ["view": "\(view)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The published version of a view, when it was computed for this very definition.

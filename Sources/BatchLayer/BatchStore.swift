@@ -19,24 +19,26 @@ struct BatchStore: Sendable {
     func loadPublications() async throws -> [String: PublishedVersion] {
         let rows = try await client.query(
             """
-            SELECT p.view, p.version_id, p.cut, v.table_name, v.definition, v.typed
+            SELECT p.view, p.version_id, p.cut, v.log_id, v.table_name, v.definition, v.typed
             FROM tandem_publications p JOIN tandem_view_versions v ON v.id = p.version_id
             """, logger: logger)
         var result: [String: PublishedVersion] = [:]
-        for try await (view, id, cut, table, definition, typed) in rows.decode((String, Int64, [Int64], String, String, Bool).self) {
-            result[view] = PublishedVersion(view: view, id: id, cut: cut, table: table, definition: definition, typed: typed)
+        for try await (view, id, cut, logID, table, definition, typed) in rows.decode((String, Int64, [Int64], String?, String, String, Bool).self) {
+            result[view] = PublishedVersion(view: view, id: id, cut: cut, logID: logID, table: table, definition: definition, typed: typed)
         }
         return result
     }
 
     /// Registers a version being built and creates its (empty) table: `bucket`, `group_key` and
     /// `states` (what Tandem reads back, exactly), then the typed columns (``TypedColumns``).
-    func createVersion(view compiled: CompiledView, definition: String, mode: String, cut: [Int64]) async throws -> (id: Int64, table: String) {
+    func createVersion(
+        view compiled: CompiledView, definition: String, mode: String, cut: [Int64], logID: String
+    ) async throws -> (id: Int64, table: String) {
         let view = compiled.name
         let rows = try await client.query(
             """
-            INSERT INTO tandem_view_versions (view, definition, mode, cut, table_name, state, typed)
-            VALUES (\(view), \(definition), \(mode), \(cut), '', 'building', true) RETURNING id
+            INSERT INTO tandem_view_versions (view, definition, mode, cut, log_id, table_name, state, typed)
+            VALUES (\(view), \(definition), \(mode), \(cut), \(logID), '', 'building', true) RETURNING id
             """, logger: logger)
         var id: Int64 = 0
         for try await value in rows.decode(Int64.self) { id = value }

@@ -22,12 +22,16 @@ struct JobStore: Sendable {
     }
 
     /// Marks the jobs a stopped server left queued or running as failed (at start).
-    func failInterrupted() async throws {
-        try await client.query(
+    /// - Returns: the view and mode of each job interrupted, to queue again.
+    func failInterrupted() async throws -> [(view: String, mode: String)] {
+        let rows = try await client.query(
             """
-            UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped', finished_at = now()
-            WHERE state IN ('queued', 'running')
+            UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped (queued again at start)', finished_at = now()
+            WHERE state IN ('queued', 'running') RETURNING view, mode
             """, logger: logger)
+        var interrupted: [(view: String, mode: String)] = []
+        for try await (view, mode) in rows.decode((String, String).self) { interrupted.append((view, mode)) }
+        return interrupted
     }
 
     /// Records a job's state and progress.

@@ -9,6 +9,9 @@ public struct PublishedVersion: Sendable, Equatable {
     public var id: Int64
     /// The cut: for every partition, the end offset it covers (exclusive).
     public var cut: [Int64]
+    /// The identity of the log topic the cut was taken from (``EventLog/Topic/id``); `nil` for
+    /// versions built before cuts carried it.
+    public var logID: String?
     /// The version table.
     public var table: String
     /// The view definition it was computed for (JSON), to ignore versions of a replaced view.
@@ -21,10 +24,14 @@ public struct PublishedVersion: Sendable, Equatable {
     public var columns: ColumnarState?
 
     /// Creates a version.
-    public init(view: String, id: Int64, cut: [Int64], table: String, definition: String, typed: Bool = false, columns: ColumnarState? = nil) {
+    public init(
+        view: String, id: Int64, cut: [Int64], logID: String? = nil, table: String, definition: String, typed: Bool = false,
+        columns: ColumnarState? = nil
+    ) {
         self.view = view
         self.id = id
         self.cut = cut
+        self.logID = logID
         self.table = table
         self.definition = definition
         self.typed = typed
@@ -32,7 +39,8 @@ public struct PublishedVersion: Sendable, Equatable {
     }
 
     public static func == (lhs: PublishedVersion, rhs: PublishedVersion) -> Bool {
-        lhs.view == rhs.view && lhs.id == rhs.id && lhs.cut == rhs.cut && lhs.table == rhs.table && lhs.definition == rhs.definition
+        lhs.view == rhs.view && lhs.id == rhs.id && lhs.cut == rhs.cut && lhs.logID == rhs.logID && lhs.table == rhs.table
+            && lhs.definition == rhs.definition
             && lhs.typed == rhs.typed && lhs.columns === rhs.columns
     }
 }

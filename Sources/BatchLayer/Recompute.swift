@@ -62,6 +62,9 @@ struct Recompute: Sendable {
         guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
         let mode: JobMode = asked == .incremental && previous != nil ? .incremental : .full
         let cut = try speed.openSegmentAtLogEnd(view: view.name)
+        // With `durability: interval` the records below the cut may not be on disk yet: a version
+        // must never count records that a power cut could take from the log.
+        try topic.syncAll()
         let from = mode == .incremental ? previous!.cut : [Int64](repeating: 0, count: cut.count)
         guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
         let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }
@@ -94,7 +97,7 @@ struct Recompute: Sendable {
             let columns = ServingCache.columns(of: scanned, view: view, budget: cacheBudget)
             return (columns, clock.now - started)
         }()
-        let version = try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut)
+        let version = try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut, logID: topic.id)
         let rows: Int
         let replaced: Int64?
         let columns: ColumnarState?
@@ -112,7 +115,7 @@ struct Recompute: Sendable {
         }
         phases.publish = lap()
         let published = PublishedVersion(
-            view: view.name, id: version.id, cut: cut, table: version.table, definition: definition, typed: true, columns: columns)
+            view: view.name, id: version.id, cut: cut, logID: topic.id, table: version.table, definition: definition, typed: true, columns: columns)
         return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total, phases: phases)
     }
 }

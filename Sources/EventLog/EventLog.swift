@@ -44,9 +44,16 @@ public final class EventLog: Service, Sendable {
         var found: [String: Topic] = [:]
         do {
             for name in try FileIO.list(directory).sorted() where FileIO.exists("\(directory)/\(name)/topic.meta") {
-                let count = try Self.readPartitionCount("\(directory)/\(name)/topic.meta")
+                let path = "\(directory)/\(name)/topic.meta"
+                var meta = try Self.readMeta(path)
+                if meta.id == nil {
+                    // Logs written before topics had an identity get one now.
+                    meta.id = Self.newTopicID()
+                    try FileIO.writeFileAtomically(path, Self.metaBytes(partitions: meta.partitions, id: meta.id!), using: fileSystem)
+                }
                 found[name] = try Self.openTopic(
-                    name, partitions: count, directory: directory, configuration: configuration, fileSystem: fileSystem, logger: logger)
+                    name, id: meta.id!, partitions: meta.partitions, directory: directory, configuration: configuration, fileSystem: fileSystem,
+                    logger: logger)
             }
         } catch {
             lock.release()
@@ -58,23 +65,40 @@ public final class EventLog: Service, Sendable {
         }
     }
 
-    private static func readPartitionCount(_ path: String) throws -> Int {
+    /// A topic's `topic.meta`: `partitions=N` and `id=HEX` lines.
+    private static func readMeta(_ path: String) throws -> (partitions: Int, id: String?) {
         let text = String(decoding: try FileIO.readFile(path), as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("partitions=") }),
+        let lines = text.split(separator: "\n")
+        guard let line = lines.first(where: { $0.hasPrefix("partitions=") }),
             let count = Int(line.dropFirst("partitions=".count)), count > 0
         else { throw LogError(.corrupt, "unreadable topic metadata", path: path) }
-        return count
+        let id = lines.first(where: { $0.hasPrefix("id=") }).map { String($0.dropFirst(3)) }
+        return (count, id?.isEmpty == false ? id : nil)
+    }
+
+    private static func metaBytes(partitions: Int, id: String) -> [UInt8] {
+        Array("partitions=\(partitions)\nid=\(id)\n".utf8)
+    }
+
+    /// 128 random bits in hex: a topic's identity, different for every topic ever created.
+    static func newTopicID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return [generator.next(), generator.next()].map { (value: UInt64) in
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }.joined()
     }
 
     private static func openTopic(
-        _ name: String, partitions: Int, directory: String, configuration: LogConfiguration, fileSystem: any LogFileSystem, logger: Logger
+        _ name: String, id: String, partitions: Int, directory: String, configuration: LogConfiguration, fileSystem: any LogFileSystem,
+        logger: Logger
     ) throws -> Topic {
         let logs = try (0..<partitions).map { partition in
             try PartitionLog(
                 topic: name, partition: partition, directory: "\(directory)/\(name)/\(partition)",
                 configuration: configuration, fileSystem: fileSystem, logger: logger)
         }
-        return Topic(name: name, partitions: logs)
+        return Topic(name: name, id: id, partitions: logs)
     }
 
     /// Creates a topic, or returns the existing one when it has the same partition count.
@@ -90,9 +114,10 @@ public final class EventLog: Service, Sendable {
             }
             let topicDirectory = "\(directory)/\(name)"
             try FileIO.makeDirectories(topicDirectory)
+            let id = Self.newTopicID()
             let topic = try Self.openTopic(
-                name, partitions: partitions, directory: directory, configuration: configuration, fileSystem: fileSystem, logger: logger)
-            try FileIO.writeFileAtomically("\(topicDirectory)/topic.meta", Array("partitions=\(partitions)\n".utf8), using: fileSystem)
+                name, id: id, partitions: partitions, directory: directory, configuration: configuration, fileSystem: fileSystem, logger: logger)
+            try FileIO.writeFileAtomically("\(topicDirectory)/topic.meta", Self.metaBytes(partitions: partitions, id: id), using: fileSystem)
             try FileIO.syncDirectory(directory, using: fileSystem)
             topics[name] = topic
             return topic

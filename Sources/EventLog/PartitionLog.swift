@@ -277,6 +277,20 @@ final class PartitionLog: @unchecked Sendable {
         }
     }
 
+    /// Syncs what was written since the last sync, on the writer's queue.
+    func syncNow() throws {
+        try queue.sync {
+            if let failure { throw failure }
+            guard writer.dirty else { return }
+            do {
+                try FileIO.sync(writer.active.fd, path: writer.active.path, using: fileSystem)
+                writer.dirty = false
+            } catch {
+                throw failStop("an fdatasync asked for by a cut failed", error)
+            }
+        }
+    }
+
     /// Refuses new appends, lets queued ones finish, syncs, and wakes every tail.
     func close() {
         let waiters = state.withLock { state in

@@ -2,11 +2,24 @@
 public final class Topic: Sendable {
     /// The topic's name.
     public let name: String
+    /// The topic's identity: random, set when the topic was created, kept in `topic.meta`. A cut
+    /// carries it, so that a version is never merged with a log it was not built from (a log
+    /// restored from elsewhere, or deleted and created again).
+    public let id: String
     let partitions: [PartitionLog]
 
-    init(name: String, partitions: [PartitionLog]) {
+    init(name: String, id: String, partitions: [PartitionLog]) {
         self.name = name
+        self.id = id
         self.partitions = partitions
+    }
+
+    /// Syncs every partition's writes to disk now (with `durability: interval`; a no-op with
+    /// `batch`, where every acknowledged write is synced): every offset below the end offsets
+    /// read before this call is durable when it returns.
+    /// - Throws: ``LogError`` when a sync fails (the partition fail-stops) or a partition had.
+    public func syncAll() throws {
+        for partition in partitions { try partition.syncNow() }
     }
 
     /// How many partitions the topic has.

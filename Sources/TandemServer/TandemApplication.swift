@@ -90,9 +90,12 @@ public enum TandemApplication {
             for stream in configuredStreams { try await components.catalog.define(stream) }
             // Before the first request: the ids accepted before a restart are remembered.
             try components.ingestor.loadIDIndexes()
+            // Before the views start from their published cuts: a cut the log cannot back is dropped.
+            components.batch?.checkCuts()
             try await views.catalog.load()
             views.startAll()
             for view in configuredViews { try await views.define(view) }
+            await components.batch?.requeueAtStart()
         }
         return (app, components)
     }

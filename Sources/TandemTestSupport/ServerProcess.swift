@@ -96,6 +96,9 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Asks the process to stop (SIGTERM: graceful shutdown) and waits for it.
+    /// The process id while it runs.
+    public var processIdentifier: Int32? { process.isRunning ? process.processIdentifier : nil }
+
     /// The process's exit status, once it has exited.
     public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
