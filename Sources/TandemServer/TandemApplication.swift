@@ -45,13 +45,16 @@ public enum TandemApplication {
     /// - Parameters:
     ///   - configuration: the server's configuration.
     ///   - logger: the logger every component derives from.
+    ///   - logFileSystem: the calls through which the log changes its files (tests inject disk
+    ///     faults through it).
     ///   - onServerRunning: called with the bound port once the server listens.
     public static func build(
         configuration: TandemConfiguration,
         logger: Logger,
+        logFileSystem: any LogFileSystem = SystemFileSystem(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> (some ApplicationProtocol, Components) {
-        let components = try openComponents(configuration: configuration, logger: logger)
+        let components = try openComponents(configuration: configuration, logFileSystem: logFileSystem, logger: logger)
         let router = Router()
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
@@ -100,8 +103,9 @@ public enum TandemApplication {
         return (app, components)
     }
 
-    static func openComponents(configuration: TandemConfiguration, logger: Logger) throws -> Components {
-        let log = try EventLog(directory: configuration.dataDirectory + "/log", configuration: configuration.log, logger: logger)
+    static func openComponents(configuration: TandemConfiguration, logFileSystem: any LogFileSystem, logger: Logger) throws -> Components {
+        let log = try EventLog(
+            directory: configuration.dataDirectory + "/log", configuration: configuration.log, fileSystem: logFileSystem, logger: logger)
         var services: [any Service] = [log]
         var databaseURL: String?
         switch configuration.database {

@@ -28,6 +28,7 @@ let pageviewsDefinition = StreamDefinition(
 func withApp<Value: Sendable>(
     directory: TemporaryDirectory,
     database: TestDatabase? = nil,
+    logFileSystem: any LogFileSystem = SystemFileSystem(),
     configure: (inout TandemConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
@@ -39,7 +40,7 @@ func withApp<Value: Sendable>(
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .warning
-    let (app, components) = try TandemApplication.build(configuration: configuration, logger: logger)
+    let (app, components) = try TandemApplication.build(configuration: configuration, logger: logger, logFileSystem: logFileSystem)
     defer { components.log.close() }
     return try await TestComponents.$current.withValue(components) {
         try await app.test(.router) { client in try await body(client) }
