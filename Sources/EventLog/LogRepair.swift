@@ -71,10 +71,7 @@ public enum LogRepair {
     }
 
     private static func inspectPartition(topic: String, partition: Int, directory: String) throws -> LogDamage? {
-        let bases = try FileIO.list(directory).compactMap { name -> Int64? in
-            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
-            return Int64(name.dropLast(4))
-        }.sorted()
+        let bases = try Segment.baseOffsets(in: directory)
         var expected = bases.first ?? 0
         for (i, base) in bases.enumerated() {
             let segment = try Segment(directory: directory, baseOffset: base, create: false)

@@ -25,10 +25,7 @@ struct Recovery {
 
     func run() throws -> Outcome {
         try FileIO.makeDirectories(directory)
-        let bases = try FileIO.list(directory).compactMap { name -> Int64? in
-            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
-            return Int64(name.dropLast(4))
-        }.sorted()
+        let bases = try Segment.baseOffsets(in: directory)
         guard !bases.isEmpty else {
             let segment = try Segment(directory: directory, baseOffset: 0, create: true, fileSystem: fileSystem)
             try FileIO.syncDirectory(directory, using: fileSystem)

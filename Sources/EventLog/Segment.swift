@@ -36,6 +36,14 @@ final class Segment: Sendable {
 
     var indexPath: String { String(path.dropLast(4)) + ".index" }
 
+    /// The base offsets of the segment files in a partition directory, in order.
+    static func baseOffsets(in directory: String) throws -> [Int64] {
+        try FileIO.list(directory).compactMap { name -> Int64? in
+            guard name.hasSuffix(".log"), name.count == 24 else { return nil }
+            return Int64(name.dropLast(4))
+        }.sorted()
+    }
+
     /// Opens the segment file, or creates it (`create`).
     ///
     /// Creating finds an empty file of that name when an earlier roll created it but failed after

@@ -93,13 +93,17 @@ public final class IDIndex: Sendable {
 
     /// How long an id is remembered at least, in milliseconds of ingest time.
     public let windowMilliseconds: Int64
+    /// The longest window: 3650 days.
+    public static let maxWindowMilliseconds: Int64 = 3650 * 86_400_000
     private let span: Int64
     private let state = Mutex(State())
 
     /// Creates an empty index.
     /// - Parameter windowMilliseconds: how long an id is remembered at least.
     public init(windowMilliseconds: Int64) {
-        self.windowMilliseconds = max(windowMilliseconds, 1)
+        // At most ``maxWindowMilliseconds``, so that `now - window` and a generation's end never
+        // overflow whatever the configuration says.
+        self.windowMilliseconds = min(max(windowMilliseconds, 1), Self.maxWindowMilliseconds)
         self.span = max(self.windowMilliseconds / 4, 1)
     }
 

@@ -39,7 +39,7 @@ final class IDIndexes: Sendable {
         let clock = ContinuousClock.now
         let index = IDIndex(windowMilliseconds: windowMilliseconds)
         guard var reader = EventIDReader(definition: definition) else { return index }
-        let cutoff = Timestamp.now() - windowMilliseconds
+        let cutoff = Timestamp.now() - index.windowMilliseconds
         var scanned = 0
         var damaged = 0
         for partition in 0..<topic.partitionCount {

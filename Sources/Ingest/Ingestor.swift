@@ -116,23 +116,18 @@ public final class Ingestor: Sendable {
     /// what is missing).
     private func appendNew(_ batches: [AppendBatch], ids: [[EventFingerprint?]], index: IDIndex, to topic: Topic) async throws -> IngestResponse {
         let reservation = await index.reserve(ids.flatMap { $0 }, now: Timestamp.now())
+        // Where each partition's events start in the reservation's flat list.
+        var starts = [0]
+        for partitionIDs in ids { starts.append(starts.last! + partitionIDs.count) }
         var batches = batches
-        var firstOfPartition = 0
-        for partition in batches.indices {
-            let first = firstOfPartition
-            firstOfPartition += ids[partition].count
-            if reservation.isNew[first..<firstOfPartition].contains(false) {
-                batches[partition] = batches[partition].filter { reservation.isNew[first + $0] }
-            }
+        for partition in batches.indices where reservation.isNew[starts[partition]..<starts[partition + 1]].contains(false) {
+            batches[partition] = batches[partition].filter { reservation.isNew[starts[partition] + $0] }
         }
         let results = await appendEach(batches, to: topic)
         var appended: [EventFingerprint] = []
-        firstOfPartition = 0
         for partition in batches.indices {
-            let first = firstOfPartition
-            firstOfPartition += ids[partition].count
             guard case .success? = results[partition] else { continue }
-            for (position, id) in ids[partition].enumerated() where reservation.isNew[first + position] {
+            for (position, id) in ids[partition].enumerated() where reservation.isNew[starts[partition] + position] {
                 if let id { appended.append(id) }
             }
         }

@@ -253,7 +253,9 @@ public struct TandemConfiguration: Sendable, Equatable {
                 if let value = ingest.max_in_flight_bytes { configuration.ingest.maxInFlightBytes = value }
                 if let value = try positive(ingest.max_long_polls, "ingest.max_long_polls") { configuration.ingest.maxLongPolls = value }
                 if let window = try duration(ingest.dedup_window, "ingest.dedup_window") {
-                    guard window > 0 else { throw Error(description: "\(source): ingest.dedup_window must be longer than 0") }
+                    guard window > 0, window <= IDIndex.maxWindowMilliseconds else {
+                        throw Error(description: "\(source): ingest.dedup_window must be longer than 0 and at most 3650d")
+                    }
                     configuration.ingest.dedupWindowMilliseconds = window
                 }
                 let earliest = try time(ingest.min_event_time, "ingest.min_event_time") ?? configuration.ingest.eventTimeBounds.range.lowerBound

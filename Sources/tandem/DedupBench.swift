@@ -11,6 +11,10 @@ struct DedupBench: AsyncParsableCommand {
     @Option(help: "Ids remembered.") var ids: Int = 10_000_000
     @Option(help: "Ids per request when they are looked up.") var batch: Int = 1000
 
+    func validate() throws {
+        guard ids > 0, batch > 0 else { throw ValidationError("--ids and --batch must be positive") }
+    }
+
     static func residentKiB() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""

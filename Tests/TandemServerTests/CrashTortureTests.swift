@@ -16,28 +16,19 @@ import Testing
 /// scripts/test.sh --filter CrashTorture` is the long run).
 @Suite("Crash torture: repeated SIGKILLs of a real server with PostgreSQL")
 struct CrashTortureTests {
-    static let config = """
-        server: {host: 127.0.0.1, port: 0}
-        log: {segment_bytes: 131072}
-        ingest: {max_event_future: none}
-        streams:
-          - name: orders
-            partitions: 4
-            time_field: ts
-            key_field: client
-            fields:
-              ts: {type: timestamp, required: true}
-              client: {type: string, required: true}
-              seq: {type: int, required: true}
-        views:
-          - name: per_client
-            stream: orders
-            dimensions: [client]
-            bucket: 1m
-            aggregates:
-              n: {fn: count}
-              seq_sum: {fn: sum, field: seq}
-        """
+    /// CrashTests' `orders` stream (4 partitions keyed by client, 64 KiB segments), with a view.
+    static let config =
+        CrashTests.config + """
+
+            views:
+              - name: per_client
+                stream: orders
+                dimensions: [client]
+                bucket: 1m
+                aggregates:
+                  n: {fn: count}
+                  seq_sum: {fn: sum, field: seq}
+            """
 
     static let clients = 3
 
@@ -177,6 +168,11 @@ struct CrashTortureTests {
             if state != "succeeded" { try await Task.sleep(for: .milliseconds(20)) }
         }
         #expect(state == "succeeded")
+        // Jobs a kill interrupted were queued again by the next start.
+        let history = try decode(JobsResponse.self, try await client.send(.GET, "/v1/jobs?limit=1000").body).jobs
+        if moments[1] + moments[2] > 0 {
+            #expect(history.contains { $0.trigger == "requeued" }, "no interrupted job was queued again: \(Set(history.map(\.trigger)))")
+        }
         let query = #"{"view":"per_client","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all","group_by":["client"]}"#
         var answer: QueryResponse?
         for _ in 0..<500 {

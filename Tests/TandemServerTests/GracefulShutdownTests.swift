@@ -17,29 +17,10 @@ struct GracefulShutdownTests {
         let server = try await ServerProcess.start(in: directory, run: 1)
         let client = HTTPTestClient(baseURL: server.baseURL)
         let ledger = CrashTests.Ledger()
-        let batch = 40
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for c in 0..<6 {
-                group.addTask {
-                    var next = 0
-                    for _ in 0..<2000 {
-                        let range = next...(next + batch - 1)
-                        let body = range.map { #"{"ts":1763596800000,"client":"c\#(c)","seq":\#($0)}"# }.joined(separator: "\n")
-                        next += batch
-                        guard
-                            let (status, _) = try? await client.send(
-                                .POST, "/v1/streams/orders/events", body: body, contentType: "application/x-ndjson", timeout: .seconds(10)),
-                            status == 200
-                        else { return }
-                        ledger.acknowledged.withLock { $0["c\(c)", default: []].append(range) }
-                    }
-                }
-            }
+            group.addTask { await CrashTests.postUntilStopped(client, ledger: ledger, clients: 6, batch: 40, timeout: .seconds(10)) }
             group.addTask {
-                let deadline = ContinuousClock.now + .seconds(20)
-                while ledger.acknowledged.withLock({ $0.values.reduce(0) { $0 + $1.count } }) < 150 && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
+                try await CrashTests.waitForAcknowledged(ledger, count: 150)
                 server.signalTerminate()
             }
             try await group.waitForAll()
@@ -51,19 +32,8 @@ struct GracefulShutdownTests {
 
         let restarted = try await ServerProcess.start(in: directory, run: 2)
         defer { restarted.terminate() }
-        let reader = HTTPTestClient(baseURL: restarted.baseURL)
-        var seen: [String: [Int: Int]] = [:]
-        for partition in 0..<4 {
-            for record in try await reader.readAll(StoredRecord.self, stream: "orders", partition: partition) {
-                let name = try #require(record.event["client"]?.string)
-                let seq = try #require(record.event["seq"]?.int)
-                seen[name, default: [:]][Int(seq), default: 0] += 1
-            }
-        }
-        var missing = 0
-        for (name, ranges) in ledger.acknowledged.withLock({ $0 }) {
-            for range in ranges { for seq in range where seen[name]?[seq] != 1 { missing += 1 } }
-        }
+        let seen = try await CrashTests.stored(restarted)
+        let missing = CrashTests.missing(ledger, in: seen)
         #expect(ledger.acknowledged.withLock { $0.values.reduce(0) { $0 + $1.count } } >= 150)
         #expect(missing == 0, "acknowledged events missing or doubled after SIGTERM")
     }
