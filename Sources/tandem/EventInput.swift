@@ -35,6 +35,8 @@ final class EventBatcher {
     private var currentLastLine = 0
     private var emitted = 0
     private var ended = false
+    /// Where reads land; allocated at the first read.
+    private var buffer: [UInt8] = []
     /// Bytes read so far.
     private(set) var bytesRead = 0
 
@@ -46,16 +48,28 @@ final class EventBatcher {
     }
 
     /// The next batch, or `nil` at the end of the input.
+    ///
+    /// A read takes what the input has (at most a chunk). A short read means a pipe or terminal
+    /// with nothing more for now, so the events read so far go out as a batch instead of waiting
+    /// for `batchSize` more: `tail -f app.log | tandem post events -` posts as lines come.
     func next() throws -> Batch? {
+        if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: chunkSize) }
         while ready.isEmpty && !ended {
-            let chunk = try handle.read(upToCount: chunkSize) ?? Data()
-            if chunk.isEmpty {
+            let count = try buffer.withUnsafeMutableBytes { bytes in
+                while true {
+                    let count = read(handle.fileDescriptor, bytes.baseAddress, bytes.count)
+                    if count >= 0 { return count }
+                    if errno != EINTR { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+                }
+            }
+            if count == 0 {
                 ended = true
                 try splitter.finish(emit: add)
                 close()
             } else {
-                bytesRead += chunk.count
-                try chunk.withUnsafeBytes { bytes in try splitter.feed(bytes, emit: add) }
+                bytesRead += count
+                try buffer.withUnsafeBytes { bytes in try splitter.feed(UnsafeRawBufferPointer(rebasing: bytes[..<count]), emit: add) }
+                if count < chunkSize { close() }
             }
         }
         return ready.isEmpty ? nil : ready.removeFirst()

@@ -2,14 +2,27 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// A small JSON-over-HTTP client for the verbs that talk to a server.
 struct APIClient {
     let base: String
-    let client = HTTPClient.shared
+    let client = Self.http
+
+    /// The verbs' client: configured as `HTTPClient.shared`, except that a connection that cannot
+    /// be made fails its request at once instead of being retried quietly until the request's
+    /// deadline, so that a verb can say the server is unreachable and retry with its own backoff.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration.singletonConfiguration
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
+        /// No connection could be made, so the request was never sent.
+        var unsent = false
     }
 
     /// Sends a request; returns the status and body, throwing on transport errors only.
@@ -29,10 +42,24 @@ struct APIClient {
         do {
             response = try await client.execute(request, timeout: .seconds(120))
         } catch {
-            throw Failure(description: "cannot reach the server at \(base): \(error)")
+            throw Failure(description: "cannot reach the server at \(base): \(error)", unsent: Self.isConnectFailure(error))
         }
         let bytes = try await response.body.collect(upTo: 512 << 20)
         return (Int(response.status.code), bytes)
+    }
+
+    /// Whether `error` says that no connection was made (refused, unreachable, or timed out while
+    /// connecting), rather than that one broke after the request may have been sent.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOConnectionError: return true
+        case let error as HTTPClientError: return error == .connectTimeout
+        case let error as ChannelError:
+            if case .connectTimeout = error { return true }
+            return false
+        case let error as IOError: return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode)
+        default: return false
+        }
     }
 
     /// Sends a request and fails with the server's error message unless it answers 2xx.

@@ -45,7 +45,8 @@ struct Post: AsyncParsableCommand {
     }
 
     /// Whether a failed attempt may be sent again: always for a passing failure when the stream
-    /// de-duplicates by id, otherwise only when the answer says nothing was appended.
+    /// de-duplicates by id, otherwise only when the answer says nothing was appended. (A request
+    /// that never left, because no connection could be made, is always sent again.)
     static func retriable(status: Int?, reply: ByteBuffer?, idempotent: Bool) -> Bool {
         guard let status else { return idempotent }
         let code = reply.flatMap { try? JSONDecoder().decode(ErrorResponse.self, from: Data($0.readableBytesView)).error.code }
@@ -70,7 +71,8 @@ struct Post: AsyncParsableCommand {
             } catch {
                 failure = error
             }
-            guard attempt <= retries, retriable(status: status, reply: reply, idempotent: idempotent) else {
+            let unsent = (failure as? APIClient.Failure)?.unsent ?? false
+            guard attempt <= retries, unsent || retriable(status: status, reply: reply, idempotent: idempotent) else {
                 if let failure { throw failure }
                 return (status!, reply!, attempt)
             }

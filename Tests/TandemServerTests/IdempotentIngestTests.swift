@@ -242,17 +242,31 @@ struct IdempotentIngestProcessTests {
 
         var server = try await ServerProcess.start(in: directory, run: 1)
         let port = server.port
-        // `tandem post` sends the file in 100 batches; the server is killed part-way and comes
-        // back on the same port while the command retries.
+        // `tandem post` reads the events from a pipe. The first half goes in at once; the server
+        // is killed part-way through it, and the second half goes in only after the kill, so the
+        // command must retry whatever the machine's speed. The server comes back on the same
+        // port once the command has said it is retrying.
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        let halves = [lines[..<(events / 2)], lines[(events / 2)...]].map { Data(($0.joined(separator: "\n") + "\n").utf8) }
+        let pipe = Pipe()
+        let killed = DispatchSemaphore(value: 0)
+        let writer = Thread {
+            pipe.fileHandleForWriting.write(halves[0])
+            killed.wait()
+            pipe.fileHandleForWriting.write(halves[1])
+            try? pipe.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errorPath = directory.path + "/post-retries.err"
         let post = Task {
             try await PostCommandTests.tandem(
                 [
-                    "post", "orders", file, "--server", "http://127.0.0.1:\(port)", "--batch-size", "200", "--concurrency", "2",
+                    "post", "orders", "-", "--server", "http://127.0.0.1:\(port)", "--batch-size", "200", "--concurrency", "2",
                     "--retries", "12", "--retry-delay", "0.2",
-                ], in: directory)
+                ], in: directory, input: pipe.fileHandleForReading, errorPath: errorPath)
         }
         let client = HTTPTestClient(baseURL: server.baseURL)
-        let deadline = ContinuousClock.now + .seconds(60)
+        var deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let (_, body) = try await client.send(.GET, "/v1/streams/orders/partitions")
             let partitions = try JSONDecoder().decode(PartitionsResponse.self, from: Data(body.utf8))
@@ -260,7 +274,11 @@ struct IdempotentIngestProcessTests {
             try await Task.sleep(for: .milliseconds(10))
         }
         server.kill()
-        try await Task.sleep(for: .milliseconds(300))
+        killed.signal()
+        deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, !((try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? "").contains("retrying in") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         server = try await Self.start(in: directory, run: 2, port: port)
         let run = try await post.value
         #expect(run.status == 0, "\(run.output)\n\(run.errors)")

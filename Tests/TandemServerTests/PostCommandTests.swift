@@ -38,12 +38,16 @@ struct PostCommandTests {
         var peakKiB: Int
     }
 
-    /// Runs `tandem ARGUMENTS`, watching its peak memory until it exits.
-    static func tandem(_ arguments: [String], in directory: TemporaryDirectory) async throws -> Run {
+    /// Runs `tandem ARGUMENTS`, watching its peak memory until it exits. `input` becomes its
+    /// standard input; its standard error goes to `errorPath` (a new file by default).
+    static func tandem(
+        _ arguments: [String], in directory: TemporaryDirectory, input: FileHandle? = nil, errorPath: String? = nil
+    ) async throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
         process.arguments = arguments
-        let outputPath = directory.path + "/post-\(UUID().uuidString).out", errorPath = outputPath + ".err"
+        if let input { process.standardInput = input }
+        let outputPath = directory.path + "/post-\(UUID().uuidString).out", errorPath = errorPath ?? outputPath + ".err"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
