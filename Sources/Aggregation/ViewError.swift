@@ -15,6 +15,9 @@ public struct ViewError: Error, Sendable, Equatable, CustomStringConvertible {
         case tooManyGroups = "too_many_groups"
         case queryTooLarge = "query_too_large"
         case queryTimeout = "query_timeout"
+        /// The published batch version an exact answer needs cannot be read (PostgreSQL is
+        /// unreachable and the version is not in the serving cache).
+        case batchUnavailable = "batch_unavailable"
         case viewConflict = "view_conflict"
         case tooManyViews = "too_many_views"
     }

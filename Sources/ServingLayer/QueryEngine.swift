@@ -49,6 +49,7 @@ public struct QueryEngine: Sendable {
         let orderPosition = query.orderBy.flatMap { orderBy in view.definition.aggregates.firstIndex { $0.name == orderBy.aggregate } }
         let sorted = orderPosition == nil
         var source: String
+        var missing: Provenance.Missing?
         // The answer's rows: built, or still in the accumulator's slots (a top-N then builds only
         // the rows it keeps).
         var rows: [RollupRow] = []
@@ -100,9 +101,18 @@ public struct QueryEngine: Sendable {
                     state.merge(snapshot.state)
                     source = "batch+speed"
                 } catch {
-                    if ContinuousClock.now >= deadline || Task.isCancelled { throw RollupLimits.timedOut }
+                    if Task.isCancelled { throw RollupLimits.timedOut }
+                    // Never a silently incomplete answer: what is below the cut is only left out
+                    // when the query says it may be, and then the answer says so.
+                    let reason = "published version \(pinned.id) of view \"\(view.name)\" cannot be read: \(error)"
+                    guard query.allowPartial == true else {
+                        throw ViewError(
+                            .batchUnavailable,
+                            reason + "; retry later, or send \"allow_partial\": true for an answer without the records below its cut",
+                            field: "view")
+                    }
                     state = snapshot.state
-                    source = "degraded"
+                    missing = Provenance.Missing(batchVersion: pinned.id, belowCut: pinned.cut, reason: reason)
                 }
             }
             rows = try view.rollup(state, request, limits: rollupLimits, sorted: sorted)
@@ -141,8 +151,8 @@ public struct QueryEngine: Sendable {
                 (row.time, row.end, row.group, answering.map { row.states[$0.position].result($0.spec, fieldType: $0.fieldType) })
             },
             provenance: Provenance(
-                batchVersion: pinned?.id, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
-                lagRecords: progress.lagRecords, source: source, watermark: progress.watermark),
+                batchVersion: missing == nil ? pinned?.id : nil, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
+                lagRecords: progress.lagRecords, source: source, watermark: progress.watermark, missing: missing),
             hasTime: hasTime, hasEnd: hasEnd)
     }
 }

@@ -34,17 +34,22 @@ public struct QueryRequest: Sendable, Codable, Equatable {
     public var orderBy: OrderBy?
     public var limit: Int?
     public var window: Window?
+    /// Whether an answer without the published batch version is wanted when that version cannot
+    /// be read: a 200 marked `"complete": false` that names what is missing, instead of a 503
+    /// `batch_unavailable`.
+    public var allowPartial: Bool?
 
     enum CodingKeys: String, CodingKey {
         case view, from, to, granularity, filter, aggregates, limit, window
         case groupBy = "group_by"
         case orderBy = "order_by"
+        case allowPartial = "allow_partial"
     }
 
     /// Creates a query.
     public init(
         view: String, from: String, to: String, granularity: String? = nil, groupBy: [String]? = nil, filter: Filter? = nil,
-        aggregates: [String]? = nil, orderBy: OrderBy? = nil, limit: Int? = nil, window: Window? = nil
+        aggregates: [String]? = nil, orderBy: OrderBy? = nil, limit: Int? = nil, window: Window? = nil, allowPartial: Bool? = nil
     ) {
         self.view = view
         self.from = from
@@ -56,6 +61,7 @@ public struct QueryRequest: Sendable, Codable, Equatable {
         self.orderBy = orderBy
         self.limit = limit
         self.window = window
+        self.allowPartial = allowPartial
     }
 
     static func time(_ text: String, field: String) throws(ViewError) -> Int64 {

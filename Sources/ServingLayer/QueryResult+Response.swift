@@ -20,7 +20,10 @@ extension QueryResult {
             provenance: .init(
                 batchVersion: provenance.batchVersion, cut: PartitionMap(provenance.cut), speedOffsets: PartitionMap(provenance.speedOffsets),
                 logEnd: PartitionMap(provenance.logEnd), lagRecords: provenance.lagRecords, source: provenance.source,
-                watermark: provenance.watermark.map(Timestamp.format)))
+                watermark: provenance.watermark.map(Timestamp.format), complete: provenance.missing == nil,
+                missing: provenance.missing.map { missing in
+                    .init(batchVersion: missing.batchVersion, belowCut: PartitionMap(missing.belowCut), reason: missing.reason)
+                }))
     }
 
     static func jsonValue(_ value: FieldValue) -> JSONValue {

@@ -13,13 +13,37 @@ public struct Provenance: Sendable, Equatable {
     public var logEnd: [Int64]
     /// Records not consumed yet.
     public var lagRecords: Int64
-    /// `speed`, `batch+speed` or `degraded`.
+    /// `speed` or `batch+speed`.
     public var source: String
     /// The view's event-time watermark.
     public var watermark: Int64?
+    /// What the answer lacks, when the query allowed a partial answer (`allow_partial`) and the
+    /// published version could not be read; `nil` for a complete answer.
+    public var missing: Missing?
+
+    /// The part of the log a partial answer does not count: the published version's records,
+    /// offsets `0..<cut` in each partition.
+    public struct Missing: Sendable, Equatable {
+        /// The version that could not be read.
+        public var batchVersion: Int64
+        /// Its cut: the answer lacks every record below it.
+        public var belowCut: [Int64]
+        /// Why it could not be read.
+        public var reason: String
+
+        /// Creates a description of what is missing.
+        public init(batchVersion: Int64, belowCut: [Int64], reason: String) {
+            self.batchVersion = batchVersion
+            self.belowCut = belowCut
+            self.reason = reason
+        }
+    }
 
     /// Creates provenance.
-    public init(batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?) {
+    public init(
+        batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?,
+        missing: Missing? = nil
+    ) {
         self.batchVersion = batchVersion
         self.cut = cut
         self.speedOffsets = speedOffsets
@@ -27,6 +51,7 @@ public struct Provenance: Sendable, Equatable {
         self.lagRecords = lagRecords
         self.source = source
         self.watermark = watermark
+        self.missing = missing
     }
 }
 
@@ -109,7 +134,7 @@ public struct QueryResult: Sendable {
         }
         output.append(contentsOf: #"],"provenance":{"batch_version":"#.utf8)
         if let version = provenance.batchVersion { JSONText.append(integer: version, to: &output) } else { output.append(contentsOf: "null".utf8) }
-        for (key, offsets) in [("cut", provenance.cut), ("speed_offsets", provenance.speedOffsets), ("log_end", provenance.logEnd)] {
+        func appendOffsets(_ key: String, _ offsets: [Int64]) {
             output.append(contentsOf: ",\"\(key)\":{".utf8)
             for (partition, offset) in offsets.enumerated() {
                 if partition > 0 { output.append(UInt8(ascii: ",")) }
@@ -118,6 +143,19 @@ public struct QueryResult: Sendable {
                 output.append(contentsOf: "\":".utf8)
                 JSONText.append(integer: offset, to: &output)
             }
+            output.append(UInt8(ascii: "}"))
+        }
+        for (key, offsets) in [("cut", provenance.cut), ("speed_offsets", provenance.speedOffsets), ("log_end", provenance.logEnd)] {
+            appendOffsets(key, offsets)
+        }
+        output.append(contentsOf: #","complete":"#.utf8)
+        output.append(contentsOf: (provenance.missing == nil ? "true" : "false").utf8)
+        if let missing = provenance.missing {
+            output.append(contentsOf: #","missing":{"batch_version":"#.utf8)
+            JSONText.append(integer: missing.batchVersion, to: &output)
+            appendOffsets("below_cut", missing.belowCut)
+            output.append(contentsOf: #","reason":"#.utf8)
+            JSONText.appendString(missing.reason, to: &output)
             output.append(UInt8(ascii: "}"))
         }
         output.append(contentsOf: #","lag_records":"#.utf8)

@@ -15,13 +15,42 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         public var logEnd: PartitionMap<Int64>
         /// Records not consumed yet.
         public var lagRecords: Int64
-        /// `speed`, `batch+speed` or `degraded`.
+        /// `speed` or `batch+speed`.
         public var source: String
         /// The view's event-time watermark (RFC 3339).
         public var watermark: String?
+        /// Whether every record the answer should count is counted. Only a query with
+        /// `"allow_partial": true` can get `false`, and then ``missing`` says what is left out.
+        public var complete: Bool
+        /// What a partial answer leaves out.
+        public var missing: Missing?
+
+        /// The records a partial answer does not count: those of a published version that could
+        /// not be read, offsets `0..<below_cut` in each partition.
+        public struct Missing: Codable, Sendable, Equatable {
+            /// The version that could not be read.
+            public var batchVersion: Int64
+            /// Its cut, per partition.
+            public var belowCut: PartitionMap<Int64>
+            /// Why it could not be read.
+            public var reason: String
+
+            enum CodingKeys: String, CodingKey {
+                case reason
+                case batchVersion = "batch_version"
+                case belowCut = "below_cut"
+            }
+
+            /// Creates a description of what is missing.
+            public init(batchVersion: Int64, belowCut: PartitionMap<Int64>, reason: String) {
+                self.batchVersion = batchVersion
+                self.belowCut = belowCut
+                self.reason = reason
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
-            case cut, source, watermark
+            case cut, source, watermark, complete, missing
             case batchVersion = "batch_version"
             case speedOffsets = "speed_offsets"
             case logEnd = "log_end"
@@ -31,8 +60,10 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         /// Creates provenance.
         public init(
             batchVersion: Int64?, cut: PartitionMap<Int64>, speedOffsets: PartitionMap<Int64>, logEnd: PartitionMap<Int64>, lagRecords: Int64,
-            source: String, watermark: String?
+            source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil
         ) {
+            self.complete = complete
+            self.missing = missing
             self.batchVersion = batchVersion
             self.cut = cut
             self.speedOffsets = speedOffsets
