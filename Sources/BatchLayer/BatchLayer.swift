@@ -23,6 +23,10 @@ public final class BatchLayer: Service, Sendable {
         /// The most memory the serving cache may hold over all views
         /// (`serving.cache_max_bytes`; 0 turns it off). See ``ServingCache``.
         public var cacheMaxBytes = 2 << 30
+        /// The longest one SQL statement may run (`postgres.statement_timeout`): PostgreSQL
+        /// cancels it then, and a job stops waiting for one (a COPY, an index build) 30 seconds
+        /// later, in case the server cannot even say so.
+        public var statementTimeout: Duration = .seconds(300)
 
         /// Creates a configuration with the defaults.
         public init() {}
@@ -66,12 +70,28 @@ public final class BatchLayer: Service, Sendable {
     /// Views whose published version should be loaded into the serving cache.
     private let warmQueue: AsyncStream<String>
     private let warmSink: AsyncStream<String>.Continuation
+    private let faults: BatchFaults
+    /// The local record of the publications, when the layer has a state directory.
+    private let local: LocalPublications?
+    /// Whether the database has been reached and prepared (``prepare()``); until then jobs,
+    /// version reads and the job history answer `database_unavailable` at once.
+    private let attached = Atomic<Bool>(false)
+    /// Asks ``run()`` to reattach (see ``attachWhenReachable(_:)``).
+    private let attachQueue: AsyncStream<@Sendable () async throws -> Void>
+    private let attachSink: AsyncStream<@Sendable () async throws -> Void>.Continuation
 
     /// Creates the batch layer; call ``prepare()`` before serving.
+    /// - Parameters:
+    ///   - stateDirectory: where the layer keeps its local record of the publications
+    ///     (``LocalPublications``), so that a start without the database knows them.
+    ///   - faults: faults to inject (tests only).
     public init(
         client: PostgresClient, log: EventLog, views: any RunningViews, speed: any SpeedSegments, configuration: Configuration = Configuration(),
-        logger: Logger
+        stateDirectory: String? = nil, faults: BatchFaults = BatchFaults(), logger: Logger
     ) {
+        self.faults = faults
+        self.local = stateDirectory.map { LocalPublications(path: $0 + "/publications.json") }
+        (attachQueue, attachSink) = AsyncStream.makeStream(of: (@Sendable () async throws -> Void).self)
         self.store = BatchStore(client: client, logger: logger)
         self.jobStore = JobStore(client: client, logger: logger)
         self.log = log
@@ -97,8 +117,12 @@ public final class BatchLayer: Service, Sendable {
     // MARK: Start
 
     /// Applies migrations, loads the publications, cleans up after a crash (versions left
-    /// building, jobs left running).
-    public func prepare() async throws {
+    /// building, jobs left running), and records the publications locally. Call
+    /// ``markAttached()`` once the rest of the server has caught up with them.
+    /// - Returns: the views whose publication differs from the one held before (at a reattach:
+    ///   their speed state must restart from the new cut).
+    @discardableResult
+    public func prepare() async throws -> Set<String> {
         let store = self.store
         let jobStore = self.jobStore
         let logger = self.logger
@@ -114,9 +138,79 @@ public final class BatchLayer: Service, Sendable {
             let mode = JobMode(rawValue: job.mode) ?? .full
             requeue[job.view] = requeue[job.view] == .full ? .full : mode
         }
-        state.withLock {
-            $0.publications.load(publications)
-            $0.interrupted = requeue
+        let changed = state.withLock { state in
+            let before = state.publications.publications
+            state.publications.load(publications)
+            state.interrupted = requeue
+            return Set(before.keys).union(publications.keys).filter { before[$0]?.id != publications[$0]?.id }
+        }
+        saveLocal()
+        return changed
+    }
+
+    /// Starts without the database: the publications are the ones last recorded locally, so that
+    /// each view's speed state starts from its published cut and answers know what they lack.
+    public func loadLocalPublications() {
+        guard let local else { return }
+        do {
+            let publications = try local.load()
+            state.withLock { $0.publications.load(publications) }
+            logger.notice("using the publications recorded locally until PostgreSQL is reachable", metadata: ["views": "\(publications.count)"])
+        } catch {
+            logger.error(
+                "cannot read the local record of publications; views replay from offset 0 and answer from the speed layer alone",
+                metadata: ["path": "\(local.path)", "error": "\(error)"])
+        }
+    }
+
+    /// Rewrites the local record of the publications.
+    private func saveLocal() {
+        guard let local else { return }
+        let publications = state.withLock { $0.publications.publications }
+        do { try local.save(publications) } catch {
+            logger.warning("could not record the publications locally", metadata: ["path": "\(local.path)", "error": "\(error)"])
+        }
+    }
+
+    /// Jobs, version reads and the job history work from now on.
+    public func markAttached() { attached.store(true, ordering: .releasing) }
+
+    /// Whether the database was reached and prepared.
+    public var isAttached: Bool { attached.load(ordering: .acquiring) }
+
+    /// The error of a call that needs the database before it was reached.
+    private var detachedError: BatchError {
+        BatchError(.unavailable, "PostgreSQL has not been reachable since the server started; the server attaches it as soon as it answers")
+    }
+
+    /// Keeps trying to reach the database in the background (``run()``), with a backoff from 1 to
+    /// 30 seconds and a log line for every attempt, then calls `attach` (which prepares the layer
+    /// and catches the server up) until it succeeds.
+    public func attachWhenReachable(_ attach: @escaping @Sendable () async throws -> Void) {
+        attachSink.yield(attach)
+    }
+
+    private func reattach(_ attach: @Sendable () async throws -> Void) async {
+        var delay: Duration = .seconds(1)
+        var attempt = 0
+        while !Task.isCancelled {
+            attempt += 1
+            logger.info("trying to reach PostgreSQL to attach the batch layer", metadata: ["attempt": "\(attempt)"])
+            var failure = await ping(timeout: .seconds(5))
+            if failure == nil {
+                do {
+                    try await attach()
+                    logger.notice("PostgreSQL is reachable: the batch layer is attached", metadata: ["attempt": "\(attempt)"])
+                    return
+                } catch {
+                    failure = Self.describe(error)
+                }
+            }
+            logger.warning(
+                "PostgreSQL is not reachable yet",
+                metadata: ["attempt": "\(attempt)", "error": "\(failure ?? "")", "retry_in": "\(delay)"])
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(30))
         }
     }
 
@@ -138,6 +232,7 @@ public final class BatchLayer: Service, Sendable {
             for view in invalidated.keys { state.publications.forget(view: view) }
             state.invalidated = invalidated
         }
+        if !invalidated.isEmpty { saveLocal() }
     }
 
     /// Why a published version cannot be merged with this log, if it cannot: its cut was taken
@@ -209,6 +304,7 @@ public final class BatchLayer: Service, Sendable {
     public func read(
         _ version: PublishedVersion, from: Int64, to: Int64, narrowing: DimensionNarrowing? = nil, timeout: Duration = .seconds(10)
     ) async throws -> ViewState {
+        guard isAttached else { throw detachedError }
         let store = self.store
         let pushed = version.typed ? narrowing : nil
         return try await withTimeout(timeout, "reading view version \(version.id)") {
@@ -223,6 +319,7 @@ public final class BatchLayer: Service, Sendable {
     @discardableResult
     public func submit(view name: String, mode: JobMode, trigger: String) async throws -> Job {
         guard views.compiledView(name) != nil else { throw BatchError(.unknownView, "view \"\(name)\" does not exist") }
+        guard isAttached else { throw detachedError }
         let claimed = state.withLock { $0.jobs.claim(name) }
         guard claimed else { throw BatchError(.jobRunning, "view \"\(name)\" already has a queued or running job; wait for it to finish") }
         do {
@@ -241,11 +338,13 @@ public final class BatchLayer: Service, Sendable {
     /// A job by id (live progress for jobs of this process, history from PostgreSQL).
     public func job(_ id: Int64) async throws -> Job? {
         if let live = state.withLock({ $0.jobs.job(id) }) { return live }
+        guard isAttached else { throw detachedError }
         return try await jobStore.job(id)
     }
 
     /// The latest jobs, newest first.
     public func jobs(limit: Int = 100) async throws -> [Job] {
+        guard isAttached else { throw detachedError }
         let history = try await jobStore.latest(limit: limit)
         return state.withLock { $0.jobs.overlay(history) }
     }
@@ -268,6 +367,9 @@ public final class BatchLayer: Service, Sendable {
             group.addTask {
                 for await view in self.warmQueue { await self.warm(view) }
             }
+            group.addTask {
+                for await attach in self.attachQueue { await self.reattach(attach) }
+            }
             for await id in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(id) }
             }
@@ -278,6 +380,7 @@ public final class BatchLayer: Service, Sendable {
     /// Submits the incremental jobs that are due now (see ``SchedulePlan``); called by the
     /// ``Scheduler`` every second.
     func submitDueJobs() async {
+        guard isAttached else { return }
         let due = views.compiledViews.map { view in
             SchedulePlan.View(
                 // Schedules are checked when a view is defined; one that fails here never fires.
@@ -331,7 +434,8 @@ public final class BatchLayer: Service, Sendable {
             throw BatchError(.unknownView, "the view no longer exists")
         }
         let started = ContinuousClock.now
-        let recompute = Recompute(store: store, log: log, speed: speed, logger: logger)
+        let recompute = Recompute(
+            store: store, log: log, speed: speed, logger: logger, faults: faults, longestCall: configuration.statementTimeout + .seconds(30))
         let budget = configuration.cacheMaxBytes - state.withLock { $0.publications.cacheBytes(excluding: view.name) }
         let outcome = try await recompute.run(
             view, mode: job.mode, previous: publication(for: view), definition: Self.canonical(view.definition), cacheBudget: budget,
@@ -347,6 +451,7 @@ public final class BatchLayer: Service, Sendable {
             progress: { scanned, skipped in self.state.withLock { $0.jobs.progress(id, scanned: scanned, skipped: skipped) } })
         let published = outcome.published
         state.withLock { $0.publications.publish(published) }
+        saveLocal()
         await update(id) { job in
             job.state = .succeeded
             job.versionID = published.id
@@ -393,7 +498,7 @@ public final class BatchLayer: Service, Sendable {
     }
 
     private func warm(_ name: String) async {
-        guard let view = views.compiledView(name), let published = publication(for: view), published.columns == nil else { return }
+        guard isAttached, let view = views.compiledView(name), let published = publication(for: view), published.columns == nil else { return }
         let budget = configuration.cacheMaxBytes - state.withLock { $0.publications.cacheBytes(excluding: name) }
         guard budget > 0 else { return }
         let started = ContinuousClock.now
@@ -464,6 +569,7 @@ public final class BatchLayer: Service, Sendable {
     /// Forgets a deleted view's versions.
     public func forget(view: String) async {
         state.withLock { $0.publications.forget(view: view) }
+        saveLocal()
         do { try await store.forget(view: view) } catch {
             logger.warning("could not drop the versions of a deleted view", metadata: ["view": "\(view)", "error": "\(error)"])
         }

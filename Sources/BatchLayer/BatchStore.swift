@@ -238,6 +238,18 @@ struct BatchStore: Sendable {
         }
     }
 
+    /// The id of the version a view's publication points at, if any: how an attempt whose
+    /// publish failed learns whether the COMMIT went through.
+    func publishedID(view: String) async throws -> Int64? {
+        var id: Int64?
+        for try await value in try await client.query("SELECT version_id FROM tandem_publications WHERE view = \(view)", logger: logger)
+            .decode(Int64.self)
+        {
+            id = value
+        }
+        return id
+    }
+
     /// Drops a version's table and marks it (`dropped` after retirement, `failed` for a build
     /// that did not finish).
     func drop(id: Int64, state: String) async throws {

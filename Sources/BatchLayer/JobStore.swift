@@ -3,22 +3,29 @@ import Logging
 import PostgresNIO
 
 /// The job history in PostgreSQL (`tandem_jobs`): every SQL statement about jobs, each with bound
-/// parameters. The batch layer keeps live progress in memory and records it here.
+/// parameters. The batch layer keeps live progress in memory and records it here. Every call
+/// fails with `database_unavailable` after ``deadline``, so that neither the scheduler nor a job
+/// waits on an unreachable database.
 struct JobStore: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// How long one call may take.
+    static let deadline: Duration = .seconds(10)
 
     /// The most jobs one listing returns.
     static let maxListed = 10_000
 
     /// Records a new queued job and returns its id.
     func insert(view: String, mode: JobMode, trigger: String) async throws -> Int64 {
-        var id: Int64 = 0
-        let rows = try await client.query(
-            "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(view), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
-            logger: logger)
-        for try await value in rows.decode(Int64.self) { id = value }
-        return id
+        let client = self.client, logger = self.logger
+        return try await withTimeout(Self.deadline, "recording a job of \(view)") {
+            var id: Int64 = 0
+            let rows = try await client.query(
+                "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(view), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
+                logger: logger)
+            for try await value in rows.decode(Int64.self) { id = value }
+            return id
+        }
     }
 
     /// Marks the jobs a stopped server left queued or running as failed (at start).
@@ -36,40 +43,45 @@ struct JobStore: Sendable {
 
     /// Records a job's state and progress.
     func record(_ job: Job) async throws {
-        try await client.query(
-            """
-            UPDATE tandem_jobs SET mode = \(job.mode.rawValue), state = \(job.state.rawValue), scanned = \(job.scanned), total = \(job.total),
-              cut = \(job.cut), version_id = \(job.versionID), rows_written = \(job.rowsWritten), attempts = \(job.attempts),
-              error = \(job.error), started_at = \(job.startedAt), finished_at = \(job.finishedAt)
-            WHERE id = \(job.id)
-            """, logger: logger)
+        let client = self.client, logger = self.logger
+        try await withTimeout(Self.deadline, "recording job \(job.name)") {
+            try await client.query(
+                """
+                UPDATE tandem_jobs SET mode = \(job.mode.rawValue), state = \(job.state.rawValue), scanned = \(job.scanned), total = \(job.total),
+                  cut = \(job.cut), version_id = \(job.versionID), rows_written = \(job.rowsWritten), attempts = \(job.attempts),
+                  error = \(job.error), started_at = \(job.startedAt), finished_at = \(job.finishedAt)
+                WHERE id = \(job.id)
+                """, logger: logger)
+        }
     }
 
     /// The job with this id, from the history.
     func job(_ id: Int64) async throws -> Job? {
-        try await decode(
-            client.query(
-                """
-                SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
-                       extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
-                FROM tandem_jobs WHERE id = \(id)
-                """, logger: logger)
-        ).first
+        var binds = PostgresBindings()
+        binds.append(id)
+        return try await select("reading job \(id)", "WHERE id = $1", binds).first
     }
 
     /// The latest jobs, newest first.
     func latest(limit: Int) async throws -> [Job] {
-        let count = max(1, min(limit, Self.maxListed))
-        return try await decode(
-            client.query(
-                """
-                SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
-                       extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
-                FROM tandem_jobs ORDER BY id DESC LIMIT \(count)
-                """, logger: logger))
+        var binds = PostgresBindings()
+        binds.append(Int64(max(1, min(limit, Self.maxListed))))
+        return try await select("reading the job history", "ORDER BY id DESC LIMIT $1", binds)
     }
 
-    private func decode(_ rows: PostgresRowSequence) async throws -> [Job] {
+    /// The jobs that `tail` (a WHERE or ORDER BY clause over `binds`) selects.
+    private func select(_ what: String, _ tail: String, _ binds: PostgresBindings) async throws -> [Job] {
+        let client = self.client, logger = self.logger
+        let query = PostgresQuery(
+            unsafeSQL: """
+                SELECT id, view, mode, trigger, state, scanned, total, cut, version_id, rows_written, attempts, error,
+                       extract(epoch from created_at)::float8, extract(epoch from started_at)::float8, extract(epoch from finished_at)::float8
+                FROM tandem_jobs \(tail)
+                """, binds: binds)
+        return try await withTimeout(Self.deadline, what) { try await Self.decode(client.query(query, logger: logger)) }
+    }
+
+    private static func decode(_ rows: PostgresRowSequence) async throws -> [Job] {
         var jobs: [Job] = []
         for try await row in rows {
             let (id, view, mode, trigger, jobState, scanned, total, cut) = try row.decode(

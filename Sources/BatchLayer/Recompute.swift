@@ -12,6 +12,13 @@ struct Recompute: Sendable {
     let log: EventLog
     let speed: any SpeedSegments
     let logger: Logger
+    /// Faults injected by tests.
+    var faults = BatchFaults()
+    /// How long a failed publish keeps reading the publication back before it gives up.
+    var resolveFor: Duration = .seconds(60)
+    /// How long a call that writes or reads a whole version (a COPY with its index builds, a
+    /// read of the published rows) may take; shorter calls have 30 seconds.
+    var longestCall: Duration = .seconds(330)
 
     /// What the attempt published.
     struct Outcome: Sendable {
@@ -84,7 +91,8 @@ struct Recompute: Sendable {
             if let columns = previous.columns {
                 published = columns.state(from: .min, to: .max)
             } else {
-                published = try await store.read(previous.table)
+                let store = self.store
+                published = try await withTimeout(longestCall, "reading version \(previous.id)") { try await store.read(previous.table) }
             }
             for (key, row) in published.rows { result.mergeRow(row, at: key) }
         }
@@ -97,25 +105,104 @@ struct Recompute: Sendable {
             let columns = ServingCache.columns(of: scanned, view: view, budget: cacheBudget)
             return (columns, clock.now - started)
         }()
-        let version = try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut, logID: topic.id)
+        let store = self.store
+        let version = try await withTimeout(.seconds(30), "creating a version of \(view.name)") {
+            try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut, logID: topic.id)
+        }
         let rows: Int
-        let replaced: Int64?
+        var replaced: Int64?
         let columns: ColumnarState?
         do {
-            rows = try await store.copy(scanned, into: version.table, view: view)
+            rows = try await withTimeout(longestCall, "writing version \(version.id)") {
+                try await store.copy(scanned, into: version.table, view: view)
+            }
             (columns, phases.cache) = await cache
             phases.copy = lap()
-            replaced = try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows)
         } catch {
-            do { try await store.drop(id: version.id, state: "failed") } catch let dropError {
-                // Not fatal: the next start's clean-up drops versions left building or failed.
-                logger.warning("could not drop a failed version", metadata: ["version": "\(version.id)", "error": "\(dropError)"])
-            }
+            await drop(version.id)
             throw error
+        }
+        do {
+            replaced = try await withTimeout(.seconds(30), "publishing version \(version.id)") {
+                try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows)
+            }
+            if faults.publishAnswerLost(view.name) { throw BatchError(.unavailable, "injected: the answer to the publish's COMMIT was lost") }
+        } catch {
+            // The COMMIT may have gone through with its answer lost: only the publication, read
+            // back, can say. A version that may be published is never dropped.
+            switch await resolvePublish(view: view.name, id: version.id) {
+            case .published:
+                logger.notice(
+                    "a publish failed after its COMMIT went through; the version is published",
+                    metadata: ["view": "\(view.name)", "version": "\(version.id)", "error": "\(error)"])
+                replaced = previous?.id
+            case .notPublished:
+                await drop(version.id)
+                throw error
+            case .unknown(let readError):
+                // The next start's clean-up drops it if it is not the publication.
+                logger.warning(
+                    "a publish failed and the publication cannot be read back; the version is kept until the database answers",
+                    metadata: ["view": "\(view.name)", "version": "\(version.id)", "error": "\(error)", "read_error": "\(readError)"])
+                throw error
+            }
         }
         phases.publish = lap()
         let published = PublishedVersion(
             view: view.name, id: version.id, cut: cut, logID: topic.id, table: version.table, definition: definition, typed: true, columns: columns)
         return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total, phases: phases)
+    }
+
+    /// What reading a failed publish back found.
+    enum PublishOutcome {
+        case published
+        case notPublished
+        case unknown(any Error)
+    }
+
+    /// Reads the view's publication back, retrying with backoff for ``resolveFor``, to learn
+    /// whether version `id` was published.
+    func resolvePublish(view: String, id: Int64) async -> PublishOutcome {
+        let started = ContinuousClock.now
+        var delay: Duration = .milliseconds(100)
+        var lastError: any Error = CancellationError()
+        while !Task.isCancelled {
+            do {
+                let store = self.store
+                let current = try await withTimeout(.seconds(10), "reading the publication of \(view) back") {
+                    try await store.publishedID(view: view)
+                }
+                return current == id ? .published : .notPublished
+            } catch {
+                lastError = error
+            }
+            guard ContinuousClock.now - started + delay < resolveFor else { break }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+        return .unknown(lastError)
+    }
+
+    /// Drops a version that was not published.
+    private func drop(_ id: Int64) async {
+        let store = self.store
+        do {
+            try await withTimeout(.seconds(30), "dropping version \(id)") { try await store.drop(id: id, state: "failed") }
+        } catch {
+            // Not fatal: the next start's clean-up drops versions left building or failed.
+            logger.warning("could not drop a failed version", metadata: ["version": "\(id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Faults a test injects into the batch layer, where the database alone cannot make them happen.
+public struct BatchFaults: Sendable {
+    /// Whether to act, for a view's publish, as if the COMMIT's answer had been lost: the
+    /// transaction commits, then the attempt sees an error.
+    public var publishAnswerLost: @Sendable (_ view: String) -> Bool
+
+    /// No faults.
+    public init(publishAnswerLost: @escaping @Sendable (_ view: String) -> Bool = { _ in false }) {
+        self.publishAnswerLost = publishAnswerLost
     }
 }

@@ -19,8 +19,10 @@ public enum DatabaseClient {
         var description: String
     }
 
-    /// A client for `postgres://user:password@host:port/database` (no TLS: loopback and private networks).
-    public static func make(url text: String, logger: Logger) throws -> PostgresClient {
+    /// A client for `postgres://user:password@host:port/database` (no TLS: loopback and private
+    /// networks). Every connection sets `statement_timeout`, so that PostgreSQL itself ends a
+    /// statement that hangs (the callers' own deadlines only stop waiting for it).
+    public static func make(url text: String, statementTimeout: Duration = .seconds(300), logger: Logger) throws -> PostgresClient {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host, !host.isEmpty
         else {
             throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database, got \"\(redacted(text))\"")
@@ -30,6 +32,7 @@ public enum DatabaseClient {
             host: host, port: url.port ?? 5432, username: url.user ?? "postgres", password: url.password,
             database: database.isEmpty ? nil : database, tls: .disable)
         configuration.options.maximumConnections = 8
+        configuration.options.additionalStartupParameters = [("statement_timeout", "\(Int((statementTimeout / .milliseconds(1)).rounded()))ms")]
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 

@@ -30,7 +30,9 @@ public final class ManagedPostgres: Service, Sendable {
     /// As root, when the `postgres` user cannot reach `directory` (it lies under a closed parent
     /// such as /root), the cluster lives in `/var/lib/tandem/postgres-HASH` instead, HASH naming
     /// the data directory, and a line in the log says so.
-    public init(directory: String, logger: Logger) throws {
+    /// - Parameter port: the port to listen on; by default a free one is picked (tests restart a
+    ///   stopped cluster on its old port).
+    public init(directory: String, port wanted: Int? = nil, logger: Logger) throws {
         var path = URL(fileURLWithPath: directory).standardizedFileURL.path
         self.logger = logger
         let bin = try Self.binaries()
@@ -64,7 +66,7 @@ public final class ManagedPostgres: Service, Sendable {
         var chosen = 0
         var lastError = ""
         for _ in 0..<10 {
-            let candidate = Int.random(in: 20_000..<60_000)
+            let candidate = wanted ?? Int.random(in: 20_000..<60_000)
             do {
                 try Self.run(
                     bin + "/pg_ctl",

@@ -37,6 +37,9 @@ public enum TandemApplication {
         /// The definitions in PostgreSQL, when the server has a database: at start they adopt
         /// the files of a data directory that ran without one.
         var databaseDefinitions: PostgresDefinitionStore?
+        /// The definitions in use with a database: PostgreSQL's, with a local copy for a start
+        /// without it.
+        var mirroredDefinitions: MirroredDefinitionStore?
         /// Services to run before the HTTP server, in order.
         var services: [any Service]
     }
@@ -47,14 +50,17 @@ public enum TandemApplication {
     ///   - logger: the logger every component derives from.
     ///   - logFileSystem: the calls through which the log changes its files (tests inject disk
     ///     faults through it).
+    ///   - batchFaults: faults to inject into the batch layer (tests only).
     ///   - onServerRunning: called with the bound port once the server listens.
     public static func build(
         configuration: TandemConfiguration,
         logger: Logger,
         logFileSystem: any LogFileSystem = SystemFileSystem(),
+        batchFaults: BatchFaults = BatchFaults(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> (some ApplicationProtocol, Components) {
-        let components = try openComponents(configuration: configuration, logFileSystem: logFileSystem, logger: logger)
+        let components = try openComponents(
+            configuration: configuration, logFileSystem: logFileSystem, batchFaults: batchFaults, logger: logger)
         let router = Router()
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
@@ -84,10 +90,23 @@ public enum TandemApplication {
         let files = FileDefinitionStore(root: configuration.dataDirectory)
         app.beforeServerStarts {
             // Migrations first; then the catalogs; the batch layer's publications decide where
-            // each view's speed state starts.
+            // each view's speed state starts. Without the database the server starts anyway,
+            // from the local copies of the definitions and publications, and attaches the batch
+            // layer as soon as the database answers.
+            var attached = false
             if let batch = components.batch {
-                try await batch.prepare()
-                try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind])
+                if let failure = await batch.ping(timeout: .seconds(5)) {
+                    logger.warning(
+                        "PostgreSQL is not reachable: the server starts without it, takes events, and answers queries that need a published version with 503 batch_unavailable until it is back",
+                        metadata: ["error": "\(failure)"])
+                    batch.loadLocalPublications()
+                } else {
+                    try await batch.prepare()
+                    try await components.mirroredDefinitions?.attach()
+                    try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind])
+                    batch.markAttached()
+                    attached = true
+                }
             }
             try await components.catalog.load()
             for stream in configuredStreams { try await components.catalog.define(stream) }
@@ -98,12 +117,52 @@ public enum TandemApplication {
             try await views.catalog.load()
             views.startAll()
             for view in configuredViews { try await views.define(view) }
-            await components.batch?.requeueAtStart()
+            guard let batch = components.batch else { return }
+            if attached {
+                await batch.requeueAtStart()
+            } else {
+                batch.attachWhenReachable { try await attach(components, files: files, logger: logger) }
+            }
         }
         return (app, components)
     }
 
-    static func openComponents(configuration: TandemConfiguration, logFileSystem: any LogFileSystem, logger: Logger) throws -> Components {
+    /// Attaches the batch layer once the database answers after a start without it: the
+    /// definitions made meanwhile are stored, the publications are loaded (a view whose
+    /// publication is not the one recorded locally restarts its speed state from the new cut),
+    /// the serving cache is filled, and the jobs that are due are queued.
+    static func attach(_ components: Components, files: FileDefinitionStore, logger: Logger) async throws {
+        guard let batch = components.batch, let definitions = components.mirroredDefinitions else { return }
+        let changed = try await batch.prepare()
+        try await definitions.attach()
+        try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind])
+        // PostgreSQL is the store of record; a definition it holds that this server does not (a
+        // crash between its write and the copy's) is named, and applies at the next start.
+        let streams = try await definitions.loadAll(kind: StreamDefinition.kind)
+        let views = try await definitions.loadAll(kind: ViewDefinition.kind)
+        let known = Set(components.catalog.all.map(\.name)), knownViews = Set(components.views.catalog.all.map(\.name))
+        for (kind, stored, running) in [("stream", Set(streams.keys), known), ("view", Set(views.keys), knownViews)] where stored != running {
+            logger.warning(
+                "PostgreSQL's definitions differ from the local copy the server started with; restart the server to use PostgreSQL's",
+                metadata: [
+                    "kind": "\(kind)", "only_in_postgres": "\(stored.subtracting(running).sorted())",
+                    "only_here": "\(running.subtracting(stored).sorted())",
+                ])
+        }
+        batch.checkCuts()
+        for view in changed { components.views.restart(view) }
+        batch.markAttached()
+        for view in components.views.compiledViews { batch.warm(view: view.name) }
+        await batch.requeueAtStart()
+        for view in components.views.compiledViews where batch.publication(for: view) == nil {
+            // Views defined without the database have no version yet: their first full job.
+            _ = try? await batch.submit(view: view.name, mode: .full, trigger: "new_view")
+        }
+    }
+
+    static func openComponents(
+        configuration: TandemConfiguration, logFileSystem: any LogFileSystem, batchFaults: BatchFaults, logger: Logger
+    ) throws -> Components {
         let log = try EventLog(
             directory: configuration.dataDirectory + "/log", configuration: configuration.log, fileSystem: logFileSystem, logger: logger)
         var services: [any Service] = [log]
@@ -120,12 +179,17 @@ public enum TandemApplication {
         }
         var client: PostgresClient?
         var databaseDefinitions: PostgresDefinitionStore?
+        var mirroredDefinitions: MirroredDefinitionStore?
         if let databaseURL {
-            let database = try DatabaseClient.make(url: databaseURL, logger: logger)
+            let database = try DatabaseClient.make(url: databaseURL, statementTimeout: configuration.statementTimeout, logger: logger)
             client = database
-            databaseDefinitions = PostgresDefinitionStore(client: database, logger: logger)
+            let stored = PostgresDefinitionStore(client: database, logger: logger)
+            databaseDefinitions = stored
+            mirroredDefinitions = MirroredDefinitionStore(
+                primary: stored, root: configuration.dataDirectory + "/catalog-copy", kinds: [StreamDefinition.kind, ViewDefinition.kind],
+                logger: logger)
         }
-        let definitions: any DefinitionStore = databaseDefinitions ?? FileDefinitionStore(root: configuration.dataDirectory)
+        let definitions: any DefinitionStore = mirroredDefinitions ?? FileDefinitionStore(root: configuration.dataDirectory)
         let catalog = StreamCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger) { stream in
             try log.createTopic(stream.name, partitions: stream.partitions)
         }
@@ -135,7 +199,9 @@ public enum TandemApplication {
         var batch: BatchLayer?
         if let client {
             services.append(PostgresClientService(client: client))
-            batch = BatchLayer(client: client, log: log, views: registry, speed: speed, configuration: configuration.batch, logger: logger)
+            batch = BatchLayer(
+                client: client, log: log, views: registry, speed: speed, configuration: configuration.batch,
+                stateDirectory: configuration.dataDirectory + "/batch", faults: batchFaults, logger: logger)
         }
         let views = ViewService(
             catalog: ViewCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger), streams: catalog, speed: speed,
@@ -145,6 +211,6 @@ public enum TandemApplication {
         if let batch { services += [batch, Scheduler(batch: batch)] }
         return Components(
             log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions,
-            databaseDefinitions: databaseDefinitions, services: services)
+            databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services)
     }
 }

@@ -73,6 +73,13 @@ public struct TandemConfiguration: Sendable, Equatable {
     }
     /// Where the batch layer's PostgreSQL is (`none` turns the batch layer off).
     public var database = DatabaseSetting.none
+    /// The longest one SQL statement may run before PostgreSQL cancels it
+    /// (`postgres.statement_timeout`, set on every connection; default 5 minutes, enough for the
+    /// COPY and index builds of a large version).
+    public var statementTimeout: Duration {
+        get { batch.statementTimeout }
+        set { batch.statementTimeout = newValue }
+    }
     /// Batch layer settings.
     public var batch = BatchLayer.Configuration()
 
@@ -178,6 +185,7 @@ public struct TandemConfiguration: Sendable, Equatable {
         var serving: Serving?
         struct Postgres: Decodable {
             var url: String?
+            var statement_timeout: String?
         }
         struct Batch: Decodable {
             var max_attempts: Int?
@@ -287,6 +295,10 @@ public struct TandemConfiguration: Sendable, Equatable {
                 configuration.batch.cacheMaxBytes = bytes
             }
             if let url = postgres?.url { configuration.database = .url(url) }
+            if let timeout = try duration(postgres?.statement_timeout, "postgres.statement_timeout") {
+                guard timeout >= 1000 else { throw Error(description: "\(source): postgres.statement_timeout must be at least 1s") }
+                configuration.statementTimeout = .milliseconds(timeout)
+            }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
             if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }
             if let limit = batch?.speed_state_row_limit {

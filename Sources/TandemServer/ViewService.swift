@@ -60,6 +60,21 @@ public final class ViewService: Sendable {
         }
     }
 
+    /// Restarts a view's speed state from its published cut (after the publication changed
+    /// under it, as when the database is attached after a start without it).
+    func restart(_ name: String) {
+        guard let compiledView = registry.compiledView(name) else { return }
+        speed.removeView(name)
+        do {
+            try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
+            logger.notice("view restarted from its published cut", metadata: ["view": "\(name)"])
+        } catch {
+            registry.remove(name)
+            failed.withLock { $0[name] = "\(error)" }
+            logger.error("view failed to restart; the server runs without it", metadata: ["view": "\(name)", "error": "\(error)"])
+        }
+    }
+
     /// The stored views that could not start, with their errors.
     public var failures: [String: String] { failed.withLock { $0 } }
 

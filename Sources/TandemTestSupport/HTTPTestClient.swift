@@ -18,6 +18,16 @@ public struct HTTPTestClient: Sendable {
         _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
         timeout: TimeAmount = .seconds(30)
     ) async throws -> (status: Int, body: String) {
+        let (status, _, text) = try await exchange(method, path, body: body, contentType: contentType, timeout: timeout)
+        return (status, text)
+    }
+
+    /// Sends a request as ``send(_:_:body:contentType:timeout:)`` does, and returns the
+    /// response's headers too.
+    public func exchange(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
+        timeout: TimeAmount = .seconds(30)
+    ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let body {
@@ -26,7 +36,7 @@ public struct HTTPTestClient: Sendable {
         }
         let response = try await HTTPClient.shared.execute(request, timeout: timeout)
         let bytes = try await response.body.collect(upTo: 256 << 20)
-        return (Int(response.status.code), String(buffer: bytes))
+        return (Int(response.status.code), response.headers, String(buffer: bytes))
     }
 
     /// Reads every record of a stream's partition via `GET /records`, each NDJSON line decoded as

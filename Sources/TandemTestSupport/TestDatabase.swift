@@ -29,12 +29,25 @@ public struct TestDatabase: Sendable {
 
     /// Runs SQL on this database with `psql` (for tests that set up or damage state by hand).
     public func execute(_ sql: String) throws {
+        _ = try Self.psql(url, sql)
+    }
+
+    /// Runs a query on this database with `psql`; returns its unaligned output, trimmed.
+    public func scalar(_ sql: String) throws -> String {
+        try Self.psql(url, sql)
+    }
+
+    /// Runs SQL with `psql` on the database at `url`; returns its unaligned output, trimmed.
+    public static func psql(_ url: String, _ sql: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         process.arguments = [url, "-qAtc", sql]
-        process.standardOutput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
         try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw Failure(description: "psql failed on: \(sql)") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

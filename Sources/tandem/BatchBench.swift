@@ -63,6 +63,7 @@ struct BatchBench: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await batch.prepare()
+            batch.markAttached()
             var tandemTotal = 0.0
             for view in views {
                 start = ContinuousClock.now

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import Ingest
 import NIOCore
 import SpeedLayer
+import Synchronization
 import TandemAPI
 import TandemServer
 import TandemTestSupport
@@ -174,6 +175,42 @@ struct BatchJobTests {
             let answer = try decode(QueryResponse.self, try await post(client, "/v1/query", query))
             #expect(answer.provenance.batchVersion == 3)
             #expect(answer.rows.first?["views"]?.int == 500)
+        }
+    }
+
+    @Test func aPublishWhoseAnswerIsLostIsReadBackAndKept() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        // The first publish of the view commits, and then its answer is "lost".
+        let lost = Mutex(0)
+        let faults = BatchFaults(publishAnswerLost: { view in
+            lost.withLock { count in
+                count += 1
+                return view == "jobs_view" && count == 1
+            }
+        })
+        try await withApp(
+            directory: directory, database: database, batchFaults: faults, configure: { $0.ingest.eventTimeBounds.maxFutureMilliseconds = nil }
+        ) { client async throws in
+            #expect(try await post(client, "/v1/views", Self.view).status == .created)
+            let first = try #require(try await waitForJob(client, trigger: "new_view", view: "jobs_view"))
+            #expect(first.attempts == 1, "the publish went through: no second attempt")
+            #expect(first.version == 1)
+            #expect(lost.withLock { $0 } == 1)
+            try await postEvents(client, count: 300, seed: 5)
+            let query = #"{"view":"jobs_view","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#
+            var answer = try decode(QueryResponse.self, try await post(client, "/v1/query", query))
+            #expect(answer.provenance.batchVersion == 1)
+            #expect(answer.provenance.complete)
+            // Version 1's table was kept: an incremental job merges into it.
+            #expect(try database.scalar("SELECT count(*) FROM tandem_view_versions WHERE id = 1 AND state = 'published'") == "1")
+            let incremental = try await runJob(client, mode: "incremental")
+            #expect(incremental?.state == "succeeded")
+            #expect(incremental?.mode == "incremental")
+            answer = try decode(QueryResponse.self, try await post(client, "/v1/query", query))
+            #expect(answer.provenance.batchVersion == incremental?.version)
+            #expect(answer.rows.first?["views"]?.int == 300)
         }
     }
 

@@ -1,3 +1,4 @@
+import BatchLayer
 import EventLog
 import Events
 import Foundation
@@ -29,6 +30,7 @@ func withApp<Value: Sendable>(
     directory: TemporaryDirectory,
     database: TestDatabase? = nil,
     logFileSystem: any LogFileSystem = SystemFileSystem(),
+    batchFaults: BatchFaults = BatchFaults(),
     configure: (inout TandemConfiguration) -> Void = { _ in },
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Value
 ) async throws -> Value {
@@ -40,7 +42,8 @@ func withApp<Value: Sendable>(
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .warning
-    let (app, components) = try TandemApplication.build(configuration: configuration, logger: logger, logFileSystem: logFileSystem)
+    let (app, components) = try TandemApplication.build(
+        configuration: configuration, logger: logger, logFileSystem: logFileSystem, batchFaults: batchFaults)
     defer { components.log.close() }
     return try await TestComponents.$current.withValue(components) {
         try await app.test(.router) { client in try await body(client) }
