@@ -33,7 +33,11 @@ struct OperationsRoutes: Sendable {
             let status = speed.status()
             let failed = failedPartitions()
             var database = "none"
-            if let batch = views.batch { database = await batch.ping() ?? "ok" }
+            if let batch = views.batch {
+                let ping = await batch.ping()
+                // Until the batch layer is attached (a start without the database), not ready.
+                database = batch.isAttached ? ping ?? "ok" : "not attached since the start: " + (ping ?? "reachable, attaching")
+            }
             let caughtUp = speed.isCaughtUp
             let ready = caughtUp && failed.isEmpty && (database == "ok" || database == "none") && !status.contains { $0.failure != nil }
             return try JSONCoding.response(

@@ -106,7 +106,9 @@ struct PostgresOutageTests {
         #expect(answer.rows.first?["n"]?.int == 150, "the records after the published cut: 100 before the restart, 50 since")
         let job = try await client.send(.POST, "/v1/jobs", body: #"{"view":"per_client","mode":"full"}"#)
         #expect(job.status == 503, "\(job.body)")
-        #expect(try await client.send(.GET, "/readyz").status == 503)
+        let readiness = try await client.send(.GET, "/readyz")
+        #expect(readiness.status == 503)
+        #expect(try decode(HealthResponse.self, readiness.body).database?.hasPrefix("not attached since the start") == true, "\(readiness.body)")
         // A stream defined meanwhile is taken now and stored in PostgreSQL once it is back.
         let stream = #"{"name":"extra","partitions":1,"time_field":"ts","fields":{"ts":{"type":"timestamp","required":true}}}"#
         #expect(try await client.send(.POST, "/v1/streams", body: stream).status == 201)
@@ -135,6 +137,7 @@ struct PostgresOutageTests {
         #expect(back.provenance.complete)
         #expect(back.provenance.batchVersion == version)
         #expect(back.rows.first?["n"]?.int == 350)
+        #expect(try decode(HealthResponse.self, try await client.send(.GET, "/readyz").body).database == "ok")
         #expect(server.output.contains("the batch layer is attached"))
         #expect(try TestDatabase.psql(cluster.url, "SELECT count(*) FROM tandem_definitions WHERE kind = 'streams' AND name = 'extra'") == "1")
         // Jobs run again, and the answer stays exact.
