@@ -19,8 +19,11 @@ public enum JSONCoding {
     }
 
     /// Reads and decodes a JSON request body, turning every failure into a 400 that names the
-    /// field at fault.
+    /// field at fault. A body that is not declared `application/json` is refused with 415
+    /// `unsupported_media_type` before it is read: a web page can send `text/plain` or a form to
+    /// any site without asking, never JSON.
     public static func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, maxBytes: Int = 1 << 20) async throws -> T {
+        try requireJSON(request.headers[.contentType])
         let buffer = try await BoundedBody.collect(
             request, upTo: maxBytes, tooLarge: APIError(.contentTooLarge, code: "body_too_large", "the body is larger than \(maxBytes) bytes"))
         do {
@@ -29,6 +32,18 @@ public enum JSONCoding {
             throw APIError.badRequest("invalid_body", Self.describe(error), field: Self.path(of: error))
         } catch {
             throw APIError.badRequest("invalid_body", "the body is not valid JSON")
+        }
+    }
+
+    /// Throws 415 unless `contentType` is `application/json` (with any parameters, such as a
+    /// charset).
+    public static func requireJSON(_ contentType: String?) throws {
+        if contentType == "application/json" { return }
+        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        guard mediaType == "application/json" else {
+            throw APIError(
+                .unsupportedMediaType, code: "unsupported_media_type",
+                "Content-Type must be application/json, got \(mediaType.isEmpty ? "none" : "\"\(mediaType)\"")")
         }
     }
 

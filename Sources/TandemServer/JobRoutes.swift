@@ -21,6 +21,8 @@ struct JobRoutes: Sendable {
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/v1/jobs") { request, _ in
+            // A body that is not JSON is refused first, whatever the batch layer's state.
+            try JSONCoding.requireJSON(request.headers[.contentType])
             let batch = try available()
             let body = try await JSONCoding.decodeBody(JobRequest.self, from: request)
             let mode = body.mode ?? .incremental

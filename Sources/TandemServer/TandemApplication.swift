@@ -63,6 +63,7 @@ public enum TandemApplication {
             configuration: configuration, logFileSystem: logFileSystem, batchFaults: batchFaults, logger: logger)
         let router = Router()
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
+        router.middlewares.add(BrowserProtectionMiddleware(settings: configuration.browser, listeningOn: configuration.host))
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
             .register(on: router)
         ViewRoutes(service: components.views).register(on: router)

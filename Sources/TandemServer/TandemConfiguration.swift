@@ -13,7 +13,8 @@ import Yams
 ///
 /// ```yaml
 /// server: {host: 127.0.0.1, port: 8080, idle_timeout: 60s, read_timeout: 30s, max_connections: 1024,
-///          shutdown_timeout: 30s}
+///          shutdown_timeout: 30s, allowed_hosts: [localhost, 127.0.0.1, "::1"],
+///          cors: {allowed_origins: []}}
 /// data_dir: data
 /// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms, verify_on_start: tail}
 /// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
@@ -54,6 +55,9 @@ public struct TandemConfiguration: Sendable, Equatable {
     }
     /// Connection limits of the HTTP server.
     public var server = ServerLimits()
+    /// What browsers may do: the `Host` names answered (`server.allowed_hosts`) and the origins
+    /// whose pages may post events (`server.cors.allowed_origins`).
+    public var browser = BrowserSettings()
     /// How many streams, partitions and views the server accepts.
     public var catalogLimits = CatalogLimits()
     /// The most streams the server accepts (`limits.max_streams`).
@@ -138,6 +142,11 @@ public struct TandemConfiguration: Sendable, Equatable {
             var shutdown_timeout: String?
             var read_timeout: String?
             var max_connections: Int?
+            var allowed_hosts: [String]?
+            struct CORS: Decodable {
+                var allowed_origins: [String]?
+            }
+            var cors: CORS?
         }
         struct Limits: Decodable {
             var max_streams: Int?
@@ -225,6 +234,23 @@ public struct TandemConfiguration: Sendable, Equatable {
             }
             if let value = try duration(server?.read_timeout, "server.read_timeout") { configuration.server.readTimeout = .milliseconds(value) }
             if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
+            if let hosts = server?.allowed_hosts {
+                guard !hosts.isEmpty, hosts.allSatisfy({ !$0.isEmpty && $0.count(where: { $0 == ":" }) != 1 }) else {
+                    throw Error(description: "\(source): server.allowed_hosts must list host names without ports (or \"*\"), got \(hosts)")
+                }
+                configuration.browser.allowedHosts = hosts
+            }
+            if let origins = server?.cors?.allowed_origins {
+                for origin in origins where origin != "*" {
+                    guard origin.hasPrefix("http://") || origin.hasPrefix("https://"), !origin.dropFirst(8).contains("/") else {
+                        throw Error(
+                            description:
+                                "\(source): server.cors.allowed_origins must list origins such as https://app.example.com (or \"*\"), got \"\(origin)\""
+                        )
+                    }
+                }
+                configuration.browser.allowedOrigins = origins
+            }
             if let value = try positive(limits?.max_streams, "limits.max_streams") { configuration.maxStreams = value }
             if let value = try positive(limits?.max_views, "limits.max_views") { configuration.maxViews = value }
             if let value = try positive(limits?.max_partitions, "limits.max_partitions") { configuration.maxPartitions = value }

@@ -17,6 +17,8 @@ public final class RawHTTPConnection: @unchecked Sendable {
         public var status: Int
         /// The body as text.
         public var body: String
+        /// The header fields, by lower-case name (the last of a repeated one).
+        public var headers: [String: String] = [:]
 
         /// The body decoded as `type` (JSON).
         public func decode<T: Decodable>(_ type: T.Type) throws -> T {
@@ -97,10 +99,10 @@ public final class RawHTTPConnection: @unchecked Sendable {
     /// Sends a whole request (head and body) before reading anything, then reads one answer
     /// (`Connection: close` is sent, so the answer ends with the connection).
     public static func exchange(
-        port: Int, method: String, path: String, headers: [(String, String)] = [], body: [UInt8] = []
+        port: Int, method: String, path: String, host: String = "127.0.0.1", headers: [(String, String)] = [], body: [UInt8] = []
     ) throws -> Answer {
         let connection = try RawHTTPConnection(port: port)
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !headers.contains(where: { $0.0.lowercased() == "content-length" || $0.0.lowercased() == "transfer-encoding" }) {
             head += "Content-Length: \(body.count)\r\n"
@@ -114,7 +116,13 @@ public final class RawHTTPConnection: @unchecked Sendable {
         guard let line = text.split(separator: "\r\n", maxSplits: 1).first, line.hasPrefix("HTTP/1.1 "),
             let status = Int(line.dropFirst(9).prefix(3))
         else { throw ServerProcess.Failure(description: "not an HTTP answer: \(text.prefix(200))") }
-        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-        return Answer(status: status, body: body)
+        let end = text.range(of: "\r\n\r\n")
+        let body = end.map { String(text[$0.upperBound...]) } ?? ""
+        var fields: [String: String] = [:]
+        for line in text[..<(end?.lowerBound ?? text.endIndex)].split(separator: "\r\n").dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        return Answer(status: status, body: body, headers: fields)
     }
 }

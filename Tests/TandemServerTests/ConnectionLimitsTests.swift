@@ -34,7 +34,7 @@ struct ConnectionLimitsTests {
             server.kill()
             directory.remove()
         }
-        let request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        let request = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         var held = [try RawHTTPConnection(port: server.port), try RawHTTPConnection(port: server.port)]
         for connection in held {
             #expect(connection.write(request))
@@ -60,7 +60,7 @@ struct ConnectionLimitsTests {
         let body = event + String(repeating: " ", count: 1000 - event.utf8.count)
         // A 1,000-byte body is announced, and only its first bytes sent: it holds its admission.
         let slow = try RawHTTPConnection(port: server.port)
-        #expect(slow.write("POST /v1/streams/s/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"))
+        #expect(slow.write("POST /v1/streams/s/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"))
         #expect(slow.write(String(body.prefix(10))))
         try await Task.sleep(for: .milliseconds(500))
         // Meanwhile another body does not fit in the 100 bytes left.

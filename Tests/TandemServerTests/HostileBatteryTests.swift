@@ -227,7 +227,7 @@ struct HostileBatteryTests {
 
         // A client that trickles its request is cut off at server.read_timeout (2 s).
         let slow = try RawHTTPConnection(port: server.port)
-        let head = "POST /v1/streams/pageviews/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
+        let head = "POST /v1/streams/pageviews/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
         var cutOff = false
         for byte in Array(head.utf8) + Array(repeating: UInt8(ascii: " "), count: 100) {
             guard slow.write([byte]) else {
