@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
 
@@ -19,9 +20,14 @@ public enum DatabaseClient {
         var description: String
     }
 
-    /// A client for `postgres://user:password@host:port/database` (no TLS: loopback and private
-    /// networks). Every connection sets `statement_timeout`, so that PostgreSQL itself ends a
-    /// statement that hangs (the callers' own deadlines only stop waiting for it).
+    /// A client for `postgres://user:password@host:port/database[?sslmode=MODE&sslrootcert=FILE]`.
+    /// Every connection sets `statement_timeout`, so that PostgreSQL itself ends a statement that
+    /// hangs (the callers' own deadlines only stop waiting for it).
+    ///
+    /// `sslmode` follows libpq: `disable`; `prefer` (the default: TLS when the server offers it,
+    /// unverified); `require` (TLS, unverified); `verify-ca` (TLS, the certificate must chain to
+    /// `sslrootcert`, or to the system's roots without it); `verify-full` (as `verify-ca`, and
+    /// the certificate must name the host).
     public static func make(url text: String, statementTimeout: Duration = .seconds(300), logger: Logger) throws -> PostgresClient {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host, !host.isEmpty
         else {
@@ -30,10 +36,34 @@ public enum DatabaseClient {
         let database = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         var configuration = PostgresClient.Configuration(
             host: host, port: url.port ?? 5432, username: url.user ?? "postgres", password: url.password,
-            database: database.isEmpty ? nil : database, tls: .disable)
+            database: database.isEmpty ? nil : database, tls: try tls(url.queryItems ?? []))
         configuration.options.maximumConnections = 8
         configuration.options.additionalStartupParameters = [("statement_timeout", "\(Int((statementTimeout / .milliseconds(1)).rounded()))ms")]
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// The TLS setting that a URL's `sslmode` and `sslrootcert` ask for.
+    static func tls(_ query: [URLQueryItem]) throws -> PostgresClient.Configuration.TLS {
+        func value(_ name: String) -> String? { query.last { $0.name == name }?.value }
+        let mode = value("sslmode") ?? "prefer"
+        var tls = TLSConfiguration.makeClientConfiguration()
+        switch mode {
+        case "disable":
+            return .disable
+        case "allow", "prefer", "require":
+            tls.certificateVerification = .none
+            return mode == "require" ? .require(tls) : .prefer(tls)
+        case "verify-ca", "verify-full":
+            tls.certificateVerification = mode == "verify-ca" ? .noHostnameVerification : .fullVerification
+            if let file = value("sslrootcert") {
+                do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file)) } catch {
+                    throw InvalidURL(description: "sslrootcert: cannot read PEM certificates from \(file): \(error)")
+                }
+            }
+            return .require(tls)
+        default:
+            throw InvalidURL(description: "sslmode must be disable, allow, prefer, require, verify-ca or verify-full, got \"\(mode)\"")
+        }
     }
 
     /// `text` with the password of a URL's user-info replaced by `***`, for messages and logs:

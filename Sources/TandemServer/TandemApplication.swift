@@ -6,9 +6,11 @@ import Events
 import HTTPAPI
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Ingest
 import Logging
 import NIOCore
+import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
 import ServingLayer
@@ -73,12 +75,13 @@ public enum TandemApplication {
         QueryRoutes(engine: engine).register(on: router)
         OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed, views: components.views).register(on: router)
         let limits = configuration.server
+        var server: HTTPServerBuilder = .http1(
+            configuration: .init(
+                additionalChannelHandlers: [RequestDeadlineHandler(timeout: .init(limits.readTimeout))], idleTimeout: .init(limits.idleTimeout)))
+        if let tls = configuration.tls { server = try .tls(server, tlsConfiguration: try serverTLS(certificate: tls.certificate, key: tls.key)) }
         var app = Application(
             router: router,
-            server: .http1(
-                configuration: .init(
-                    additionalChannelHandlers: [RequestDeadlineHandler(timeout: .init(limits.readTimeout))],
-                    idleTimeout: .init(limits.idleTimeout))),
+            server: server,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "tandem",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
@@ -126,6 +129,28 @@ public enum TandemApplication {
             }
         }
         return (app, components)
+    }
+
+    /// The TLS settings of an HTTPS server from PEM files, failing with a message that names the
+    /// file at fault.
+    static func serverTLS(certificate: String, key: String) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
+            throw ConfigurationError(description: "server.tls.certificate: cannot read a PEM certificate from \(certificate): \(error)")
+        }
+        guard !chain.isEmpty else { throw ConfigurationError(description: "server.tls.certificate: \(certificate) holds no certificate") }
+        let privateKey: NIOSSLPrivateKey
+        do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
+            throw ConfigurationError(description: "server.tls.key: cannot read a PEM private key from \(key): \(error)")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+        tls.minimumTLSVersion = .tlsv12
+        return tls
+    }
+
+    /// A setting that cannot be used, with what is wrong.
+    struct ConfigurationError: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Attaches the batch layer once the database answers after a start without it: the

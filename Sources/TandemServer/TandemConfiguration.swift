@@ -58,6 +58,20 @@ public struct TandemConfiguration: Sendable, Equatable {
     /// What browsers may do: the `Host` names answered (`server.allowed_hosts`) and the origins
     /// whose pages may post events (`server.cors.allowed_origins`).
     public var browser = BrowserSettings()
+    /// The PEM certificate chain and private key that make the server answer HTTPS
+    /// (`server.tls.certificate`, `server.tls.key`); `nil` serves plain HTTP.
+    public var tls: (certificate: String, key: String)? {
+        get { tlsFiles.map { ($0.certificate, $0.key) } }
+        set { tlsFiles = newValue.map { TLSFiles(certificate: $0.certificate, key: $0.key) } }
+    }
+    /// The files behind ``tls``.
+    public struct TLSFiles: Sendable, Equatable {
+        /// The PEM certificate chain (the server's certificate first).
+        public var certificate: String
+        /// The PEM private key.
+        public var key: String
+    }
+    var tlsFiles: TLSFiles?
     /// How many streams, partitions and views the server accepts.
     public var catalogLimits = CatalogLimits()
     /// The most streams the server accepts (`limits.max_streams`).
@@ -143,6 +157,11 @@ public struct TandemConfiguration: Sendable, Equatable {
             var read_timeout: String?
             var max_connections: Int?
             var allowed_hosts: [String]?
+            struct TLS: Decodable {
+                var certificate: String?
+                var key: String?
+            }
+            var tls: TLS?
             struct CORS: Decodable {
                 var allowed_origins: [String]?
             }
@@ -234,6 +253,12 @@ public struct TandemConfiguration: Sendable, Equatable {
             }
             if let value = try duration(server?.read_timeout, "server.read_timeout") { configuration.server.readTimeout = .milliseconds(value) }
             if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
+            if let tls = server?.tls {
+                guard let certificate = tls.certificate, let key = tls.key else {
+                    throw Error(description: "\(source): server.tls needs both certificate and key (PEM files)")
+                }
+                configuration.tls = (certificate, key)
+            }
             if let hosts = server?.allowed_hosts {
                 guard !hosts.isEmpty, hosts.allSatisfy({ !$0.isEmpty && $0.count(where: { $0 == ":" }) != 1 }) else {
                     throw Error(description: "\(source): server.allowed_hosts must list host names without ports (or \"*\"), got \(hosts)")

@@ -70,7 +70,7 @@ public final class ServerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-            if let range = text.range(of: "tandem listening on http://") {
+            if let range = text.range(of: "tandem listening on http://") ?? text.range(of: "tandem listening on https://") {
                 let rest = text[range.upperBound...].prefix { $0 != "\n" }
                 if let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) {
                     self.port = port

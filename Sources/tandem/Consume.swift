@@ -21,7 +21,7 @@ struct Consume: AsyncParsableCommand {
     var timeoutMs: Int?
 
     func run() async throws {
-        let client = APIClient(base: options.server)
+        let client = try options.client()
         let info = try await client.decode(PartitionsResponse.self, .GET, "/v1/streams/\(stream)/partitions")
         let partitions = info.partitions.map { ($0.partition, $0.endOffset) }.filter { partition == nil || $0.0 == partition }
         guard !partitions.isEmpty else { throw ValidationError("stream \(stream) has no partition \(partition ?? 0)") }

@@ -3,21 +3,49 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import Synchronization
 
 /// A small JSON-over-HTTP client for the verbs that talk to a server.
 struct APIClient {
     let base: String
-    let client = Self.http
+    let client: HTTPClient
+
+    /// A client of the server at `base`.
+    init(base: String) {
+        self.base = base
+        self.client = Self.http
+    }
+
+    /// A client of the server at `base` that trusts the PEM certificates in `file` (as well as
+    /// the system's).
+    init(base: String, trusting file: String) throws {
+        self.base = base
+        var configuration = Self.configuration
+        var tls = TLSConfiguration.makeClientConfiguration()
+        do { tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(file))] } catch {
+            throw Failure(description: "--cacert: cannot read PEM certificates from \(file): \(error)")
+        }
+        configuration.tlsConfiguration = tls
+        // Kept for the life of the process, like the shared client: a client must never be
+        // released before it is shut down.
+        self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        Self.kept.withLock { $0.append(client) }
+    }
+
+    private static let kept = Mutex<[HTTPClient]>([])
 
     /// The verbs' client: configured as `HTTPClient.shared`, except that a connection that cannot
     /// be made fails its request at once instead of being retried quietly until the request's
     /// deadline, so that a verb can say the server is unreachable and retry with its own backoff.
-    static let http: HTTPClient = {
+    static let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+
+    static var configuration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration.singletonConfiguration
         configuration.timeout.connect = .seconds(10)
         configuration.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
+        return configuration
+    }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String

@@ -21,7 +21,7 @@ struct Recompute: AsyncParsableCommand {
     func run() async throws {
         var request: [String: Any] = ["mode": full ? "full" : "incremental", "trigger": "cli"]
         if let view { request["view"] = view }
-        let client = APIClient(base: options.server)
+        let client = try options.client()
         let (status, reply) = try await client.send(.POST, "/v1/jobs", body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: request)))
         guard status == 202 else {
             printError("HTTP \(status): \(String(buffer: reply))")
@@ -61,7 +61,7 @@ struct Jobs: AsyncParsableCommand {
     @Option(help: "How many jobs to list.") var limit: Int = 20
 
     func run() async throws {
-        let client = APIClient(base: options.server)
+        let client = try options.client()
         if let id {
             if follow {
                 _ = try await JobLine.follow(id, client: client)

@@ -83,7 +83,7 @@ struct Post: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = APIClient(base: options.server)
+        let client = try options.client()
         let handle: FileHandle
         var size: Int?
         if file == "-" {

@@ -48,7 +48,7 @@ struct Query: AsyncParsableCommand {
             if let sessionGap, let sessionKey { request["window"] = ["type": "session", "gap": sessionGap, "key": sessionKey] }
             body = try JSONSerialization.data(withJSONObject: request)
         }
-        let client = APIClient(base: options.server)
+        let client = try options.client()
         let (status, reply) = try await client.send(.POST, "/v1/query", body: ByteBuffer(bytes: body), accept: csv ? "text/csv" : "application/json")
         guard status == 200 else {
             printError("HTTP \(status): \(String(buffer: reply))")

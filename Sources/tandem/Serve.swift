@@ -72,8 +72,9 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "tandem")
         Self.raiseOpenFileLimit(logger: logger)
         let host = configuration.host
+        let scheme = configuration.tls == nil ? "http" : "https"
         let (app, _) = try TandemApplication.build(configuration: configuration, logger: logger) { port in
-            print("tandem listening on http://\(host):\(port)")
+            print("tandem listening on \(scheme)://\(host):\(port)")
             fflush(nil)
         }
         // SIGTERM and SIGINT shut down gracefully: the listener closes, requests in flight get

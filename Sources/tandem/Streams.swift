@@ -15,7 +15,7 @@ struct Streams: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let body = try await APIClient(base: options.server).decode(StreamsResponse.self, .GET, "/v1/streams")
+            let body = try await try options.client().decode(StreamsResponse.self, .GET, "/v1/streams")
             print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "PARTITIONS  VERSION  FIELDS")
             for stream in body.streams {
                 print(
@@ -32,7 +32,7 @@ struct Streams: AsyncParsableCommand {
         @Argument(help: "The stream's name.") var name: String
 
         func run() async throws {
-            let bytes = try await APIClient(base: options.server).expectOK(.GET, "/v1/streams/\(name)")
+            let bytes = try await try options.client().expectOK(.GET, "/v1/streams/\(name)")
             print(String(buffer: bytes))
         }
     }
@@ -80,7 +80,7 @@ struct Streams: AsyncParsableCommand {
                 if dropUnknown { definition["unknown_fields"] = "drop" }
                 body = try JSONSerialization.data(withJSONObject: definition)
             }
-            let bytes = try await APIClient(base: options.server).expectOK(.POST, "/v1/streams", body: ByteBuffer(bytes: body))
+            let bytes = try await try options.client().expectOK(.POST, "/v1/streams", body: ByteBuffer(bytes: body))
             print(String(buffer: bytes))
         }
     }

@@ -18,4 +18,12 @@ struct Tandem: AsyncParsableCommand {
 struct ServerOptions: ParsableArguments {
     @Option(name: .long, help: "The server's base URL.")
     var server: String = "http://127.0.0.1:8080"
+    @Option(name: .long, help: "PEM certificates to trust for an https:// server (for example its own self-signed one).")
+    var cacert: String?
+
+    /// A client for the server.
+    func client() throws -> APIClient {
+        guard let cacert else { return APIClient(base: server) }
+        return try APIClient(base: server, trusting: cacert)
+    }
 }

@@ -11,7 +11,7 @@ struct Topics: AsyncParsableCommand {
     @Argument(help: "Only this stream.") var stream: String?
 
     func run() async throws {
-        let client = APIClient(base: options.server)
+        let client = try options.client()
         var names: [String] = []
         if let stream {
             names = [stream]

@@ -17,7 +17,7 @@ struct Views: AsyncParsableCommand {
         @OptionGroup var options: ServerOptions
 
         func run() async throws {
-            let body = try await APIClient(base: options.server).decode(ViewsResponse.self, .GET, "/v1/views")
+            let body = try await try options.client().decode(ViewsResponse.self, .GET, "/v1/views")
             print(
                 "NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "STREAM".padding(toLength: 20, withPad: " ", startingAt: 0)
                     + "BUCKET  CAUGHT_UP  CONSUMED  ROWS")
@@ -40,7 +40,7 @@ struct Views: AsyncParsableCommand {
         @Argument(help: "The view.") var name: String
 
         func run() async throws {
-            print(String(buffer: try await APIClient(base: options.server).expectOK(.GET, "/v1/views/\(name)")))
+            print(String(buffer: try await try options.client().expectOK(.GET, "/v1/views/\(name)")))
         }
     }
 
@@ -51,7 +51,7 @@ struct Views: AsyncParsableCommand {
 
         func run() async throws {
             let body = file == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: file))
-            print(String(buffer: try await APIClient(base: options.server).expectOK(.POST, "/v1/views", body: ByteBuffer(bytes: body))))
+            print(String(buffer: try await try options.client().expectOK(.POST, "/v1/views", body: ByteBuffer(bytes: body))))
         }
     }
 
@@ -61,7 +61,7 @@ struct Views: AsyncParsableCommand {
         @Argument(help: "The view.") var name: String
 
         func run() async throws {
-            _ = try await APIClient(base: options.server).expectOK(.DELETE, "/v1/views/\(name)")
+            _ = try await try options.client().expectOK(.DELETE, "/v1/views/\(name)")
             print("deleted \(name)")
         }
     }
