@@ -22,8 +22,11 @@ public final class ManagedPostgres: Service, Sendable {
         public var description: String
     }
 
+    /// The generated password of the `postgres` role, kept in `DIRECTORY/password` (mode 0600).
+    let password: String
+
     /// The URL to reach it.
-    public var url: String { "postgres://postgres@127.0.0.1:\(port)/tandem" }
+    public var url: String { "postgres://postgres:\(password)@127.0.0.1:\(port)/tandem" }
 
     /// Creates (if needed) and starts the cluster in `directory`.
     ///
@@ -59,9 +62,15 @@ public final class ManagedPostgres: Service, Sendable {
         }
         self.directory = path
         let data = self.directory + "/data"
+        password = try Self.password(in: path)
         if !FileManager.default.fileExists(atPath: data + "/PG_VERSION") {
             logger.info("creating a private PostgreSQL cluster", metadata: ["directory": "\(data)"])
-            try Self.run(bin + "/initdb", ["-D", data, "--auth=trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"], asPostgres: root)
+            let passwordFile = try Self.privateFile(in: path, contents: password + "\n", forPostgres: root)
+            defer { unlink(passwordFile) }
+            try Self.run(
+                bin + "/initdb",
+                ["-D", data, "--auth=scram-sha-256", "--pwfile=\(passwordFile)", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"],
+                asPostgres: root)
         }
         var chosen = 0
         var lastError = ""
@@ -85,8 +94,11 @@ public final class ManagedPostgres: Service, Sendable {
         }
         guard chosen != 0 else { throw Failure(description: "could not start the private PostgreSQL cluster: \(lastError)") }
         port = chosen
+        try Self.requirePasswords(bin: bin, data: data, socket: self.directory, port: chosen, password: password, root: root, logger: logger)
         // Fails when the database exists (every start after the first); connecting reports any other cause.
-        _ = try? Self.run(bin + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "tandem"], asPostgres: root)
+        _ = try? Self.run(
+            bin + "/createdb", ["-h", "127.0.0.1", "-p", "\(port)", "-U", "postgres", "tandem"], asPostgres: root,
+            environment: ["PGPASSWORD": password])
         logger.info("private PostgreSQL cluster started", metadata: ["port": "\(port)", "directory": "\(data)"])
     }
 
@@ -105,6 +117,63 @@ public final class ManagedPostgres: Service, Sendable {
         logger.info("private PostgreSQL cluster stopped")
     }
 
+    /// The cluster's password: read from `DIRECTORY/password`, or made (32 random bytes, hex)
+    /// and written there, readable by its owner only.
+    static func password(in directory: String) throws -> String {
+        let path = directory + "/password"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard password.count >= 16 else { throw Failure(description: "\(path) does not hold a password; delete it to make a new one") }
+            return password
+        }
+        var generator = SystemRandomNumberGenerator()
+        let password = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        let bytes = Array((password + "\n").utf8)
+        guard write(descriptor, bytes, bytes.count) == bytes.count, fsync(descriptor) == 0 else {
+            throw Failure(description: "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        return password
+    }
+
+    /// A file of `contents` in `directory` that only the user running PostgreSQL can read.
+    static func privateFile(in directory: String, contents: String, forPostgres: Bool) throws -> String {
+        let path = directory + "/.secret-\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: path, contents: Data(contents.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw Failure(description: "cannot create \(path)")
+        }
+        if forPostgres { try run("/bin/chown", ["postgres:postgres", path]) }
+        return path
+    }
+
+    /// Makes the cluster require passwords (scram-sha-256): a cluster created by an older Tandem
+    /// trusted every local user; its `postgres` role gets the password and `pg_hba.conf` is
+    /// rewritten, then reloaded.
+    static func requirePasswords(bin: String, data: String, socket: String, port: Int, password: String, root: Bool, logger: Logger) throws {
+        let hba = data + "/pg_hba.conf"
+        let rules = (try? String(contentsOfFile: hba, encoding: .utf8)) ?? ""
+        let trusting = rules.split(separator: "\n").contains { line in
+            !line.hasPrefix("#") && line.split(whereSeparator: \.isWhitespace).last == "trust"
+        }
+        guard trusting else { return }
+        logger.notice("the private PostgreSQL cluster trusted every local user; it now requires the password in its password file")
+        let statement = try privateFile(in: socket, contents: "ALTER ROLE postgres PASSWORD '\(password)';\n", forPostgres: root)
+        defer { unlink(statement) }
+        try run(bin + "/psql", ["-h", socket, "-p", "\(port)", "-U", "postgres", "-d", "postgres", "-qAt", "-f", statement], asPostgres: root)
+        let scram = """
+            # Written by Tandem: every connection needs the password in Tandem's password file.
+            local   all   all                 scram-sha-256
+            host    all   all   127.0.0.1/32  scram-sha-256
+            host    all   all   ::1/128       scram-sha-256
+
+            """
+        try scram.write(toFile: hba, atomically: true, encoding: .utf8)
+        if root { try run("/bin/chown", ["postgres:postgres", hba]) }
+        try run(bin + "/pg_ctl", ["-D", data, "reload"], asPostgres: root)
+    }
+
     static func binaries() throws -> String {
         let candidates = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
         for version in candidates.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) })
@@ -120,7 +189,7 @@ public final class ManagedPostgres: Service, Sendable {
     /// can miss the exit of a program whose child daemonizes, as `pg_ctl start` does), its
     /// output going to a file.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false) throws -> String {
+    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool = false, environment: [String: String] = [:]) throws -> String {
         let argv = asPostgres ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments : [executable] + arguments
         let outputPath = NSTemporaryDirectory() + "tandem-pg-\(UUID().uuidString).out"
         defer { unlink(outputPath) }
@@ -133,7 +202,14 @@ public final class ManagedPostgres: Service, Sendable {
         var cArguments = argv.map { strdup($0) } + [nil]
         defer { for pointer in cArguments { free(pointer) } }
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        let spawned: Int32
+        if environment.isEmpty {
+            spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, environ)
+        } else {
+            var variables = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }.map { strdup("\($0)=\($1)") } + [nil]
+            defer { for pointer in variables { free(pointer) } }
+            spawned = posix_spawn(&pid, argv[0], &actions, nil, &cArguments, &variables)
+        }
         guard spawned == 0 else { throw Failure(description: "cannot run \(argv[0]): \(String(cString: strerror(spawned)))") }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -123,7 +123,8 @@ struct TLSTests {
             defer { server.terminate() }
             let client = HTTPTestClient(baseURL: server.baseURL)
             let job = try await client.send(.POST, "/v1/jobs", body: #"{"view":"per_client","mode":"full"}"#)
-            #expect(job.status == 202, "\(mode): \(job.body)")
+            // Accepted, or a job of the view (its first, or one queued again) is already on.
+            #expect(job.status == 202 || job.body.contains("job_running"), "\(mode): \(job.body)")
             #expect(try await client.send(.GET, "/readyz").status == 200, "\(mode)")
             #expect(Int(try TestDatabase.psql(plain, encrypted)) ?? 0 > 0, "\(mode): Tandem's connections use TLS")
             server.terminate()
