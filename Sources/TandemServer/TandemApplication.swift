@@ -44,6 +44,8 @@ public enum TandemApplication {
         var mirroredDefinitions: MirroredDefinitionStore?
         /// Services to run before the HTTP server, in order.
         var services: [any Service]
+        /// The tokens and the check of every request.
+        public var access: AccessControl
     }
 
     /// Opens storage and builds the application.
@@ -66,6 +68,16 @@ public enum TandemApplication {
         let router = Router()
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         router.middlewares.add(BrowserProtectionMiddleware(settings: configuration.browser, listeningOn: configuration.host))
+        if !configuration.authEnabled {
+            guard ["127.0.0.1", "::1", "localhost"].contains(configuration.host) else {
+                throw ConfigurationError(
+                    description:
+                        "auth.enabled: false (or --no-auth) is allowed only when the server listens on a loopback address, not \(configuration.host)")
+            }
+            logger.warning("AUTH IS OFF (auth.enabled: false): any local process or user can read, change and delete everything this server holds")
+        }
+        router.middlewares.add(AccessMiddleware(access: components.access))
+        TokenRoutes(access: components.access).register(on: router)
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
             .register(on: router)
         ViewRoutes(service: components.views).register(on: router)
@@ -107,7 +119,7 @@ public enum TandemApplication {
                 } else {
                     try await batch.prepare()
                     try await components.mirroredDefinitions?.attach()
-                    try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind])
+                    try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind, AccessToken.kind])
                     batch.markAttached()
                     attached = true
                 }
@@ -118,6 +130,10 @@ public enum TandemApplication {
             try components.ingestor.loadIDIndexes()
             // Before the views start from their published cuts: a cut the log cannot back is dropped.
             components.batch?.checkCuts()
+            if let token = try await components.access.load(dataDirectory: configuration.dataDirectory) {
+                print("tandem admin token (shown once; also in \(configuration.dataDirectory)/admin.token, readable by its owner only): \(token)")
+                fflush(nil)
+            }
             try await views.catalog.load()
             views.startAll()
             for view in configuredViews { try await views.define(view) }
@@ -161,7 +177,7 @@ public enum TandemApplication {
         guard let batch = components.batch, let definitions = components.mirroredDefinitions else { return }
         let changed = try await batch.prepare()
         try await definitions.attach()
-        try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind])
+        try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind, AccessToken.kind])
         // PostgreSQL is the store of record; a definition it holds that this server does not (a
         // crash between its write and the copy's) is named, and applies at the next start.
         let streams = try await definitions.loadAll(kind: StreamDefinition.kind)
@@ -212,7 +228,8 @@ public enum TandemApplication {
             let stored = PostgresDefinitionStore(client: database, logger: logger)
             databaseDefinitions = stored
             mirroredDefinitions = MirroredDefinitionStore(
-                primary: stored, root: configuration.dataDirectory + "/catalog-copy", kinds: [StreamDefinition.kind, ViewDefinition.kind],
+                primary: stored, root: configuration.dataDirectory + "/catalog-copy",
+                kinds: [StreamDefinition.kind, ViewDefinition.kind, AccessToken.kind],
                 logger: logger)
         }
         let definitions: any DefinitionStore = mirroredDefinitions ?? FileDefinitionStore(root: configuration.dataDirectory)
@@ -237,6 +254,7 @@ public enum TandemApplication {
         if let batch { services += [batch, Scheduler(batch: batch)] }
         return Components(
             log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions,
-            databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services)
+            databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services,
+            access: AccessControl(store: definitions, enabled: configuration.authEnabled, logger: logger))
     }
 }

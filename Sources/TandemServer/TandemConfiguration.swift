@@ -55,6 +55,9 @@ public struct TandemConfiguration: Sendable, Equatable {
     }
     /// Connection limits of the HTTP server.
     public var server = ServerLimits()
+    /// Whether every request but `/healthz` and `/readyz` needs a bearer token (`auth.enabled`).
+    /// Off is allowed only when the server listens on a loopback address.
+    public var authEnabled = true
     /// What browsers may do: the `Host` names answered (`server.allowed_hosts`) and the origins
     /// whose pages may post events (`server.cors.allowed_origins`).
     public var browser = BrowserSettings()
@@ -222,6 +225,10 @@ public struct TandemConfiguration: Sendable, Equatable {
         }
         var postgres: Postgres?
         var batch: Batch?
+        struct Auth: Decodable {
+            var enabled: Bool?
+        }
+        var auth: Auth?
 
         func apply(to base: TandemConfiguration, source: String) throws -> TandemConfiguration {
             var configuration = base
@@ -253,6 +260,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             }
             if let value = try duration(server?.read_timeout, "server.read_timeout") { configuration.server.readTimeout = .milliseconds(value) }
             if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
+            if let enabled = auth?.enabled { configuration.authEnabled = enabled }
             if let tls = server?.tls {
                 guard let certificate = tls.certificate, let key = tls.key else {
                     throw Error(description: "\(source): server.tls needs both certificate and key (PEM files)")

@@ -48,7 +48,8 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Starts `tandem serve` on a free port with `DIRECTORY/tandem.yaml` and data in
     /// `DIRECTORY/data`, and waits until it listens. `run` numbers the output file, so that the
-    /// logs of successive runs (before and after a crash) are kept apart.
+    /// logs of successive runs (before and after a crash) are kept apart. It serves without
+    /// tokens (`--no-auth`, on loopback); the tests of access control start their own.
     /// - Parameter database: the PostgreSQL URL for the batch layer; `nil` runs without one.
     public static func start(in directory: TemporaryDirectory, run: Int, database: String? = nil) async throws -> ServerProcess {
         let server = try launch(in: directory, run: run, database: database)
@@ -60,7 +61,7 @@ public final class ServerProcess: @unchecked Sendable {
     /// server that must refuse to start.
     public static func launch(in directory: TemporaryDirectory, run: Int, database: String? = nil) throws -> ServerProcess {
         try ServerProcess(
-            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"]
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0", "--no-auth"]
                 + (database.map { ["--postgres-url", $0] } ?? ["--no-batch"]),
             outputPath: directory.path + "/server-\(run).log")
     }

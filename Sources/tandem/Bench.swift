@@ -100,6 +100,8 @@ struct IngestBench: AsyncParsableCommand {
         var configuration = TandemConfiguration()
         configuration.dataDirectory = directory
         configuration.port = 0
+        // An in-process loopback benchmark of the ingest path, without tokens.
+        configuration.authEnabled = false
         configuration.streams = [Self.definition]
         configuration.ingest.eventTimeBounds = EventTimeBounds(maxAgeMilliseconds: nil, maxFutureMilliseconds: nil)
         var logger = Logger(label: "bench")

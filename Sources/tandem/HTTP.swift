@@ -10,6 +10,8 @@ import Synchronization
 struct APIClient {
     let base: String
     let client: HTTPClient
+    /// The bearer token sent with every request, if any.
+    var token: String?
 
     /// A client of the server at `base`.
     init(base: String) {
@@ -60,6 +62,7 @@ struct APIClient {
     ) async throws -> (status: Int, body: ByteBuffer) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let accept { request.headers.add(name: "Accept", value: accept) }
         if let contentEncoding { request.headers.add(name: "Content-Encoding", value: contentEncoding) }
         if let body {

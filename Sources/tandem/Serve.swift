@@ -49,6 +49,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Run without a database: no batch layer, answers from the speed layer alone.")
     var noBatch = false
 
+    @Flag(name: .long, help: "Serve without tokens (auth.enabled: false); only on a loopback address.")
+    var noAuth = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
 
@@ -56,6 +59,7 @@ struct Serve: AsyncParsableCommand {
         var configuration = try files.load()
         if let host { configuration.host = host }
         if let port { configuration.port = port }
+        if noAuth { configuration.authEnabled = false }
         if noBatch {
             configuration.database = .none
         } else if let url = postgresUrl ?? ProcessInfo.processInfo.environment["DATABASE_URL"] {

@@ -46,7 +46,7 @@ struct GracefulShutdownTests {
         try CrashTortureTests.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
         func launch(_ run: Int) async throws -> ServerProcess {
             let server = try ServerProcess(
-                arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0"],
+                arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0", "--no-auth"],
                 outputPath: directory.path + "/server-\(run).log")
             try await server.waitUntilListening()
             return server

@@ -213,7 +213,9 @@ struct IdempotentIngestProcessTests {
     /// Starts `tandem serve` on `port`, as `ServerProcess.start` does on a free one.
     static func start(in directory: TemporaryDirectory, run: Int, port: Int) async throws -> ServerProcess {
         let server = try ServerProcess(
-            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "\(port)", "--no-batch"],
+            arguments: [
+                "--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "\(port)", "--no-batch", "--no-auth",
+            ],
             outputPath: directory.path + "/server-\(run).log")
         try await server.waitUntilListening()
         return server

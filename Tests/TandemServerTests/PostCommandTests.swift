@@ -39,13 +39,16 @@ struct PostCommandTests {
     }
 
     /// Runs `tandem ARGUMENTS`, watching its peak memory until it exits. `input` becomes its
-    /// standard input; its standard error goes to `errorPath` (a new file by default).
+    /// standard input; its standard error goes to `errorPath` (a new file by default);
+    /// `environment` adds variables.
     static func tandem(
-        _ arguments: [String], in directory: TemporaryDirectory, input: FileHandle? = nil, errorPath: String? = nil
+        _ arguments: [String], in directory: TemporaryDirectory, input: FileHandle? = nil, errorPath: String? = nil,
+        environment: [String: String] = [:]
     ) async throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ServerProcess.binaryPath)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         if let input { process.standardInput = input }
         let outputPath = directory.path + "/post-\(UUID().uuidString).out", errorPath = errorPath ?? outputPath + ".err"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)

@@ -39,6 +39,9 @@ func withApp<Value: Sendable>(
     configuration.port = 0
     configuration.streams = [pageviewsDefinition]
     if let database { configuration.database = .url(database.url) }
+    // Tests of other features run on loopback without tokens (the explicit setting); AuthTests
+    // turn them on.
+    configuration.authEnabled = false
     configure(&configuration)
     var logger = Logger(label: "test")
     logger.logLevel = .warning

@@ -212,7 +212,7 @@ class Tandem:
         # cwd = the data directory's parent, so that no ./tandem.yaml is picked up.
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--data-dir", os.path.join(self.dir, "data"),
-             "--host", "127.0.0.1", "--port", str(self.port)],
+             "--host", "127.0.0.1", "--port", str(self.port), "--no-auth"],
             cwd=self.dir, stdout=self.logfile, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:

@@ -1,0 +1,139 @@
+import Catalog
+import Events
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import Logging
+import Synchronization
+import TandemAPI
+
+/// Bearer tokens with scopes: the catalog of tokens (PostgreSQL when the server has one, the data
+/// directory otherwise), an index by public id for the hot path, the admin token made at the
+/// first start, and the check every request goes through.
+public final class AccessControl: Sendable {
+    /// The tokens.
+    let catalog: Catalog<AccessToken>
+    /// Whether requests need a token (`auth.enabled`).
+    public let enabled: Bool
+    private let byID = Mutex<[String: AccessToken]>([:])
+    private let logger: Logger
+
+    init(store: any DefinitionStore, enabled: Bool, logger: Logger) {
+        self.catalog = Catalog<AccessToken>(store: store, logger: logger)
+        self.enabled = enabled
+        self.logger = logger
+    }
+
+    /// Loads the tokens; with none and auth on, makes the admin token, writes it to
+    /// `DATA/admin.token` (readable by its owner only) and returns it, to be shown once.
+    func load(dataDirectory: String) async throws -> String? {
+        try await catalog.load()
+        reindex()
+        guard enabled, catalog.all.isEmpty else { return nil }
+        let (record, token) = AccessToken.make(name: "admin", scope: .admin, streams: nil)
+        let path = dataDirectory + "/admin.token"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard descriptor >= 0 else { throw APIError(.internalServerError, code: "internal", "cannot write \(path)") }
+        fchmod(descriptor, 0o600)
+        let bytes = Array((token + "\n").utf8)
+        let written = write(descriptor, bytes, bytes.count)
+        fsync(descriptor)
+        close(descriptor)
+        guard written == bytes.count else { throw APIError(.internalServerError, code: "internal", "cannot write \(path)") }
+        try await catalog.define(record)
+        reindex()
+        logger.notice("made the admin token; it is shown once and kept in the data directory", metadata: ["file": "\(path)"])
+        return token
+    }
+
+    private func reindex() {
+        let all = catalog.all
+        byID.withLock { index in index = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) }
+    }
+
+    /// Makes a token; returns its record and the token, which is never shown again.
+    func create(name: String, scope: AccessToken.Scope, streams: [String]?) async throws -> (AccessToken, String) {
+        guard Names.isValid(name) else {
+            throw APIError.badRequest("invalid_token", "a token name is 1 to 64 letters, digits, _ or -, got \"\(name)\"", field: "name")
+        }
+        if scope != .ingest, streams != nil {
+            throw APIError.badRequest("invalid_token", "only an ingest token can be limited to streams", field: "streams")
+        }
+        let (record, token) = AccessToken.make(name: name, scope: scope, streams: streams)
+        try await catalog.define(record)
+        reindex()
+        return (record, token)
+    }
+
+    /// Revokes a token; from the next request on it is refused on every route.
+    func revoke(_ name: String) async throws -> Bool {
+        let removed = try await catalog.remove(name)
+        reindex()
+        return removed
+    }
+
+    /// The token an `Authorization` header presents, if it is a valid one.
+    func token(from header: String?) -> AccessToken? {
+        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        guard let (id, secret) = AccessToken.parts(of: header.dropFirst(7).drop(while: { $0 == " " })),
+            let record = byID.withLock({ $0[String(id)] }), record.matches(secret: secret)
+        else { return nil }
+        return record
+    }
+}
+
+/// Every request but `/healthz` and `/readyz` needs a token whose scope allows it: none, or one
+/// that is not valid, is 401 `unauthenticated`; one without the scope is 403 `forbidden`.
+struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
+    let access: AccessControl
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard access.enabled, path != "/healthz", path != "/readyz" else { return try await next(request, context) }
+        guard let token = access.token(from: request.headers[.authorization]) else {
+            throw APIError(
+                .unauthorized, code: "unauthenticated",
+                "this route needs a token: send Authorization: Bearer tdm_... (the admin token of a first start is in the data directory's admin.token)"
+            )
+        }
+        let need = AccessNeed.of(method: request.method.rawValue, path: path)
+        guard token.allows(need) else {
+            throw APIError(.forbidden, code: "forbidden", "token \"\(token.name)\" (scope \(token.scope.rawValue)) does not have \(need)")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// `POST /v1/tokens`, `GET /v1/tokens`, `DELETE /v1/tokens/{name}` (admin scope).
+struct TokenRoutes: Sendable {
+    let access: AccessControl
+
+    struct CreateRequest: Decodable {
+        var name: String
+        var scope: AccessToken.Scope
+        var streams: [String]?
+    }
+
+    func register<Context: RequestContext>(on router: Router<Context>) {
+        router.post("/v1/tokens") { request, _ in
+            let body = try await JSONCoding.decodeBody(CreateRequest.self, from: request)
+            let (record, token) = try await access.create(name: body.name, scope: body.scope, streams: body.streams)
+            return try JSONCoding.response(TokenResponse(record, token: token), status: .created)
+        }
+        router.get("/v1/tokens") { _, _ in
+            try JSONCoding.response(TokensResponse(tokens: access.catalog.all.map { TokenResponse($0, token: nil) }))
+        }
+        router.delete("/v1/tokens/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard try await access.revoke(name) else { throw APIError(.notFound, code: "unknown_token", "no token named \"\(name)\"") }
+            return Response(status: .noContent)
+        }
+    }
+}
+
+extension TokenResponse {
+    init(_ record: AccessToken, token: String?) {
+        self.init(name: record.name, id: record.id, scope: record.scope.rawValue, streams: record.streams, createdAt: record.createdAt, token: token)
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import TandemAPI
+import TandemTestSupport
+import Testing
+
+/// Tokens with scopes on a real server with auth on (the default): the admin token of the first
+/// start, 401 and 403, tokens made, listed and revoked with the command line, which finds the
+/// admin token by itself.
+@Suite("Access control of a real server")
+struct AuthTests {
+    @Test func tokensWithScopesGuardEveryRoute() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-auth")
+        defer { directory.remove() }
+        try CrashTortureTests.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let data = directory.path + "/data"
+        let server = try ServerProcess(
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", data, "--port", "0", "--no-batch"],
+            outputPath: directory.path + "/server-1.log")
+        defer { server.terminate() }
+        try await server.waitUntilListening()
+        let port = server.port
+
+        // The first start made the admin token: printed once, and in a file only its owner reads.
+        let admin = try String(contentsOfFile: data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(admin.hasPrefix("tdm_"))
+        #expect(server.output.contains(admin), "the token is printed at the first start")
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: data + "/admin.token")[.posixPermissions] as? Int)
+        #expect(mode == 0o600)
+
+        func exchange(_ method: String, _ path: String, token: String? = nil, body: String = "") throws -> RawHTTPConnection.Answer {
+            var headers: [(String, String)] = [("Content-Type", "application/json")]
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            return try RawHTTPConnection.exchange(port: port, method: method, path: path, headers: headers, body: Array(body.utf8))
+        }
+        let event = #"{"ts":1763596800000,"client":"a","seq":1}"#
+        let query = #"{"view":"per_client","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#
+
+        // Anonymous: only the health routes.
+        #expect(try exchange("GET", "/healthz").status == 200)
+        #expect(try exchange("GET", "/readyz").status == 200)
+        for (method, path, body) in [
+            ("GET", "/v1/streams", ""), ("POST", "/v1/streams/orders/events", event), ("POST", "/v1/query", query), ("GET", "/v1/status", ""),
+            ("GET", "/", ""), ("GET", "/v1/tokens", ""), ("DELETE", "/v1/views/per_client", ""),
+        ] {
+            let answer = try exchange(method, path, body: body)
+            #expect(answer.status == 401, "\(method) \(path)")
+            #expect(try answer.decode(ErrorResponse.self).error.code == "unauthenticated")
+        }
+        for bad in [admin + "x", "tdm_nope_secret", String(admin.dropLast()), "Basic " + admin] {
+            #expect(try exchange("GET", "/v1/streams", token: bad).status == 401, "\(bad)")
+        }
+        #expect(try exchange("GET", "/v1/streams", token: admin).status == 200)
+
+        // The command line finds the admin token in the data directory by itself.
+        let server_ = "http://127.0.0.1:\(port)"
+        let env = ["TANDEM_DATA_DIR": data]
+        let made = try await PostCommandTests.tandem(
+            ["tokens", "create", "--name", "web", "--scope", "ingest", "--stream", "orders", "--server", server_], in: directory, environment: env)
+        #expect(made.status == 0, "\(made.errors)")
+        let web = made.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(web.hasPrefix("tdm_"))
+        let reader = try await PostCommandTests.tandem(
+            ["tokens", "create", "--name", "dash", "--scope", "query", "--server", server_], in: directory, environment: env)
+        let dash = reader.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let listed = try await PostCommandTests.tandem(["tokens", "list", "--server", server_], in: directory, environment: env)
+        #expect(listed.output.contains("web") && listed.output.contains("dash") && listed.output.contains("admin"))
+        #expect(!listed.output.contains(web) && !listed.output.contains(admin), "secrets are never listed")
+        // Without the file or a token, the command line is refused.
+        let anonymous = try await PostCommandTests.tandem(
+            ["topics", "--server", server_], in: directory, environment: ["TANDEM_DATA_DIR": "/nonexistent"])
+        #expect(anonymous.status != 0)
+        #expect(anonymous.errors.contains("unauthenticated"), "\(anonymous.errors)")
+
+        // Scopes.
+        #expect(try exchange("POST", "/v1/streams/orders/events", token: web, body: event).status == 200)
+        let elsewhere = try exchange("POST", "/v1/streams/other/events", token: web, body: event)
+        #expect(elsewhere.status == 403)
+        #expect(try elsewhere.decode(ErrorResponse.self).error.code == "forbidden")
+        #expect(try exchange("POST", "/v1/query", token: web, body: query).status == 403)
+        #expect(try exchange("GET", "/v1/streams", token: web).status == 403)
+        #expect(try exchange("POST", "/v1/query", token: dash, body: query).status == 200)
+        #expect(try exchange("GET", "/v1/streams/orders/records?partition=0&offset=0", token: dash).status == 200)
+        #expect(try exchange("GET", "/v1/views/per_client", token: dash).status == 200)
+        #expect(try exchange("POST", "/v1/streams/orders/events", token: dash, body: event).status == 403)
+        #expect(try exchange("DELETE", "/v1/views/per_client", token: dash).status == 403)
+        #expect(try exchange("GET", "/v1/tokens", token: dash).status == 403)
+        #expect(try exchange("POST", "/v1/tokens", token: web, body: #"{"name":"x","scope":"admin"}"#).status == 403)
+        #expect(try exchange("POST", "/v1/streams/orders/events", token: admin, body: event).status == 200, "admin may do anything")
+
+        // A revocation takes effect at once.
+        let revoked = try await PostCommandTests.tandem(["tokens", "revoke", "web", "--server", server_], in: directory, environment: env)
+        #expect(revoked.status == 0, "\(revoked.errors)")
+        #expect(try exchange("POST", "/v1/streams/orders/events", token: web, body: event).status == 401)
+        #expect(try exchange("POST", "/v1/query", token: dash, body: query).status == 200)
+
+        // A restart keeps the tokens and makes no new admin token.
+        server.terminate()
+        let again = try ServerProcess(
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", data, "--port", "0", "--no-batch"],
+            outputPath: directory.path + "/server-2.log")
+        defer { again.terminate() }
+        try await again.waitUntilListening()
+        #expect(!again.output.contains("tdm_"))
+        let answer = try RawHTTPConnection.exchange(
+            port: again.port, method: "POST", path: "/v1/query",
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer \(dash)")],
+            body: Array(query.utf8))
+        #expect(answer.status == 200)
+        #expect(try String(contentsOfFile: data + "/admin.token", encoding: .utf8).contains(admin))
+    }
+
+    @Test func authCanBeOffOnlyOnLoopbackAndSaysSo() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-noauth")
+        defer { directory.remove() }
+        try CrashTests.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let open = try await ServerProcess.start(in: directory, run: 1)
+        #expect(open.output.contains("AUTH IS OFF"))
+        #expect(try RawHTTPConnection.exchange(port: open.port, method: "GET", path: "/v1/streams").status == 200)
+        open.terminate()
+        let wide = try ServerProcess(
+            arguments: [
+                "--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--host", "0.0.0.0", "--port", "0", "--no-batch",
+                "--no-auth",
+            ],
+            outputPath: directory.path + "/server-2.log")
+        #expect(try await wide.waitForExit(timeout: .seconds(30)))
+        #expect(wide.exitStatus != 0)
+        #expect(wide.output.contains("only when the server listens on a loopback address"), "\(wide.output.suffix(1000))")
+    }
+}
