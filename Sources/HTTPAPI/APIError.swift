@@ -23,6 +23,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     public var retryAfterSeconds: Int?
     /// The id under which the server logged the details of an internal error.
     public var requestID: String?
+    /// Further header fields of the answer (such as `RateLimit-*`).
+    public var headers: HTTPFields = [:]
 
     /// Creates an error answer.
     public init(_ status: HTTPResponse.Status, code: String, _ message: String, details: [Detail] = [], retryAfterSeconds: Int? = nil) {
@@ -44,6 +46,7 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
+        headers.append(contentsOf: self.headers)
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         if let requestID { headers[HTTPField.Name("Tandem-Request-Id")!] = requestID }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody)))

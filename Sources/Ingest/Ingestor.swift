@@ -99,6 +99,7 @@ public final class Ingestor: Sendable {
                 "\(summary.invalidEvents) of \(summary.events) events are invalid; nothing was appended\(shown)",
                 details: summary.issues.map { APIError.Detail(index: $0.index, field: $0.field, code: $0.code.rawValue, message: $0.message) })
         }
+        try IngestQuota.current?.take(summary.events)
         let bytes = max(0, batches.reduce(0) { $0 + $1.byteCount } - reservedBytes)
         try admit(bytes)
         defer { inFlightBytes.subtract(bytes, ordering: .relaxed) }

@@ -13,14 +13,25 @@ public struct TokenResponse: Codable, Sendable, Equatable {
     public var createdAt: String
     /// The whole token, in the answer to its creation only.
     public var token: String?
+    /// Its limit of requests a second, if any.
+    public var requestsPerSecond: Double?
+    /// Its limit of events a second, if any.
+    public var eventsPerSecond: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, id, scope, streams, token
         case createdAt = "created_at"
+        case requestsPerSecond = "requests_per_second"
+        case eventsPerSecond = "events_per_second"
     }
 
     /// Creates a description.
-    public init(name: String, id: String, scope: String, streams: [String]?, createdAt: String, token: String?) {
+    public init(
+        name: String, id: String, scope: String, streams: [String]?, createdAt: String, token: String?, requestsPerSecond: Double? = nil,
+        eventsPerSecond: Double? = nil
+    ) {
+        self.requestsPerSecond = requestsPerSecond
+        self.eventsPerSecond = eventsPerSecond
         self.name = name
         self.id = id
         self.scope = scope

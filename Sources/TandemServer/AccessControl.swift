@@ -4,6 +4,7 @@ import Foundation
 import HTTPAPI
 import HTTPTypes
 import Hummingbird
+import Ingest
 import Logging
 import Synchronization
 import TandemAPI
@@ -17,6 +18,8 @@ public final class AccessControl: Sendable {
     /// Whether requests need a token (`auth.enabled`).
     public let enabled: Bool
     private let byID = Mutex<[String: AccessToken]>([:])
+    /// The tokens' rate limits.
+    let limiter = RateLimiter()
     private let logger: Logger
 
     init(store: any DefinitionStore, enabled: Bool, logger: Logger) {
@@ -53,14 +56,22 @@ public final class AccessControl: Sendable {
     }
 
     /// Makes a token; returns its record and the token, which is never shown again.
-    func create(name: String, scope: AccessToken.Scope, streams: [String]?) async throws -> (AccessToken, String) {
+    func create(
+        name: String, scope: AccessToken.Scope, streams: [String]?, requestsPerSecond: Double? = nil, eventsPerSecond: Double? = nil
+    ) async throws -> (AccessToken, String) {
         guard Names.isValid(name) else {
             throw APIError.badRequest("invalid_token", "a token name is 1 to 64 letters, digits, _ or -, got \"\(name)\"", field: "name")
         }
         if scope != .ingest, streams != nil {
             throw APIError.badRequest("invalid_token", "only an ingest token can be limited to streams", field: "streams")
         }
-        let (record, token) = AccessToken.make(name: name, scope: scope, streams: streams)
+        for (field, rate) in [("requests_per_second", requestsPerSecond), ("events_per_second", eventsPerSecond)] {
+            if let rate, !(rate > 0 && rate <= 1e9) {
+                throw APIError.badRequest("invalid_token", "\(field) must be a positive number, got \(rate)", field: field)
+            }
+        }
+        let (record, token) = AccessToken.make(
+            name: name, scope: scope, streams: streams, requestsPerSecond: requestsPerSecond, eventsPerSecond: eventsPerSecond)
         try await catalog.define(record)
         reindex()
         return (record, token)
@@ -68,8 +79,10 @@ public final class AccessControl: Sendable {
 
     /// Revokes a token; from the next request on it is refused on every route.
     func revoke(_ name: String) async throws -> Bool {
+        let record = catalog[name]
         let removed = try await catalog.remove(name)
         reindex()
+        if let record { limiter.forget(record) }
         return removed
     }
 
@@ -101,7 +114,11 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
         guard token.allows(need) else {
             throw APIError(.forbidden, code: "forbidden", "token \"\(token.name)\" (scope \(token.scope.rawValue)) does not have \(need)")
         }
-        return try await next(request, context)
+        try access.limiter.takeRequest(token)
+        guard token.eventsPerSecond != nil else { return try await next(request, context) }
+        return try await IngestQuota.$current.withValue(TokenEventQuota(limiter: access.limiter, token: token)) {
+            try await next(request, context)
+        }
     }
 }
 
@@ -113,12 +130,22 @@ struct TokenRoutes: Sendable {
         var name: String
         var scope: AccessToken.Scope
         var streams: [String]?
+        var requestsPerSecond: Double?
+        var eventsPerSecond: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case name, scope, streams
+            case requestsPerSecond = "requests_per_second"
+            case eventsPerSecond = "events_per_second"
+        }
     }
 
     func register<Context: RequestContext>(on router: Router<Context>) {
         router.post("/v1/tokens") { request, _ in
             let body = try await JSONCoding.decodeBody(CreateRequest.self, from: request)
-            let (record, token) = try await access.create(name: body.name, scope: body.scope, streams: body.streams)
+            let (record, token) = try await access.create(
+                name: body.name, scope: body.scope, streams: body.streams, requestsPerSecond: body.requestsPerSecond,
+                eventsPerSecond: body.eventsPerSecond)
             return try JSONCoding.response(TokenResponse(record, token: token), status: .created)
         }
         router.get("/v1/tokens") { _, _ in
@@ -134,6 +161,8 @@ struct TokenRoutes: Sendable {
 
 extension TokenResponse {
     init(_ record: AccessToken, token: String?) {
-        self.init(name: record.name, id: record.id, scope: record.scope.rawValue, streams: record.streams, createdAt: record.createdAt, token: token)
+        self.init(
+            name: record.name, id: record.id, scope: record.scope.rawValue, streams: record.streams, createdAt: record.createdAt, token: token,
+            requestsPerSecond: record.requestsPerSecond, eventsPerSecond: record.eventsPerSecond)
     }
 }

@@ -37,17 +37,26 @@ public struct AccessToken: CatalogEntry {
     public var hash: String
     /// When it was made (RFC 3339).
     public var createdAt: String
+    /// The most requests a second (a token bucket); `nil` for no limit.
+    public var requestsPerSecond: Double?
+    /// The most events a second it may post; `nil` for no limit.
+    public var eventsPerSecond: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, id, scope, streams, hash
         case createdAt = "created_at"
+        case requestsPerSecond = "requests_per_second"
+        case eventsPerSecond = "events_per_second"
     }
 
     /// A new token: its record and the whole token, which only its creator sees.
-    public static func make(name: String, scope: Scope, streams: [String]?) -> (AccessToken, String) {
+    public static func make(
+        name: String, scope: Scope, streams: [String]?, requestsPerSecond: Double? = nil, eventsPerSecond: Double? = nil
+    ) -> (AccessToken, String) {
         let id = randomText(bytes: 6), secret = randomText(bytes: 24)
         let record = AccessToken(
-            name: name, id: id, scope: scope, streams: streams, hash: digest(secret), createdAt: Timestamp.format(Timestamp.now()))
+            name: name, id: id, scope: scope, streams: streams, hash: digest(secret), createdAt: Timestamp.format(Timestamp.now()),
+            requestsPerSecond: requestsPerSecond, eventsPerSecond: eventsPerSecond)
         return (record, "tdm_\(id)_\(secret)")
     }
 

@@ -119,7 +119,8 @@ public enum TandemApplication {
                 } else {
                     try await batch.prepare()
                     try await components.mirroredDefinitions?.attach()
-                    try await components.databaseDefinitions?.importOnce(from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind, AccessToken.kind])
+                    try await components.databaseDefinitions?.importOnce(
+                        from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind, AccessToken.kind])
                     batch.markAttached()
                     attached = true
                 }

@@ -16,10 +16,14 @@ struct Tokens: AsyncParsableCommand {
         @Option(help: "The token's name.") var name: String
         @Option(help: "ingest, query or admin.") var scope: String
         @Option(help: "For an ingest token: a stream it may post to (repeat for more; default every stream).") var stream: [String] = []
+        @Option(help: "The most requests a second (default no limit).") var requestsPerSecond: Double?
+        @Option(help: "The most events a second it may post (default no limit).") var eventsPerSecond: Double?
 
         func run() async throws {
             var request: [String: Any] = ["name": name, "scope": scope]
             if !stream.isEmpty { request["streams"] = stream }
+            if let requestsPerSecond { request["requests_per_second"] = requestsPerSecond }
+            if let eventsPerSecond { request["events_per_second"] = eventsPerSecond }
             let created = try await options.client().decode(
                 TokenResponse.self, .POST, "/v1/tokens", body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: request)))
             print(created.token ?? "")

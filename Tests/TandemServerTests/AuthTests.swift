@@ -8,16 +8,23 @@ import Testing
 /// admin token by itself.
 @Suite("Access control of a real server")
 struct AuthTests {
-    @Test func tokensWithScopesGuardEveryRoute() async throws {
-        let directory = try TemporaryDirectory(prefix: "tandem-auth")
-        defer { directory.remove() }
-        try CrashTortureTests.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+    /// Starts `tandem serve` with auth on (the default) and `config`; returns it and its data
+    /// directory.
+    static func start(in directory: TemporaryDirectory, config: String) async throws -> (ServerProcess, String) {
+        try config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
         let data = directory.path + "/data"
         let server = try ServerProcess(
             arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", data, "--port", "0", "--no-batch"],
             outputPath: directory.path + "/server-1.log")
-        defer { server.terminate() }
         try await server.waitUntilListening()
+        return (server, data)
+    }
+
+    @Test func tokensWithScopesGuardEveryRoute() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-auth")
+        defer { directory.remove() }
+        let (server, data) = try await Self.start(in: directory, config: CrashTortureTests.config)
+        defer { server.terminate() }
         let port = server.port
 
         // The first start made the admin token: printed once, and in a file only its owner reads.
@@ -107,6 +114,64 @@ struct AuthTests {
             body: Array(query.utf8))
         #expect(answer.status == 200)
         #expect(try String(contentsOfFile: data + "/admin.token", encoding: .utf8).contains(admin))
+    }
+
+    @Test func rateLimitsRefuseWithRetryAfterAndAppendNothing() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-rate")
+        defer { directory.remove() }
+        let (server, data) = try await Self.start(in: directory, config: CrashTests.config)
+        defer { server.terminate() }
+        let env = ["TANDEM_DATA_DIR": data]
+        let url = "http://127.0.0.1:\(server.port)"
+        func make(_ name: String, _ limit: [String]) async throws -> String {
+            let run = try await PostCommandTests.tandem(
+                ["tokens", "create", "--name", name, "--scope", "ingest", "--server", url] + limit, in: directory, environment: env)
+            #expect(run.status == 0, "\(run.errors)")
+            return run.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let slow = try await make("slow", ["--requests-per-second", "2"])
+        let few = try await make("few", ["--events-per-second", "10"])
+        func post(_ token: String, events: Int) throws -> RawHTTPConnection.Answer {
+            let body = (0..<events).map { #"{"ts":1763596800000,"client":"r","seq":\#($0)}"# }.joined(separator: "\n")
+            return try RawHTTPConnection.exchange(
+                port: server.port, method: "POST", path: "/v1/streams/orders/events",
+                headers: [("Content-Type", "application/x-ndjson"), ("Authorization", "Bearer \(token)")], body: Array(body.utf8))
+        }
+        func stored() throws -> Int64 {
+            let admin = try String(contentsOfFile: data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let answer = try RawHTTPConnection.exchange(
+                port: server.port, method: "GET", path: "/v1/streams/orders/partitions", headers: [("Authorization", "Bearer \(admin)")])
+            return try answer.decode(PartitionsResponse.self).partitions.reduce(0) { $0 + $1.endOffset }
+        }
+
+        // Requests a second: a burst of 6 gets 2 through, the rest 429 with the headers.
+        var accepted = 0
+        var refusals: [RawHTTPConnection.Answer] = []
+        for _ in 0..<6 {
+            let answer = try post(slow, events: 1)
+            if answer.status == 200 { accepted += 1 } else { refusals.append(answer) }
+        }
+        #expect(accepted >= 2 && accepted < 6, "\(accepted) of 6 accepted")
+        let refused = try #require(refusals.first)
+        #expect(refused.status == 429)
+        #expect(try refused.decode(ErrorResponse.self).error.code == "rate_limited")
+        #expect(Int(refused.headers["retry-after"] ?? "") ?? 0 >= 1)
+        #expect(refused.headers["ratelimit-limit"] == "2")
+        #expect(refused.headers["ratelimit-remaining"] == "0")
+        #expect(refused.headers["ratelimit-reset"] != nil)
+        #expect(try stored() == Int64(accepted), "refused requests appended nothing")
+
+        // Events a second: 8 pass, 8 more at once do not (and append nothing), then they do.
+        #expect(try post(few, events: 8).status == 200)
+        let over = try post(few, events: 8)
+        #expect(over.status == 429, "\(over.body)")
+        #expect(try stored() == Int64(accepted + 8))
+        try await Task.sleep(for: .seconds(Int(over.headers["retry-after"] ?? "1") ?? 1))
+        #expect(try post(few, events: 8).status == 200)
+        #expect(try stored() == Int64(accepted + 16))
+        // Other tokens are not slowed by these.
+        let admin = try String(contentsOfFile: data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        for _ in 0..<10 { #expect(try post(admin, events: 1).status == 200) }
     }
 
     @Test func authCanBeOffOnlyOnLoopbackAndSaysSo() async throws {
