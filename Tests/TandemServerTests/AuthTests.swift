@@ -116,6 +116,37 @@ struct AuthTests {
         #expect(try String(contentsOfFile: data + "/admin.token", encoding: .utf8).contains(admin))
     }
 
+    @Test func tokensAreKeptHashedInPostgreSQL() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-auth-pg")
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        try CrashTests.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let data = directory.path + "/data"
+        func launch(_ run: Int) async throws -> ServerProcess {
+            let server = try ServerProcess(
+                arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", data, "--port", "0", "--postgres-url", database.url],
+                outputPath: directory.path + "/server-\(run).log")
+            try await server.waitUntilListening()
+            return server
+        }
+        var server = try await launch(1)
+        let env = ["TANDEM_DATA_DIR": data]
+        let made = try await PostCommandTests.tandem(
+            ["tokens", "create", "--name", "reader", "--scope", "query", "--server", "http://127.0.0.1:\(server.port)"], in: directory,
+            environment: env)
+        #expect(made.status == 0, "\(made.errors)")
+        let reader = made.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stored = try database.scalar("SELECT string_agg(definition, ' ') FROM tandem_definitions WHERE kind = 'tokens'")
+        let secret = try #require(reader.split(separator: "_").last)
+        #expect(stored.contains("\"hash\"") && !stored.contains(String(secret)), "only the hash of the secret is stored")
+        server.terminate()
+        server = try await launch(2)
+        defer { server.terminate() }
+        let answer = try RawHTTPConnection.exchange(
+            port: server.port, method: "GET", path: "/v1/streams", headers: [("Authorization", "Bearer \(reader)")])
+        #expect(answer.status == 200, "the token survives a restart")
+    }
+
     @Test func rateLimitsRefuseWithRetryAfterAndAppendNothing() async throws {
         let directory = try TemporaryDirectory(prefix: "tandem-rate")
         defer { directory.remove() }
