@@ -98,12 +98,19 @@ public final class AccessControl: Sendable {
 
 /// Every request but `/healthz` and `/readyz` needs a token whose scope allows it: none, or one
 /// that is not valid, is 401 `unauthenticated`; one without the scope is 403 `forbidden`.
+///
+/// Every admin action (a `POST` or `DELETE` of streams, views, jobs or tokens) is an audit line
+/// in the log with the token's name, the outcome and a request id, which the answer carries in
+/// `Tandem-Request-Id`.
 struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     let access: AccessControl
+    let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard access.enabled, path != "/healthz", path != "/readyz" else { return try await next(request, context) }
+        guard access.enabled, path != "/healthz", path != "/readyz" else {
+            return try await audited(request, token: access.enabled ? nil : "(auth off)") { try await next(request, context) }
+        }
         guard let token = access.token(from: request.headers[.authorization]) else {
             throw APIError(
                 .unauthorized, code: "unauthenticated",
@@ -115,9 +122,40 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(.forbidden, code: "forbidden", "token \"\(token.name)\" (scope \(token.scope.rawValue)) does not have \(need)")
         }
         try access.limiter.takeRequest(token)
-        guard token.eventsPerSecond != nil else { return try await next(request, context) }
+        guard token.eventsPerSecond != nil else { return try await audited(request, token: token.name) { try await next(request, context) } }
         return try await IngestQuota.$current.withValue(TokenEventQuota(limiter: access.limiter, token: token)) {
             try await next(request, context)
+        }
+    }
+
+    /// Runs `handle`, and for an admin action logs who did what and how it ended.
+    private func audited(_ request: Request, token: String?, _ handle: () async throws -> Response) async throws -> Response {
+        guard request.method == .post || request.method == .delete, let token,
+            AccessNeed.of(method: request.method.rawValue, path: request.uri.path) == .admin
+        else { return try await handle() }
+        let id = ErrorLoggingMiddleware<Context>.requestID()
+        func log(_ status: HTTPResponse.Status) {
+            logger.notice(
+                "audit",
+                metadata: [
+                    "request_id": "\(id)", "token": "\(token)", "method": "\(request.method)", "path": "\(request.uri.path)",
+                    "status": "\(status.code)",
+                ])
+        }
+        do {
+            var response = try await handle()
+            log(response.status)
+            response.headers[HTTPField.Name("Tandem-Request-Id")!] = id
+            return response
+        } catch let error as APIError {
+            log(error.status)
+            throw error
+        } catch let error as any HTTPMappedError {
+            log(error.httpStatus)
+            throw error
+        } catch {
+            log(.internalServerError)
+            throw error
         }
     }
 }

@@ -76,7 +76,7 @@ public enum TandemApplication {
             }
             logger.warning("AUTH IS OFF (auth.enabled: false): any local process or user can read, change and delete everything this server holds")
         }
-        router.middlewares.add(AccessMiddleware(access: components.access))
+        router.middlewares.add(AccessMiddleware(access: components.access, logger: logger))
         TokenRoutes(access: components.access).register(on: router)
         IngestRoutes(ingestor: components.ingestor, catalog: components.catalog, log: components.log, configuration: configuration.ingest)
             .register(on: router)

@@ -147,6 +147,95 @@ struct AuthTests {
         #expect(answer.status == 200, "the token survives a restart")
     }
 
+    /// Every route against every scope: anonymous 401, the wrong scope 403, the right one
+    /// served; no token's plaintext is in the catalog or the log; admin actions are audited.
+    @Test func everyRouteAgainstEveryScope() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-auth-matrix")
+        defer { directory.remove() }
+        let database = try TestDatabase.create()
+        try CrashTortureTests.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let data = directory.path + "/data"
+        let server = try ServerProcess(
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", data, "--port", "0", "--postgres-url", database.url],
+            outputPath: directory.path + "/server-1.log")
+        defer { server.terminate() }
+        try await server.waitUntilListening()
+        let admin = try String(contentsOfFile: data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        func exchange(_ method: String, _ path: String, token: String?, body: String = "", headers: [(String, String)] = []) throws
+            -> RawHTTPConnection.Answer
+        {
+            var all = headers + [("Content-Type", "application/json")]
+            if let token { all.append(("Authorization", "Bearer \(token)")) }
+            return try RawHTTPConnection.exchange(port: server.port, method: method, path: path, headers: all, body: Array(body.utf8))
+        }
+        var tokens: [String: String] = [:]
+        for (name, scope) in [("ingest", #""scope":"ingest","streams":["orders"]"#), ("query", #""scope":"query""#)] {
+            let made = try exchange("POST", "/v1/tokens", token: admin, body: #"{"name":"\#(name)",\#(scope)}"#)
+            #expect(made.status == 201, "\(made.body)")
+            tokens[name] = try #require(try made.decode(TokenResponse.self).token)
+        }
+        tokens["admin"] = admin
+        let event = #"{"ts":1763596800000,"client":"m","seq":1}"#
+        let view =
+            #"{"name":"per_client","stream":"orders","dimensions":["client"],"bucket":"1m","aggregates":{"n":{"fn":"count"},"seq_sum":{"fn":"sum","field":"seq"}}}"#
+        let stream = #"{"name":"orders2","partitions":1,"time_field":"ts","fields":{"ts":{"type":"timestamp","required":true}}}"#
+        let query = #"{"view":"per_client","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#
+        // (method, path, body, the scopes that may)
+        let routes: [(String, String, String, Set<String>)] = [
+            ("POST", "/v1/streams/orders/events", event, ["ingest", "admin"]),
+            ("GET", "/v1/streams", "", ["query", "admin"]),
+            ("GET", "/v1/streams/orders", "", ["query", "admin"]),
+            ("GET", "/v1/streams/orders/partitions", "", ["query", "admin"]),
+            ("GET", "/v1/streams/orders/records?partition=0&offset=0", "", ["query", "admin"]),
+            ("GET", "/v1/views", "", ["query", "admin"]),
+            ("GET", "/v1/views/per_client", "", ["query", "admin"]),
+            ("POST", "/v1/query", query, ["query", "admin"]),
+            ("GET", "/v1/status", "", ["query", "admin"]),
+            ("GET", "/", "", ["query", "admin"]),
+            ("POST", "/v1/streams", stream, ["admin"]),
+            ("POST", "/v1/views", view, ["admin"]),
+            ("POST", "/v1/jobs", #"{"view":"per_client","mode":"full"}"#, ["admin"]),
+            ("GET", "/v1/jobs", "", ["admin"]),
+            ("GET", "/v1/tokens", "", ["admin"]),
+            ("POST", "/v1/tokens", #"{"name":"extra","scope":"query"}"#, ["admin"]),
+            ("DELETE", "/v1/tokens/extra", "", ["admin"]),
+            ("DELETE", "/v1/views/per_client", "", ["admin"]),
+        ]
+        var checked = 0
+        for (method, path, body, allowed) in routes {
+            #expect(try exchange(method, path, token: nil, body: body).status == 401, "anonymous \(method) \(path)")
+            for scope in ["ingest", "query", "admin"] {
+                let answer = try exchange(method, path, token: tokens[scope], body: body)
+                if allowed.contains(scope) {
+                    #expect(
+                        ![401, 403].contains(answer.status) && answer.status < 500, "\(scope) \(method) \(path): \(answer.status) \(answer.body)")
+                } else {
+                    #expect(answer.status == 403, "\(scope) \(method) \(path): \(answer.status)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked == routes.count * 3)
+        // Without a configured origin, a CORS preflight gets no permission.
+        let preflight = try exchange(
+            "OPTIONS", "/v1/streams/orders/events", token: nil, headers: [("Origin", "https://a.example"), ("Access-Control-Request-Method", "POST")])
+        #expect(preflight.headers["access-control-allow-origin"] == nil)
+
+        // No plaintext anywhere but the admin token's one printed line; hashes in the catalog.
+        let catalog = try database.scalar("SELECT string_agg(definition, ' ') FROM tandem_definitions WHERE kind = 'tokens'")
+        let output = server.output
+        for (scope, token) in tokens {
+            #expect(!catalog.contains(token) && !catalog.contains(String(token.split(separator: "_").last!)), "\(scope) in the catalog")
+            let lines = output.split(separator: "\n").filter { $0.contains(token) }
+            #expect(lines.count == (scope == "admin" ? 1 : 0), "\(scope) token in the log: \(lines.count) lines")
+        }
+        // Admin actions are audited with the token's name and a request id.
+        let audits = output.split(separator: "\n").filter { $0.contains("audit") }
+        #expect(audits.contains { $0.contains("token=admin") && $0.contains("path=/v1/views/per_client") && $0.contains("method=DELETE") })
+        #expect(audits.contains { $0.contains("token=admin") && $0.contains("path=/v1/tokens") && $0.contains("status=201") })
+        #expect(audits.allSatisfy { $0.contains("request_id=") })
+    }
+
     @Test func rateLimitsRefuseWithRetryAfterAndAppendNothing() async throws {
         let directory = try TemporaryDirectory(prefix: "tandem-rate")
         defer { directory.remove() }
