@@ -558,7 +558,7 @@ public final class BatchLayer: Service, Sendable {
     public var cacheMaxBytes: Int { configuration.cacheMaxBytes }
 
     /// A readable message for an error (PostgresNIO hides the server's message from `description`).
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         if let error = error as? PSQLError {
             let server = error.serverInfo?[.message] ?? "\(error.code)"
             return "PostgreSQL: \(server)"

@@ -117,7 +117,10 @@ public enum TandemApplication {
                         metadata: ["error": "\(failure)"])
                     batch.loadLocalPublications()
                 } else {
-                    try await batch.prepare()
+                    do { try await batch.prepare() } catch {
+                        // PostgresNIO hides the server's message from the error's description.
+                        throw ConfigurationError(description: "preparing the database failed: \(BatchLayer.describe(error))")
+                    }
                     try await components.mirroredDefinitions?.attach()
                     try await components.databaseDefinitions?.importOnce(
                         from: files, kinds: [StreamDefinition.kind, ViewDefinition.kind, AccessToken.kind])
