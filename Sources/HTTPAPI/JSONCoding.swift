@@ -39,12 +39,17 @@ public enum JSONCoding {
     /// charset).
     public static func requireJSON(_ contentType: String?) throws {
         if contentType == "application/json" { return }
-        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let mediaType = mediaType(contentType)
         guard mediaType == "application/json" else {
             throw APIError(
                 .unsupportedMediaType, code: "unsupported_media_type",
                 "Content-Type must be application/json, got \(mediaType.isEmpty ? "none" : "\"\(mediaType)\"")")
         }
+    }
+
+    /// The media type of a `Content-Type` value, without parameters, in lower case (empty for none).
+    public static func mediaType(_ contentType: String?) -> String {
+        contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
     }
 
     static func path(of error: DecodingError) -> String? {

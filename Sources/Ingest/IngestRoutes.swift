@@ -64,7 +64,7 @@ public struct IngestRoutes: Sendable {
         case "application/x-ndjson": return .ndjson
         default: break
         }
-        let mediaType = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        let mediaType = JSONCoding.mediaType(contentType)
         switch mediaType {
         case "application/json": return .json
         case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines": return .ndjson

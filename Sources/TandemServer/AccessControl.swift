@@ -17,7 +17,8 @@ public final class AccessControl: Sendable {
     let catalog: Catalog<AccessToken>
     /// Whether requests need a token (`auth.enabled`).
     public let enabled: Bool
-    private let byID = Mutex<[String: AccessToken]>([:])
+    /// The tokens by public id, each with the bytes of its secret's hash.
+    private let byID = Mutex<[String: (token: AccessToken, digest: [UInt8])]>([:])
     /// The tokens' rate limits.
     let limiter = RateLimiter()
     private let logger: Logger
@@ -52,7 +53,7 @@ public final class AccessControl: Sendable {
 
     private func reindex() {
         let all = catalog.all
-        byID.withLock { index in index = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) }
+        byID.withLock { index in index = Dictionary(all.map { ($0.id, ($0, $0.digestBytes)) }, uniquingKeysWith: { first, _ in first }) }
     }
 
     /// Makes a token; returns its record and the token, which is never shown again.
@@ -90,9 +91,9 @@ public final class AccessControl: Sendable {
     func token(from header: String?) -> AccessToken? {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
         guard let (id, secret) = AccessToken.parts(of: header.dropFirst(7).drop(while: { $0 == " " })),
-            let record = byID.withLock({ $0[String(id)] }), record.matches(secret: secret)
+            let entry = byID.withLock({ $0[String(id)] }), AccessToken.matches(secret: secret, digest: entry.digest)
         else { return nil }
-        return record
+        return entry.token
     }
 }
 
@@ -108,8 +109,9 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
+        let need = AccessNeed.of(method: request.method.rawValue, path: path)
         guard access.enabled, path != "/healthz", path != "/readyz" else {
-            return try await audited(request, token: access.enabled ? nil : "(auth off)") { try await next(request, context) }
+            return try await audited(request, need: need, token: access.enabled ? nil : "(auth off)") { try await next(request, context) }
         }
         guard let token = access.token(from: request.headers[.authorization]) else {
             throw APIError(
@@ -117,22 +119,21 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
                 "this route needs a token: send Authorization: Bearer tdm_... (the admin token of a first start is in the data directory's admin.token)"
             )
         }
-        let need = AccessNeed.of(method: request.method.rawValue, path: path)
         guard token.allows(need) else {
             throw APIError(.forbidden, code: "forbidden", "token \"\(token.name)\" (scope \(token.scope.rawValue)) does not have \(need)")
         }
         try access.limiter.takeRequest(token)
-        guard token.eventsPerSecond != nil else { return try await audited(request, token: token.name) { try await next(request, context) } }
+        guard token.eventsPerSecond != nil else {
+            return try await audited(request, need: need, token: token.name) { try await next(request, context) }
+        }
         return try await IngestQuota.$current.withValue(TokenEventQuota(limiter: access.limiter, token: token)) {
             try await next(request, context)
         }
     }
 
     /// Runs `handle`, and for an admin action logs who did what and how it ended.
-    private func audited(_ request: Request, token: String?, _ handle: () async throws -> Response) async throws -> Response {
-        guard request.method == .post || request.method == .delete, let token,
-            AccessNeed.of(method: request.method.rawValue, path: request.uri.path) == .admin
-        else { return try await handle() }
+    private func audited(_ request: Request, need: AccessNeed, token: String?, _ handle: () async throws -> Response) async throws -> Response {
+        guard need == .admin, request.method == .post || request.method == .delete, let token else { return try await handle() }
         let id = ErrorLoggingMiddleware<Context>.requestID()
         func log(_ status: HTTPResponse.Status) {
             logger.notice(

@@ -70,13 +70,27 @@ public struct AccessToken: CatalogEntry {
         return (id, secret)
     }
 
-    /// Whether `secret` is this token's, compared in constant time.
-    func matches(secret: Substring) -> Bool {
-        let presented = Array(Self.digest(secret).utf8), stored = Array(hash.utf8)
-        guard presented.count == stored.count else { return false }
+    /// Whether `secret` hashes to `digest` (the stored hash's bytes), compared in constant time.
+    static func matches(secret: Substring, digest stored: [UInt8]) -> Bool {
         var difference: UInt8 = 0
-        for index in presented.indices { difference |= presented[index] ^ stored[index] }
-        return difference == 0
+        var count = 0
+        for byte in SHA256.hash(data: Data(secret.utf8)) {
+            difference |= count < stored.count ? byte ^ stored[count] : 1
+            count += 1
+        }
+        return difference == 0 && count == stored.count
+    }
+
+    /// The bytes of ``hash`` (hex), decoded once when the token is indexed.
+    var digestBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        var index = hash.startIndex
+        while index < hash.endIndex, let next = hash.index(index, offsetBy: 2, limitedBy: hash.endIndex) {
+            guard let byte = UInt8(hash[index..<next], radix: 16) else { return [] }
+            bytes.append(byte)
+            index = next
+        }
+        return bytes
     }
 
     /// Whether the token may do what `need` asks.

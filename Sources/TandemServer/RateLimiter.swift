@@ -62,7 +62,8 @@ final class RateLimiter: Sendable {
         }
         let limit = "\(Int(rate.rounded(.up)))"
         guard let wait else { return }
-        let seconds = max(1, Int(wait.rounded(.up)))
+        // A rate as small as a client may set makes the wait as long as it likes: at most a day.
+        let seconds = max(1, Int(min(wait, 86_400).rounded(.up)))
         var error = APIError(
             .tooManyRequests, code: "rate_limited",
             "token \"\(token.name)\" may send \(limit) \(what) a second; retry in \(seconds) s. Nothing was appended",

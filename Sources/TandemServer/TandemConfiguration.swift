@@ -63,18 +63,20 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var browser = BrowserSettings()
     /// The PEM certificate chain and private key that make the server answer HTTPS
     /// (`server.tls.certificate`, `server.tls.key`); `nil` serves plain HTTP.
-    public var tls: (certificate: String, key: String)? {
-        get { tlsFiles.map { ($0.certificate, $0.key) } }
-        set { tlsFiles = newValue.map { TLSFiles(certificate: $0.certificate, key: $0.key) } }
-    }
-    /// The files behind ``tls``.
+    public var tls: TLSFiles?
+    /// The files of ``tls``.
     public struct TLSFiles: Sendable, Equatable {
         /// The PEM certificate chain (the server's certificate first).
         public var certificate: String
         /// The PEM private key.
         public var key: String
+
+        /// Names the files.
+        public init(certificate: String, key: String) {
+            self.certificate = certificate
+            self.key = key
+        }
     }
-    var tlsFiles: TLSFiles?
     /// How many streams, partitions and views the server accepts.
     public var catalogLimits = CatalogLimits()
     /// The most streams the server accepts (`limits.max_streams`).
@@ -265,7 +267,7 @@ public struct TandemConfiguration: Sendable, Equatable {
                 guard let certificate = tls.certificate, let key = tls.key else {
                     throw Error(description: "\(source): server.tls needs both certificate and key (PEM files)")
                 }
-                configuration.tls = (certificate, key)
+                configuration.tls = TLSFiles(certificate: certificate, key: key)
             }
             if let hosts = server?.allowed_hosts {
                 guard !hosts.isEmpty, hosts.allSatisfy({ !$0.isEmpty && $0.count(where: { $0 == ":" }) != 1 }) else {

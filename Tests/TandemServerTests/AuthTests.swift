@@ -201,7 +201,6 @@ struct AuthTests {
             ("DELETE", "/v1/tokens/extra", "", ["admin"]),
             ("DELETE", "/v1/views/per_client", "", ["admin"]),
         ]
-        var checked = 0
         for (method, path, body, allowed) in routes {
             #expect(try exchange(method, path, token: nil, body: body).status == 401, "anonymous \(method) \(path)")
             for scope in ["ingest", "query", "admin"] {
@@ -212,10 +211,8 @@ struct AuthTests {
                 } else {
                     #expect(answer.status == 403, "\(scope) \(method) \(path): \(answer.status)")
                 }
-                checked += 1
             }
         }
-        #expect(checked == routes.count * 3)
         // Without a configured origin, a CORS preflight gets no permission.
         let preflight = try exchange(
             "OPTIONS", "/v1/streams/orders/events", token: nil, headers: [("Origin", "https://a.example"), ("Access-Control-Request-Method", "POST")])

@@ -55,20 +55,12 @@ struct ManagedPostgresTests {
         cluster.stop()
         let trust = "local all all trust\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n"
         try trust.write(toFile: cluster.directory + "/data/pg_hba.conf", atomically: true, encoding: .utf8)
-        if getuid() == 0 { _ = try? ManagedPostgresTests.chown(cluster.directory + "/data/pg_hba.conf") }
+        if getuid() == 0 { try TLSTests.run("/bin/chown", ["postgres:postgres", cluster.directory + "/data/pg_hba.conf"]) }
         try FileManager.default.removeItem(atPath: cluster.directory + "/password")
         cluster = try ManagedPostgres(directory: directory.path + "/postgres", logger: Self.logger)
         let (converted, _) = try Self.passwordFile(cluster)
         #expect(converted != password, "a new password was made")
         #expect(Self.connects(cluster, password: converted))
         #expect(!Self.connects(cluster, password: nil), "the converted cluster no longer trusts local users")
-    }
-
-    static func chown(_ path: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/chown")
-        process.arguments = ["postgres:postgres", path]
-        try process.run()
-        process.waitUntilExit()
     }
 }
