@@ -33,7 +33,7 @@ start() {
     for attempt in 1 2 3 4 5 6 7 8; do
         port=$(( 20000 + RANDOM % 40000 ))
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-            -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off" start >/dev/null 2>&1; then
+            -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c fsync=off -c max_connections=500" start >/dev/null 2>&1; then
             as_owner "$bin/pg_isready" -h 127.0.0.1 -p "$port" -t 10 >/dev/null
             as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres tandem_test
             cat >"$dir/env" <<ENV

@@ -27,6 +27,11 @@ public final class BatchLayer: Service, Sendable {
         /// cancels it then, and a job stops waiting for one (a COPY, an index build) 30 seconds
         /// later, in case the server cannot even say so.
         public var statementTimeout: Duration = .seconds(300)
+        /// How long the server waits for PostgreSQL to answer `SELECT 1` at start and at each
+        /// attempt to reattach (`postgres.connect_timeout`, or `connect_timeout` in the URL as in
+        /// libpq). At start, a database that does not answer in time is treated as away: the
+        /// server starts without it and attaches it in the background.
+        public var connectTimeout: Duration = .seconds(10)
 
         /// Creates a configuration with the defaults.
         public init() {}
@@ -196,7 +201,7 @@ public final class BatchLayer: Service, Sendable {
         while !Task.isCancelled {
             attempt += 1
             logger.info("trying to reach PostgreSQL to attach the batch layer", metadata: ["attempt": "\(attempt)"])
-            var failure = await ping(timeout: .seconds(5))
+            var failure = await ping(timeout: configuration.connectTimeout)
             if failure == nil {
                 do {
                     try await attach()
@@ -375,6 +380,10 @@ public final class BatchLayer: Service, Sendable {
             }
             group.cancelAll()
         }
+        // The jobs were released at once; their COPYs end (fail) shortly after. The client, a
+        // service that stops after this one, must not close a connection under a COPY.
+        let running = await store.copies.drained(within: .seconds(15))
+        if running > 0 { logger.warning("a COPY was still running at shutdown", metadata: ["copies": "\(running)"]) }
     }
 
     /// Submits the incremental jobs that are due now (see ``SchedulePlan``); called by the
@@ -553,6 +562,9 @@ public final class BatchLayer: Service, Sendable {
             }
         }.sorted { $0.view < $1.view }
     }
+
+    /// How long a start or a reattach waits for PostgreSQL (``Configuration/connectTimeout``).
+    public var connectTimeout: Duration { configuration.connectTimeout }
 
     /// The serving cache's limit in bytes (`serving.cache_max_bytes`).
     public var cacheMaxBytes: Int { configuration.cacheMaxBytes }

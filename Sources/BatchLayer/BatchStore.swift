@@ -3,6 +3,7 @@ import Events
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// The batch layer's PostgreSQL side: version tables written with COPY, the catalog of versions
 /// and publications, and reads of published rows. Every value is a bind parameter; the only
@@ -10,6 +11,8 @@ import PostgresNIO
 struct BatchStore: Sendable {
     let client: PostgresClient
     let logger: Logger
+    /// The COPYs under way, which a shutdown waits for (``CopiesInFlight``).
+    let copies = CopiesInFlight()
 
     static func tableName(_ id: Int64) -> String { "tandem_vv_\(id)" }
 
@@ -67,34 +70,39 @@ struct BatchStore: Sendable {
         var header: [UInt8] = []
         RowCoding.appendKeyHeader(count: dimensions, to: &header)
         let order = Self.copyOrder(state)
-        try await client.withConnection { connection in
-            try await connection.copyFrom(table: table, columns: ["bucket", "group_key", "states"] + typed.names, logger: logger) { writer in
-                var buffer = ByteBuffer()
-                buffer.reserveCapacity(1 << 20 + 1 << 16)
-                var encoded: [UInt8] = [], scratch: [UInt8] = []
-                for slot in order {
-                    let slot = Int(slot)
-                    TypedColumns.writeInteger(state.bucket(at: slot), to: &buffer)
-                    buffer.writeInteger(UInt8(ascii: "\t"))
-                    Self.writeHex(header, to: &buffer)
-                    for dimension in 0..<dimensions { texts[dimension].writeKeyHex(state.code(at: slot, dimension: dimension), to: &buffer) }
-                    buffer.writeInteger(UInt8(ascii: "\t"))
-                    let states = state.states(at: slot)
-                    encoded.removeAll(keepingCapacity: true)
-                    RowCoding.append(states, to: &encoded, scratch: &scratch)
-                    Self.writeHex(encoded, to: &buffer)
-                    for dimension in 0..<dimensions {
+        try await copies.track {
+            try await client.withConnection { connection in
+                try await connection.copyFrom(table: table, columns: ["bucket", "group_key", "states"] + typed.names, logger: logger) { writer in
+                    var buffer = ByteBuffer()
+                    buffer.reserveCapacity(1 << 20 + 1 << 16)
+                    var encoded: [UInt8] = [], scratch: [UInt8] = []
+                    for slot in order {
+                        let slot = Int(slot)
+                        TypedColumns.writeInteger(state.bucket(at: slot), to: &buffer)
                         buffer.writeInteger(UInt8(ascii: "\t"))
-                        texts[dimension].writeTyped(state.code(at: slot, dimension: dimension), to: &buffer)
+                        Self.writeHex(header, to: &buffer)
+                        for dimension in 0..<dimensions { texts[dimension].writeKeyHex(state.code(at: slot, dimension: dimension), to: &buffer) }
+                        buffer.writeInteger(UInt8(ascii: "\t"))
+                        let states = state.states(at: slot)
+                        encoded.removeAll(keepingCapacity: true)
+                        RowCoding.append(states, to: &encoded, scratch: &scratch)
+                        Self.writeHex(encoded, to: &buffer)
+                        for dimension in 0..<dimensions {
+                            buffer.writeInteger(UInt8(ascii: "\t"))
+                            texts[dimension].writeTyped(state.code(at: slot, dimension: dimension), to: &buffer)
+                        }
+                        typed.write(states: states, to: &buffer)
+                        buffer.writeInteger(UInt8(ascii: "\n"))
+                        if buffer.readableBytes >= 1 << 20 {
+                            // A cancelled job ends its COPY (CopyFail) instead of feeding it.
+                            try Task.checkCancellation()
+                            try await writer.write(buffer)
+                            buffer.clear()
+                        }
                     }
-                    typed.write(states: states, to: &buffer)
-                    buffer.writeInteger(UInt8(ascii: "\n"))
-                    if buffer.readableBytes >= 1 << 20 {
-                        try await writer.write(buffer)
-                        buffer.clear()
-                    }
+                    try Task.checkCancellation()
+                    if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 }
-                if buffer.readableBytes > 0 { try await writer.write(buffer) }
             }
         }
         let quoted = Self.quoted(table)
@@ -313,5 +321,36 @@ struct BatchStore: Sendable {
             state.rows[StateKey(bucket: bucket, group: group)] = try RowCoding.decodeRow(Array(states.readableBytesView))
         }
         return state
+    }
+}
+
+/// Counts the COPYs under way, so that a shutdown can wait for them before the client closes its
+/// connections: PostgresNIO 1.33.2 traps (a precondition in `ConnectionStateMachine`) when a
+/// connection is closed while a COPY waits for data. A job's deadline or cancellation releases
+/// the job at once (``withDeadline(_:timeoutError:_:)``), but its COPY still runs until the
+/// writer sees the cancellation and fails it.
+final class CopiesInFlight: Sendable {
+    private let count = Mutex(0)
+
+    private var running: Int { count.withLock { $0 } }
+
+    /// Runs `body` as one COPY under way.
+    func track<T>(_ body: () async throws -> T) async rethrows -> T {
+        count.withLock { $0 += 1 }
+        defer { count.withLock { $0 -= 1 } }
+        return try await body()
+    }
+
+    /// Waits until no COPY is under way, at most `limit`, even from a cancelled task; returns
+    /// how many are still running then.
+    @discardableResult
+    func drained(within limit: Duration) async -> Int {
+        await Task {
+            let deadline = ContinuousClock.now + limit
+            while self.running > 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            return self.running
+        }.value
     }
 }

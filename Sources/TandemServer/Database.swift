@@ -22,13 +22,16 @@ public enum DatabaseClient {
 
     /// A client for `postgres://user:password@host:port/database[?sslmode=MODE&sslrootcert=FILE]`.
     /// Every connection sets `statement_timeout`, so that PostgreSQL itself ends a statement that
-    /// hangs (the callers' own deadlines only stop waiting for it).
+    /// hangs (the callers' own deadlines only stop waiting for it), and gives up connecting after
+    /// `connectTimeout`.
     ///
     /// `sslmode` follows libpq: `disable`; `prefer` (the default: TLS when the server offers it,
     /// unverified); `require` (TLS, unverified); `verify-ca` (TLS, the certificate must chain to
     /// `sslrootcert`, or to the system's roots without it); `verify-full` (as `verify-ca`, and
     /// the certificate must name the host).
-    public static func make(url text: String, statementTimeout: Duration = .seconds(300), logger: Logger) throws -> PostgresClient {
+    public static func make(
+        url text: String, statementTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(10), logger: Logger
+    ) throws -> PostgresClient {
         guard let url = URLComponents(string: text), url.scheme == "postgres" || url.scheme == "postgresql", let host = url.host, !host.isEmpty
         else {
             throw InvalidURL(description: "the PostgreSQL URL must look like postgres://user:password@host:port/database, got \"\(redacted(text))\"")
@@ -38,8 +41,18 @@ public enum DatabaseClient {
             host: host, port: url.port ?? 5432, username: url.user ?? "postgres", password: url.password,
             database: database.isEmpty ? nil : database, tls: try tls(url.queryItems ?? []))
         configuration.options.maximumConnections = 8
+        configuration.options.connectTimeout = connectTimeout
         configuration.options.additionalStartupParameters = [("statement_timeout", "\(Int((statementTimeout / .milliseconds(1)).rounded()))ms")]
         return PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// The `connect_timeout` of a URL, in seconds as in libpq (`nil` when the URL has none).
+    public static func connectTimeout(url text: String) throws -> Duration? {
+        guard let item = URLComponents(string: text)?.queryItems?.last(where: { $0.name == "connect_timeout" }) else { return nil }
+        guard let seconds = item.value.flatMap(Int.init), seconds > 0 else {
+            throw InvalidURL(description: "connect_timeout must be a positive number of seconds, got \"\(item.value ?? "")\"")
+        }
+        return .seconds(seconds)
     }
 
     /// The TLS setting that a URL's `sslmode` and `sslrootcert` ask for.

@@ -111,7 +111,7 @@ public enum TandemApplication {
             // layer as soon as the database answers.
             var attached = false
             if let batch = components.batch {
-                if let failure = await batch.ping(timeout: .seconds(5)) {
+                if let failure = await batch.ping(timeout: batch.connectTimeout) {
                     logger.warning(
                         "PostgreSQL is not reachable: the server starts without it, takes events, and answers queries that need a published version with 503 batch_unavailable until it is back",
                         metadata: ["error": "\(failure)"])
@@ -224,10 +224,13 @@ public enum TandemApplication {
             databaseURL = cluster.url
         }
         var client: PostgresClient?
+        var batchConfiguration = configuration.batch
         var databaseDefinitions: PostgresDefinitionStore?
         var mirroredDefinitions: MirroredDefinitionStore?
         if let databaseURL {
-            let database = try DatabaseClient.make(url: databaseURL, statementTimeout: configuration.statementTimeout, logger: logger)
+            if let timeout = try DatabaseClient.connectTimeout(url: databaseURL) { batchConfiguration.connectTimeout = timeout }
+            let database = try DatabaseClient.make(
+                url: databaseURL, statementTimeout: configuration.statementTimeout, connectTimeout: batchConfiguration.connectTimeout, logger: logger)
             client = database
             let stored = PostgresDefinitionStore(client: database, logger: logger)
             databaseDefinitions = stored
@@ -247,7 +250,7 @@ public enum TandemApplication {
         if let client {
             services.append(PostgresClientService(client: client))
             batch = BatchLayer(
-                client: client, log: log, views: registry, speed: speed, configuration: configuration.batch,
+                client: client, log: log, views: registry, speed: speed, configuration: batchConfiguration,
                 stateDirectory: configuration.dataDirectory + "/batch", faults: batchFaults, logger: logger)
         }
         let views = ViewService(

@@ -219,6 +219,7 @@ public struct TandemConfiguration: Sendable, Equatable {
         struct Postgres: Decodable {
             var url: String?
             var statement_timeout: String?
+            var connect_timeout: String?
         }
         struct Batch: Decodable {
             var max_attempts: Int?
@@ -359,6 +360,10 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let timeout = try duration(postgres?.statement_timeout, "postgres.statement_timeout") {
                 guard timeout >= 1000 else { throw Error(description: "\(source): postgres.statement_timeout must be at least 1s") }
                 configuration.statementTimeout = .milliseconds(timeout)
+            }
+            if let timeout = try duration(postgres?.connect_timeout, "postgres.connect_timeout") {
+                guard timeout >= 1000 else { throw Error(description: "\(source): postgres.connect_timeout must be at least 1s") }
+                configuration.batch.connectTimeout = .milliseconds(timeout)
             }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
             if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }

@@ -11,7 +11,7 @@ public struct TestDatabase: Sendable {
         public var description: String
     }
 
-    /// Creates a database named after a fresh UUID.
+    /// Creates a database named after a fresh UUID; its URL carries `connect_timeout=60`.
     public static func create() throws -> TestDatabase {
         guard let base = ProcessInfo.processInfo.environment["TANDEM_TEST_POSTGRES_URL"], let slash = base.lastIndex(of: "/") else {
             throw Failure(description: "TANDEM_TEST_POSTGRES_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
@@ -24,7 +24,10 @@ public struct TestDatabase: Sendable {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw Failure(description: "psql could not create database \(name)") }
-        return TestDatabase(url: String(base[..<slash]) + "/" + name)
+        // Every running test's server may hold a pool of connections to this one cluster, on a
+        // machine running all the tests at once: a server under test waits up to a minute for
+        // its database before it counts it as away (the tests of outages stop a cluster of their own).
+        return TestDatabase(url: String(base[..<slash]) + "/" + name + "?connect_timeout=60")
     }
 
     /// Runs SQL on this database with `psql` (for tests that set up or damage state by hand).

@@ -1,3 +1,4 @@
+import BatchLayer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -77,5 +78,19 @@ struct StartupResilienceTests {
         } catch {
             #expect(!"\(error)".contains("s3cret"))
         }
+    }
+
+    /// How long a start waits for PostgreSQL: 10 s by default, `postgres.connect_timeout`, or a
+    /// libpq-style `connect_timeout` in the URL; nonsense is refused with the setting's name.
+    @Test func theConnectTimeoutComesFromTheSettingOrTheURL() throws {
+        #expect(TandemConfiguration().batch.connectTimeout == .seconds(10))
+        let configured = try TandemConfiguration.parse(yaml: "postgres: {connect_timeout: 45s}")
+        #expect(configured.batch.connectTimeout == .seconds(45))
+        #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "postgres: {connect_timeout: 10ms}") }
+        #expect(try DatabaseClient.connectTimeout(url: "postgres://u@db/x?sslmode=disable&connect_timeout=7") == .seconds(7))
+        #expect(try DatabaseClient.connectTimeout(url: "postgres://u@db/x") == nil)
+        #expect(
+            performing: { try DatabaseClient.connectTimeout(url: "postgres://u@db/x?connect_timeout=soon") },
+            throws: { "\($0)".contains("connect_timeout") })
     }
 }
