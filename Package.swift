@@ -33,10 +33,18 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .target(
             name: "Events",
+            swiftSettings: swiftSettings
+        ),
+        // Metrics handles over an explicit swift-metrics factory (see Telemetry).
+        .target(
+            name: "Telemetry",
+            dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         // CRC-32C by the CPU's instruction, where it has one (the log checks one per record).
@@ -73,6 +81,7 @@ let package = Package(
         .target(
             name: "SpeedLayer",
             dependencies: [
+                "Telemetry",
                 "TandemAPI",
                 "Events",
                 "EventLog",
@@ -85,6 +94,7 @@ let package = Package(
         .target(
             name: "BatchLayer",
             dependencies: [
+                "Telemetry",
                 "Events",
                 "EventLog",
                 "Aggregation",
@@ -98,6 +108,7 @@ let package = Package(
         .target(
             name: "ServingLayer",
             dependencies: [
+                "Telemetry",
                 "TandemAPI",
                 "Events",
                 "Aggregation",
@@ -123,6 +134,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
+                "Telemetry",
                 "TandemAPI",
                 "Events",
                 "Catalog",
@@ -139,6 +151,7 @@ let package = Package(
         .target(
             name: "TandemServer",
             dependencies: [
+                "Telemetry",
                 "TandemAPI",
                 "Events",
                 "Catalog",
@@ -161,6 +174,8 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -196,6 +211,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

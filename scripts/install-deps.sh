@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Tandem needs that is missing: PostgreSQL 15 (server binaries), curl, zlib headers, and checks
-# for the Swift toolchain (which apt cannot provide). Safe to run again: it installs nothing twice.
+# for the Swift toolchain (which apt cannot provide). With --test, also what the tests need: Debian's
+# Prometheus client for Python (its parser checks /metrics) and Chromium (the dashboard test).
+# Safe to run again: it installs nothing twice.
 set -euo pipefail
 
 need=()
@@ -10,6 +12,12 @@ fi
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)  # compress-nio (gzip bodies) links zlib
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+if [ "${1:-}" = "--test" ]; then
+    # The tests check /metrics with a real Prometheus parser and load the dashboard in a
+    # headless browser.
+    /usr/bin/python3 -c "import prometheus_client" >/dev/null 2>&1 || need+=(python3-prometheus-client)
+    command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-dejavu-core)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
     echo "install-deps: installing ${need[*]}" >&2

@@ -53,6 +53,15 @@ public struct EncodedState: Sendable {
     /// The number of (bucket, group) rows.
     public var count: Int { buckets.count }
 
+    /// An estimate of the memory held, in bytes, computed in constant time: the row arrays, the
+    /// slot table, postings, and 48 bytes per distinct value (a sketch's own buffers and long
+    /// strings are not counted).
+    public var estimatedBytes: Int {
+        let values = dictionaries.reduce(0) { $0 + $1.count }
+        return buckets.capacity * 8 + codes.capacity * 4 + states.capacity * MemoryLayout<AggregateState>.stride + slots.table.capacity * 4
+            + (indexed ? count * dimensionCount * 4 : 0) + values * 48
+    }
+
     /// The code of `value` in `dimension`, interning it when new.
     @inline(__always)
     mutating func code(of value: FieldValue?, dimension: Int) -> UInt32 {

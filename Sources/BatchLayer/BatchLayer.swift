@@ -6,6 +6,7 @@ import Logging
 import PostgresNIO
 import ServiceLifecycle
 import Synchronization
+import Telemetry
 
 /// The batch layer: recompute jobs that aggregate the log below a cut with the same `Aggregation`
 /// code as the speed layer, write a new view version into PostgreSQL with COPY, and publish
@@ -68,6 +69,7 @@ public final class BatchLayer: Service, Sendable {
     private let views: any RunningViews
     private let speed: any SpeedSegments
     private let configuration: Configuration
+    private let telemetry: Telemetry
     private let logger: Logger
     private let state: Mutex<State>
     private let queue: AsyncStream<Int64>
@@ -92,9 +94,10 @@ public final class BatchLayer: Service, Sendable {
     ///   - faults: faults to inject (tests only).
     public init(
         client: PostgresClient, log: EventLog, views: any RunningViews, speed: any SpeedSegments, configuration: Configuration = Configuration(),
-        stateDirectory: String? = nil, faults: BatchFaults = BatchFaults(), logger: Logger
+        stateDirectory: String? = nil, faults: BatchFaults = BatchFaults(), telemetry: Telemetry = .disabled, logger: Logger
     ) {
         self.faults = faults
+        self.telemetry = telemetry
         self.local = stateDirectory.map { LocalPublications(path: $0 + "/publications.json") }
         (attachQueue, attachSink) = AsyncStream.makeStream(of: (@Sendable () async throws -> Void).self)
         self.store = BatchStore(client: client, logger: logger)
@@ -354,8 +357,28 @@ public final class BatchLayer: Service, Sendable {
         return state.withLock { $0.jobs.overlay(history) }
     }
 
+    /// The jobs this process has queued or run since it started, newest first (no database
+    /// needed: for metrics and the dashboard).
+    public func liveJobs() -> [Job] {
+        state.withLock { Array($0.jobs.jobs.values) }.sorted { $0.id > $1.id }
+    }
+
     private func update(_ id: Int64, _ change: (inout Job) -> Void) async {
-        guard let job = state.withLock({ $0.jobs.update(id, change) }) else { return }
+        let changed = state.withLock { state -> (before: JobState, job: Job)? in
+            guard let before = state.jobs.job(id)?.state, let job = state.jobs.update(id, change) else { return nil }
+            return (before, job)
+        }
+        guard let (before, job) = changed else { return }
+        if before != job.state {
+            // One line per state change, whatever caused it.
+            var metadata: Logger.Metadata = [
+                "job": "\(job.name)", "view": "\(job.view)", "mode": "\(job.mode.rawValue)", "from": "\(before.rawValue)",
+                "to": "\(job.state.rawValue)", "attempt": "\(job.attempts)",
+            ]
+            if let error = job.error, job.state == .failed { metadata["error"] = "\(error)" }
+            logger.info("job state changed", metadata: metadata)
+            if job.state == .succeeded || job.state == .failed { recordFinished(job) }
+        }
         do {
             try await jobStore.record(job)
         } catch {
@@ -364,6 +387,17 @@ public final class BatchLayer: Service, Sendable {
     }
 
     // MARK: Running
+
+    /// A finished job's metrics: its duration by outcome, and what it scanned and wrote.
+    private func recordFinished(_ job: Job) {
+        let labels = [("view", job.view), ("mode", job.mode.rawValue), ("outcome", job.state.rawValue)]
+        if let started = job.startedAt, let finished = job.finishedAt {
+            telemetry.timer("tandem_batch_job_duration_seconds", labels).recordSeconds(max(0, finished.timeIntervalSince(started)))
+        }
+        telemetry.counter("tandem_batch_jobs_finished_total", labels).increment()
+        telemetry.counter("tandem_batch_scanned_records_total", [("view", job.view)]).increment(by: Int(job.scanned))
+        telemetry.counter("tandem_batch_rows_written_total", [("view", job.view)]).increment(by: Int(job.rowsWritten ?? 0))
+    }
 
     /// Runs queued jobs (several views at once, one job per view) until graceful shutdown; the
     /// ``Scheduler`` service queues the scheduled ones.

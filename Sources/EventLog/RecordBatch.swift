@@ -59,6 +59,9 @@ public struct RecordBatch: Sendable, RandomAccessCollection {
         }
     }
 
+    /// When the log accepted the batch's last record (epoch ms), if the batch is not empty.
+    public var lastIngestTime: Int64? { references.last?.ingestTime }
+
     /// The offset after the last record, if the batch is not empty.
     public var nextOffset: Int64? { references.last.map { $0.offset + 1 } }
 

@@ -152,7 +152,21 @@ public struct QueryEngine: Sendable {
             },
             provenance: Provenance(
                 batchVersion: missing == nil ? pinned?.id : nil, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
-                lagRecords: progress.lagRecords, source: source, watermark: progress.watermark, missing: missing),
+                lagRecords: progress.lagRecords, source: source, watermark: progress.watermark, missing: missing,
+                freshnessMilliseconds: Self.freshness(progress, partial: missing != nil)),
             hasTime: hasTime, hasEnd: hasEnd)
+    }
+
+    /// How old the newest record an answer counts is: now minus the latest ingest time over the
+    /// partitions' last consumed records. A partial answer counts only what its speed layer
+    /// consumed past the cut, so a partition that consumed nothing there does not count.
+    static func freshness(_ progress: SpeedProgress, partial: Bool) -> Int64? {
+        var newest: Int64?
+        for (partition, time) in progress.lastIngestTimes.enumerated() {
+            guard let time else { continue }
+            if partial && progress.offsets[partition] <= progress.cut[partition] { continue }
+            newest = max(newest ?? time, time)
+        }
+        return newest.map { max(0, Timestamp.now() - $0) }
     }
 }

@@ -20,6 +20,9 @@ public struct Provenance: Sendable, Equatable {
     /// What the answer lacks, when the query allowed a partial answer (`allow_partial`) and the
     /// published version could not be read; `nil` for a complete answer.
     public var missing: Missing?
+    /// Milliseconds from when the log accepted the newest record the answer counts to when the
+    /// answer was made; `nil` when it counts none.
+    public var freshnessMilliseconds: Int64?
 
     /// The part of the log a partial answer does not count: the published version's records,
     /// offsets `0..<cut` in each partition.
@@ -42,8 +45,9 @@ public struct Provenance: Sendable, Equatable {
     /// Creates provenance.
     public init(
         batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?,
-        missing: Missing? = nil
+        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil
     ) {
+        self.freshnessMilliseconds = freshnessMilliseconds
         self.batchVersion = batchVersion
         self.cut = cut
         self.speedOffsets = speedOffsets
@@ -160,6 +164,12 @@ public struct QueryResult: Sendable {
         }
         output.append(contentsOf: #","lag_records":"#.utf8)
         JSONText.append(integer: provenance.lagRecords, to: &output)
+        output.append(contentsOf: #","freshness_ms":"#.utf8)
+        if let freshness = provenance.freshnessMilliseconds {
+            JSONText.append(integer: freshness, to: &output)
+        } else {
+            output.append(contentsOf: "null".utf8)
+        }
         output.append(contentsOf: #","source":"#.utf8)
         JSONText.appendString(provenance.source, to: &output)
         output.append(contentsOf: #","watermark":"#.utf8)

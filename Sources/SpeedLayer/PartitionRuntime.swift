@@ -26,6 +26,15 @@ final class PartitionRuntime: Sendable {
         var maxEventTime: Int64?
         /// Records that could not be decoded (skipped, and logged).
         var undecodable: Int64 = 0
+        /// Records consumed whose event time was behind this partition's watermark (its largest
+        /// event time before them, minus the watermark delay) when they arrived: counted like any
+        /// other, but each one changed a window that was already final.
+        var late: Int64 = 0
+        /// When the log accepted the last record consumed (epoch ms).
+        var lastIngestTime: Int64?
+        /// The buckets that late records reached, with their counts: the latest
+        /// ``lateBucketLimit`` buckets (for the dashboard, which marks them).
+        var lateBuckets: [Int64: Int64] = [:]
         /// Set when the consumer stopped on an error.
         var failure: String?
     }

@@ -5,6 +5,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TandemAPI
+import Telemetry
 
 /// The speed layer: consumes the log live and keeps every view's aggregate state in memory, by
 /// (bucket, group), split into segments by log-offset cut (the exact-merge contract of DESIGN.md).
@@ -21,14 +22,19 @@ public final class SpeedLayer: Service, Sendable {
     private let log: EventLog
     private let configuration: SpeedLayerConfiguration
     private let logger: Logger
+    private let telemetry: Telemetry
     private let runtimes = Mutex<[String: ViewRuntime]>([:])
     private let commands: AsyncStream<Command>
     private let commandSink: AsyncStream<Command>.Continuation
 
-    /// Creates the speed layer over `log`.
-    public init(log: EventLog, configuration: SpeedLayerConfiguration = SpeedLayerConfiguration(), logger: Logger) {
+    /// Creates the speed layer over `log`; it counts late and undecodable records per view in
+    /// `telemetry` (`tandem_late_records_total`, `tandem_speed_poison_records_total`).
+    public init(
+        log: EventLog, configuration: SpeedLayerConfiguration = SpeedLayerConfiguration(), telemetry: Telemetry = .disabled, logger: Logger
+    ) {
         self.log = log
         self.configuration = configuration
+        self.telemetry = telemetry
         self.logger = logger
         (commands, commandSink) = AsyncStream.makeStream(of: Command.self)
     }
@@ -108,9 +114,17 @@ public final class SpeedLayer: Service, Sendable {
         var scratch = view.makeDecodeScratch()
         let p = partition.partition
         let start = partition.state.withLock { $0.position }
+        if start > 0, let before = try? topic.read(partition: p, from: start - 1, maxRecords: 1).first {
+            // The record below the starting cut: how fresh an answer is before anything new arrives.
+            partition.state.withLock { state in state.lastIngestTime = state.lastIngestTime ?? before.ingestTime }
+        }
+        let delay = configuration.watermarkDelayMilliseconds
+        let lateCounter = telemetry.counter("tandem_late_records_total", [("view", view.name)])
+        let poisonCounter = telemetry.counter("tandem_speed_poison_records_total", [("view", view.name)])
         do {
             for try await batch in try topic.tail(partition: p, from: start, maxRecords: configuration.batchRecords) {
                 var undecodable: [(Int64, String)] = []
+                var late: Int64 = 0
                 partition.state.withLock { state in
                     // The segment of each record: the last whose cut is at or below its offset.
                     var segment = state.segments.count - 1
@@ -123,10 +137,23 @@ public final class SpeedLayer: Service, Sendable {
                             state.undecodable += 1
                             undecodable.append((offset, "\(error)"))
                         }
-                        if eventTime > state.maxEventTime ?? .min { state.maxEventTime = eventTime }
+                        if let maximum = state.maxEventTime {
+                            if eventTime > maximum {
+                                state.maxEventTime = eventTime
+                            } else if eventTime < maximum &- delay {
+                                late += 1
+                                Self.noteLate(bucket: view.bucket(of: eventTime), in: &state.lateBuckets)
+                            }
+                        } else {
+                            state.maxEventTime = eventTime
+                        }
                     }
+                    state.late += late
                     state.position = batch.nextOffset ?? state.position
+                    state.lastIngestTime = batch.lastIngestTime ?? state.lastIngestTime
                 }
+                if late > 0 { lateCounter.increment(by: late) }
+                if !undecodable.isEmpty { poisonCounter.increment(by: undecodable.count) }
                 for (offset, error) in undecodable.prefix(5) {
                     logger.error(
                         "speed layer: skipped an undecodable record",
@@ -137,6 +164,15 @@ public final class SpeedLayer: Service, Sendable {
             partition.state.withLock { $0.failure = "\(error)" }
             logger.error("speed layer: consumer stopped", metadata: ["view": "\(view.name)", "partition": "\(p)", "error": "\(error)"])
         }
+    }
+
+    /// How many buckets reached by late records each partition remembers.
+    static let lateBucketLimit = 512
+
+    /// Counts a late record in its bucket, forgetting the earliest bucket past the limit.
+    static func noteLate(bucket: Int64, in buckets: inout [Int64: Int64]) {
+        buckets[bucket, default: 0] += 1
+        if buckets.count > lateBucketLimit, let earliest = buckets.keys.min() { buckets[earliest] = nil }
     }
 
     /// Logs replay progress every few seconds until the view has caught up.
@@ -179,21 +215,25 @@ public final class SpeedLayer: Service, Sendable {
         let floor = cut ?? runtime.startCut
         var offsets: [Int64] = []
         var partitionMaxima: [Int64?] = []
+        var ingestTimes: [Int64?] = []
         for partition in runtime.partitions {
             try partition.state.withLock { (partitionState: inout PartitionRuntime.State) throws(E) in
                 for segment in partitionState.segments where Self.isAtOrAfter(segment.cut, floor) { try body(segment.state) }
                 offsets.append(partitionState.position)
                 partitionMaxima.append(partitionState.maxEventTime)
+                ingestTimes.append(partitionState.lastIngestTime)
             }
         }
-        return progress(cut: floor, offsets: offsets, maxima: partitionMaxima, topic: topic)
+        return progress(cut: floor, offsets: offsets, maxima: partitionMaxima, ingestTimes: ingestTimes, topic: topic)
     }
 
     /// Where the speed layer stood after reading every partition: the offsets and largest event
     /// times read under each partition's lock, then the log's end and the watermark.
-    private func progress(cut: [Int64], offsets: [Int64], maxima: [Int64?], topic: Topic) -> SpeedProgress {
+    private func progress(cut: [Int64], offsets: [Int64], maxima: [Int64?], ingestTimes: [Int64?], topic: Topic) -> SpeedProgress {
         let logEnd = topic.endOffsets()
-        return SpeedProgress(cut: cut, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd))
+        return SpeedProgress(
+            cut: cut, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd),
+            lastIngestTimes: ingestTimes)
     }
 
     /// Reads a view's segments at or after `cut` partition by partition: `body` folds each
@@ -208,12 +248,12 @@ public final class SpeedLayer: Service, Sendable {
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
         guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
-        typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?)
+        typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?, ingestTime: Int64?)
         @Sendable func read(_ partition: PartitionRuntime) throws -> Read {
             try partition.state.withLock { state in
                 var partial = initial
                 for segment in state.segments where Self.isAtOrAfter(segment.cut, floor) { try body(&partial, segment.state) }
-                return (partial, state.position, state.maxEventTime)
+                return (partial, state.position, state.maxEventTime, state.lastIngestTime)
             }
         }
         let rows = runtime.partitions.reduce(0) { total, partition in
@@ -231,7 +271,9 @@ public final class SpeedLayer: Service, Sendable {
             reads = try runtime.partitions.map(read)
         }
         // Closures, not key paths: a key path into a generic tuple is built at run time, per call.
-        let progress = progress(cut: floor, offsets: reads.map { $0.position }, maxima: reads.map { $0.maxEventTime }, topic: topic)
+        let progress = progress(
+            cut: floor, offsets: reads.map { $0.position }, maxima: reads.map { $0.maxEventTime }, ingestTimes: reads.map { $0.ingestTime },
+            topic: topic)
         return (reads.map { $0.partial }, progress)
     }
 
@@ -345,6 +387,28 @@ public final class SpeedLayer: Service, Sendable {
                 undecodable: undecodable, failure: failure)
             status.overRowLimit = configuration.stateRowLimit.map { rows > $0 } ?? false
             return status
+        }
+    }
+
+    /// Where each partition of each running view stands, for monitoring: what it consumed, when
+    /// the last record it consumed arrived, and how many late records it counted.
+    public func partitionProgress() -> [ViewProgress] {
+        let all = runtimes.withLock { $0.values.sorted { $0.view.name < $1.view.name } }
+        return all.compactMap { runtime in
+            guard let topic = log.topic(runtime.view.stream.name) else { return nil }
+            let partitions = runtime.partitions.map { partition in
+                partition.state.withLock { state in
+                    ViewProgress.Partition(
+                        partition: partition.partition, position: state.position, maxEventTime: state.maxEventTime,
+                        lastIngestTime: state.lastIngestTime, lateRecords: state.late, lateBuckets: state.lateBuckets, undecodable: state.undecodable,
+                        stateRows: state.segments.reduce(0) { $0 + $1.state.count },
+                        stateBytes: state.segments.reduce(0) { $0 + $1.state.estimatedBytes })
+                }
+            }
+            let logEnd = topic.endOffsets()
+            let watermark = watermark(maxima: partitions.map(\.maxEventTime), offsets: partitions.map(\.position), logEnd: logEnd)
+            return ViewProgress(
+                view: runtime.view.name, stream: runtime.view.stream.name, partitions: partitions, logEnd: logEnd, watermark: watermark)
         }
     }
 

@@ -12,6 +12,9 @@ public struct SpeedProgress: Sendable {
     /// The view's event-time watermark (windows ending at or before it are final), if any event
     /// was consumed.
     public var watermark: Int64?
+    /// Per partition: when the log accepted the record just below ``offsets`` (epoch ms), or
+    /// `nil` when that partition has none.
+    public var lastIngestTimes: [Int64?] = []
 
     /// Records in the log that the speed layer has not consumed yet.
     public var lagRecords: Int64 { zip(logEnd, offsets).reduce(0) { $0 + max($1.0 - $1.1, 0) } }
@@ -31,4 +34,41 @@ public struct SpeedSnapshot: Sendable {
     public var offsets: [Int64] { progress.offsets }
     /// The view's event-time watermark, if any event was consumed.
     public var watermark: Int64? { progress.watermark }
+}
+
+/// Where one running view stands in the speed layer, partition by partition (for metrics and
+/// the dashboard).
+public struct ViewProgress: Sendable {
+    /// One partition's consumer.
+    public struct Partition: Sendable {
+        /// The partition.
+        public var partition: Int
+        /// The next offset to consume.
+        public var position: Int64
+        /// The largest event time consumed.
+        public var maxEventTime: Int64?
+        /// When the log accepted the last record consumed (epoch ms).
+        public var lastIngestTime: Int64?
+        /// Records consumed whose event time was behind the partition's watermark on arrival.
+        public var lateRecords: Int64
+        /// The latest buckets (by start, epoch ms) that late records reached, with their counts.
+        public var lateBuckets: [Int64: Int64]
+        /// Records skipped as undecodable.
+        public var undecodable: Int64
+        /// Rows of state held.
+        public var stateRows: Int
+        /// Estimated bytes of state held.
+        public var stateBytes: Int
+    }
+
+    /// The view.
+    public var view: String
+    /// Its stream.
+    public var stream: String
+    /// Each partition, in order.
+    public var partitions: [Partition]
+    /// The log's end offsets when the partitions were read.
+    public var logEnd: [Int64]
+    /// The view's event-time watermark.
+    public var watermark: Int64?
 }

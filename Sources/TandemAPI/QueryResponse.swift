@@ -24,6 +24,9 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         public var complete: Bool
         /// What a partial answer leaves out.
         public var missing: Missing?
+        /// Milliseconds from when the log accepted the newest record the answer counts to when
+        /// the answer was made (`null` when it counts none).
+        public var freshnessMs: Int64?
 
         /// The records a partial answer does not count: those of a published version that could
         /// not be read, offsets `0..<below_cut` in each partition.
@@ -55,13 +58,15 @@ public struct QueryResponse: Codable, Sendable, Equatable {
             case speedOffsets = "speed_offsets"
             case logEnd = "log_end"
             case lagRecords = "lag_records"
+            case freshnessMs = "freshness_ms"
         }
 
         /// Creates provenance.
         public init(
             batchVersion: Int64?, cut: PartitionMap<Int64>, speedOffsets: PartitionMap<Int64>, logEnd: PartitionMap<Int64>, lagRecords: Int64,
-            source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil
+            source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil, freshnessMs: Int64? = nil
         ) {
+            self.freshnessMs = freshnessMs
             self.complete = complete
             self.missing = missing
             self.batchVersion = batchVersion

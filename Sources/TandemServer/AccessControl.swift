@@ -17,15 +17,20 @@ public final class AccessControl: Sendable {
     let catalog: Catalog<AccessToken>
     /// Whether requests need a token (`auth.enabled`).
     public let enabled: Bool
+    /// Paths served without a token: the health routes, the dashboard's static files (which
+    /// hold no data: the page reads everything through routes that need a token), and
+    /// `/metrics` when `metrics.public` says so.
+    let anonymousPaths: Set<String>
     /// The tokens by public id, each with the bytes of its secret's hash.
     private let byID = Mutex<[String: (token: AccessToken, digest: [UInt8])]>([:])
     /// The tokens' rate limits.
     let limiter = RateLimiter()
     private let logger: Logger
 
-    init(store: any DefinitionStore, enabled: Bool, logger: Logger) {
+    init(store: any DefinitionStore, enabled: Bool, anonymousPaths: Set<String> = [], logger: Logger) {
         self.catalog = Catalog<AccessToken>(store: store, logger: logger)
         self.enabled = enabled
+        self.anonymousPaths = anonymousPaths.union(["/healthz", "/readyz"]).union(Dashboard.paths)
         self.logger = logger
     }
 
@@ -97,8 +102,10 @@ public final class AccessControl: Sendable {
     }
 }
 
-/// Every request but `/healthz` and `/readyz` needs a token whose scope allows it: none, or one
-/// that is not valid, is 401 `unauthenticated`; one without the scope is 403 `forbidden`.
+/// Every request but those of ``AccessControl/anonymousPaths`` (`/healthz`, `/readyz`, the
+/// dashboard's static files, and `/metrics` if configured) needs a token whose scope allows it:
+/// none, or one that is not valid, is 401 `unauthenticated`; one without the scope is 403
+/// `forbidden`.
 ///
 /// Every admin action (a `POST` or `DELETE` of streams, views, jobs or tokens) is an audit line
 /// in the log with the token's name, the outcome and a request id, which the answer carries in
@@ -110,7 +117,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         let need = AccessNeed.of(method: request.method.rawValue, path: path)
-        guard access.enabled, path != "/healthz", path != "/readyz" else {
+        guard access.enabled, !access.anonymousPaths.contains(path) else {
             return try await audited(request, need: need, token: access.enabled ? nil : "(auth off)") { try await next(request, context) }
         }
         guard let token = access.token(from: request.headers[.authorization]) else {

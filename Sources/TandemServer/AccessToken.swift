@@ -131,7 +131,7 @@ public struct AccessToken: CatalogEntry {
 enum AccessNeed: Equatable, CustomStringConvertible {
     /// Posting events to a stream.
     case ingest(String)
-    /// Reading: queries, definitions, records, status.
+    /// Reading: queries, definitions, records, status, metrics.
     case query
     /// Anything else.
     case admin
@@ -142,7 +142,7 @@ enum AccessNeed: Equatable, CustomStringConvertible {
         if method == "POST", parts.count == 4, parts[0] == "v1", parts[1] == "streams", parts[3] == "events" { return .ingest(String(parts[2])) }
         if method == "POST", parts == ["v1", "query"] { return .query }
         if method == "GET" || method == "HEAD" {
-            if parts.isEmpty || parts == ["v1", "status"] { return .query }
+            if parts.isEmpty || parts == ["v1", "status"] || parts == ["metrics"] { return .query }
             if parts.count >= 2, parts[0] == "v1", parts[1] == "streams" || parts[1] == "views" { return .query }
         }
         return .admin

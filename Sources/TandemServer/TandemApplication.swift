@@ -15,6 +15,7 @@ import PostgresNIO
 import ServiceLifecycle
 import ServingLayer
 import SpeedLayer
+import Telemetry
 
 /// Builds the Tandem server: opens the log, loads the stream and view catalogs, connects the
 /// batch layer to PostgreSQL, and wires the HTTP routes. Services run in dependency order (the
@@ -46,6 +47,10 @@ public enum TandemApplication {
         var services: [any Service]
         /// The tokens and the check of every request.
         public var access: AccessControl
+        /// The server's metrics.
+        public var metrics: ServerMetrics
+        /// Status, gauges and alerts.
+        public var monitor: Monitor
     }
 
     /// Opens storage and builds the application.
@@ -55,17 +60,22 @@ public enum TandemApplication {
     ///   - logFileSystem: the calls through which the log changes its files (tests inject disk
     ///     faults through it).
     ///   - batchFaults: faults to inject into the batch layer (tests only).
+    ///   - metrics: where the server's metrics are recorded (`GET /metrics` serves its
+    ///     registry); a new registry by default.
     ///   - onServerRunning: called with the bound port once the server listens.
     public static func build(
         configuration: TandemConfiguration,
         logger: Logger,
         logFileSystem: any LogFileSystem = SystemFileSystem(),
         batchFaults: BatchFaults = BatchFaults(),
+        metrics: ServerMetrics = ServerMetrics(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> (some ApplicationProtocol, Components) {
         let components = try openComponents(
-            configuration: configuration, logFileSystem: logFileSystem, batchFaults: batchFaults, logger: logger)
+            configuration: configuration, logFileSystem: logFileSystem, batchFaults: batchFaults, metrics: metrics, logger: logger)
         let router = Router()
+        let catalog = components.catalog
+        router.middlewares.add(RequestMetricsMiddleware(metrics: metrics, knownStream: { catalog[$0] != nil }))
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         router.middlewares.add(BrowserProtectionMiddleware(settings: configuration.browser, listeningOn: configuration.host))
         if !configuration.authEnabled {
@@ -84,8 +94,9 @@ public enum TandemApplication {
         JobRoutes(batch: components.batch, views: components.views).register(on: router)
         let views = components.views
         let engine = QueryEngine(views: views.registry, speed: components.speed, batch: components.batch, limits: configuration.query)
-        QueryRoutes(engine: engine).register(on: router)
-        OperationsRoutes(catalog: components.catalog, log: components.log, speed: components.speed, views: components.views).register(on: router)
+        QueryRoutes(engine: engine, telemetry: metrics.telemetry).register(on: router)
+        OperationsRoutes(log: components.log, speed: components.speed, views: components.views, monitor: components.monitor)
+            .register(on: router)
         let limits = configuration.server
         var server: HTTPServerBuilder = .http1(
             configuration: .init(
@@ -207,10 +218,11 @@ public enum TandemApplication {
     }
 
     static func openComponents(
-        configuration: TandemConfiguration, logFileSystem: any LogFileSystem, batchFaults: BatchFaults, logger: Logger
+        configuration: TandemConfiguration, logFileSystem: any LogFileSystem, batchFaults: BatchFaults, metrics: ServerMetrics, logger: Logger
     ) throws -> Components {
         let log = try EventLog(
-            directory: configuration.dataDirectory + "/log", configuration: configuration.log, fileSystem: logFileSystem, logger: logger)
+            directory: configuration.dataDirectory + "/log", configuration: configuration.log,
+            fileSystem: MeasuredFileSystem(logFileSystem, telemetry: metrics.telemetry), logger: logger)
         var services: [any Service] = [log]
         var databaseURL: String?
         switch configuration.database {
@@ -244,14 +256,14 @@ public enum TandemApplication {
             try log.createTopic(stream.name, partitions: stream.partitions)
         }
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
-        let speed = SpeedLayer(log: log, configuration: configuration.speed, logger: logger)
+        let speed = SpeedLayer(log: log, configuration: configuration.speed, telemetry: metrics.telemetry, logger: logger)
         let registry = ViewRegistry()
         var batch: BatchLayer?
         if let client {
             services.append(PostgresClientService(client: client))
             batch = BatchLayer(
                 client: client, log: log, views: registry, speed: speed, configuration: batchConfiguration,
-                stateDirectory: configuration.dataDirectory + "/batch", faults: batchFaults, logger: logger)
+                stateDirectory: configuration.dataDirectory + "/batch", faults: batchFaults, telemetry: metrics.telemetry, logger: logger)
         }
         let views = ViewService(
             catalog: ViewCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger), streams: catalog, speed: speed,
@@ -259,9 +271,15 @@ public enum TandemApplication {
             registry: registry, logger: logger)
         services.append(speed)
         if let batch { services += [batch, Scheduler(batch: batch)] }
+        let monitor = Monitor(
+            catalog: catalog, log: log, speed: speed, views: views, metrics: metrics, thresholds: configuration.alerts, logger: logger)
+        services.append(monitor)
         return Components(
             log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions,
             databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services,
-            access: AccessControl(store: definitions, enabled: configuration.authEnabled, logger: logger))
+            access: AccessControl(
+                store: definitions, enabled: configuration.authEnabled, anonymousPaths: configuration.metricsPublic ? ["/metrics"] : [],
+                logger: logger),
+            metrics: metrics, monitor: monitor)
     }
 }

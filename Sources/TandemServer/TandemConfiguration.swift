@@ -58,6 +58,11 @@ public struct TandemConfiguration: Sendable, Equatable {
     /// Whether every request but `/healthz` and `/readyz` needs a bearer token (`auth.enabled`).
     /// Off is allowed only when the server listens on a loopback address.
     public var authEnabled = true
+    /// Whether `GET /metrics` answers without a token (`metrics.public`), for a Prometheus that
+    /// scrapes without one; otherwise it needs the query scope.
+    public var metricsPublic = false
+    /// When alerts start (`alerts.*`).
+    public var alerts = AlertThresholds()
     /// What browsers may do: the `Host` names answered (`server.allowed_hosts`) and the origins
     /// whose pages may post events (`server.cors.allowed_origins`).
     public var browser = BrowserSettings()
@@ -232,6 +237,18 @@ public struct TandemConfiguration: Sendable, Equatable {
             var enabled: Bool?
         }
         var auth: Auth?
+        struct Metrics: Decodable {
+            var `public`: Bool?
+        }
+        var metrics: Metrics?
+        struct Alerts: Decodable {
+            var lag_seconds: String?
+            var staleness: String?
+            var error_rate: String?
+            var failed_jobs: Int?
+            var late_records: Int?
+        }
+        var alerts: Alerts?
 
         func apply(to base: TandemConfiguration, source: String) throws -> TandemConfiguration {
             var configuration = base
@@ -264,6 +281,34 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let value = try duration(server?.read_timeout, "server.read_timeout") { configuration.server.readTimeout = .milliseconds(value) }
             if let value = try positive(server?.max_connections, "server.max_connections") { configuration.server.maxConnections = value }
             if let enabled = auth?.enabled { configuration.authEnabled = enabled }
+            if let open = metrics?.public { configuration.metricsPublic = open }
+            if let alerts {
+                // "none" turns a rule off, as 0 does for the counts.
+                if let text = alerts.lag_seconds {
+                    configuration.alerts.lagSeconds = try duration(text, "alerts.lag_seconds").map { Double($0) / 1000 }
+                }
+                if let text = alerts.staleness {
+                    configuration.alerts.stalenessSeconds = try duration(text, "alerts.staleness").map { Double($0) / 1000 }
+                }
+                if let text = alerts.error_rate {
+                    if text == "none" {
+                        configuration.alerts.errorRate = nil
+                    } else {
+                        guard let rate = Double(text), rate > 0, rate <= 1 else {
+                            throw Error(description: "\(source): alerts.error_rate must be a share in (0, 1] such as 0.05 (or none), got \"\(text)\"")
+                        }
+                        configuration.alerts.errorRate = rate
+                    }
+                }
+                for (value, key, path) in [
+                    (alerts.failed_jobs, "alerts.failed_jobs", \AlertThresholds.failedJobs),
+                    (alerts.late_records, "alerts.late_records", \.lateRecords),
+                ] {
+                    guard let value else { continue }
+                    guard value >= 0 else { throw Error(description: "\(source): \(key) must be 0 (off) or positive, got \(value)") }
+                    configuration.alerts[keyPath: path] = value > 0 ? value : nil
+                }
+            }
             if let tls = server?.tls {
                 guard let certificate = tls.certificate, let key = tls.key else {
                     throw Error(description: "\(source): server.tls needs both certificate and key (PEM files)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import ServiceLifecycle
 import TandemServer
 import UnixSignals
@@ -55,6 +56,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "info"
 
+    @Option(name: .long, help: "Log lines as text (the default), logfmt or json (also LOG_FORMAT).")
+    var logFormat: String = ProcessInfo.processInfo.environment["LOG_FORMAT"] ?? "text"
+
     func run() async throws {
         var configuration = try files.load()
         if let host { configuration.host = host }
@@ -68,16 +72,25 @@ struct Serve: AsyncParsableCommand {
             configuration.database = .managed
         }
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        guard logFormat == "text" || StructuredLogHandler.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text, logfmt or json, got \"\(logFormat)\"")
+        }
+        let format = StructuredLogHandler.Format(rawValue: logFormat)
         LoggingSystem.bootstrap { label in
+            if let format { return StructuredLogHandler(label: label, format: format, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
+        // One registry for the process: Tandem's metrics and any library's that record through
+        // swift-metrics; GET /metrics serves it.
+        let metrics = ServerMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
         let logger = Logger(label: "tandem")
         Self.raiseOpenFileLimit(logger: logger)
         let host = configuration.host
         let scheme = configuration.tls == nil ? "http" : "https"
-        let (app, _) = try TandemApplication.build(configuration: configuration, logger: logger) { port in
+        let (app, _) = try TandemApplication.build(configuration: configuration, logger: logger, metrics: metrics) { port in
             print("tandem listening on \(scheme)://\(host):\(port)")
             fflush(nil)
         }

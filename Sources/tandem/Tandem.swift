@@ -9,7 +9,7 @@ struct Tandem: AsyncParsableCommand {
         abstract: "Tandem: a Lambda-architecture analytics service.",
         subcommands: [
             Serve.self, Post.self, Query.self, Recompute.self, Jobs.self, Streams.self, Views.self, Topics.self, Consume.self, LogCommand.self,
-            Tokens.self, Bench.self,
+            Tokens.self, Status.self, Bench.self,
         ],
         defaultSubcommand: Serve.self
     )

@@ -42,12 +42,18 @@ struct AuthTests {
         let event = #"{"ts":1763596800000,"client":"a","seq":1}"#
         let query = #"{"view":"per_client","from":"2025-11-20T00:00:00Z","to":"2025-11-21T00:00:00Z","granularity":"all"}"#
 
-        // Anonymous: only the health routes.
+        // Anonymous: only the health routes, and the dashboard's static files, which hold no
+        // data (the page reads everything through routes that need a token).
         #expect(try exchange("GET", "/healthz").status == 200)
         #expect(try exchange("GET", "/readyz").status == 200)
+        for path in ["/", "/dashboard/app.js", "/dashboard/app.css"] {
+            let file = try exchange("GET", path)
+            #expect(file.status == 200, "\(path)")
+            #expect(!file.body.contains("orders"), "\(path) holds no data")
+        }
         for (method, path, body) in [
             ("GET", "/v1/streams", ""), ("POST", "/v1/streams/orders/events", event), ("POST", "/v1/query", query), ("GET", "/v1/status", ""),
-            ("GET", "/", ""), ("GET", "/v1/tokens", ""), ("DELETE", "/v1/views/per_client", ""),
+            ("GET", "/metrics", ""), ("GET", "/v1/tokens", ""), ("DELETE", "/v1/views/per_client", ""),
         ] {
             let answer = try exchange(method, path, body: body)
             #expect(answer.status == 401, "\(method) \(path)")
@@ -191,7 +197,7 @@ struct AuthTests {
             ("GET", "/v1/views/per_client", "", ["query", "admin"]),
             ("POST", "/v1/query", query, ["query", "admin"]),
             ("GET", "/v1/status", "", ["query", "admin"]),
-            ("GET", "/", "", ["query", "admin"]),
+            ("GET", "/metrics", "", ["query", "admin"]),
             ("POST", "/v1/streams", stream, ["admin"]),
             ("POST", "/v1/views", view, ["admin"]),
             ("POST", "/v1/jobs", #"{"view":"per_client","mode":"full"}"#, ["admin"]),

@@ -1,0 +1,209 @@
+import BatchLayer
+import Catalog
+import CoreMetrics
+import EventLog
+import Events
+import Foundation
+import HTTPAPI
+import HTTPTypes
+import Hummingbird
+import Prometheus
+import SpeedLayer
+import Synchronization
+import Telemetry
+
+/// The metrics of one server: a Prometheus registry of its own, the ``Telemetry`` that every
+/// component records into, and the request counts that alerts and the dashboard read.
+///
+/// `tandem serve` bootstraps swift-metrics with this registry's factory once, so that libraries
+/// that record through `MetricsSystem` land in the same registry; each test server makes its own,
+/// with no global state.
+public final class ServerMetrics: Sendable {
+    /// What `GET /metrics` serves.
+    public let registry: PrometheusCollectorRegistry
+    /// The explicit factory over ``registry``.
+    public let factory: PrometheusMetricsFactory
+    /// Where components record.
+    public let telemetry: Telemetry
+    let requests = RequestTally()
+    private let cpu = Mutex<Double>(0)
+    private let cpuCounter: FloatingPointCounter
+
+    /// Creates the metrics of a server, over `registry` (a new one by default).
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // From a quarter of a millisecond (an in-memory query, an fsync on a fast disk) to a
+        // minute (a recompute job).
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+        ]
+        self.factory = factory
+        self.telemetry = Telemetry(factory: factory)
+        cpuCounter = FloatingPointCounter(label: "process_cpu_seconds_total", dimensions: [], factory: factory)
+    }
+
+    /// Adds the process's CPU time since the last call to `process_cpu_seconds_total`.
+    func recordCPU(_ seconds: Double) {
+        let delta = cpu.withLock { last -> Double in
+            defer { last = max(last, seconds) }
+            return seconds - last
+        }
+        if delta > 0 { cpuCounter.increment(by: delta) }
+    }
+}
+
+/// Request outcomes kept for alerts (the share of 5xx answers over the last minutes) and for the
+/// dashboard (failed ingest requests per stream); Prometheus gets the same counts as metrics.
+final class RequestTally: Sendable {
+    /// A stream's ingest requests since the server started.
+    struct Stream: Sendable, Equatable {
+        var requests = 0
+        var failed = 0
+        var failures: [String: Int] = [:]
+    }
+
+    private struct State {
+        var streams: [String: Stream] = [:]
+        /// Per 10-second slot (its number since the epoch): requests and 5xx answers.
+        var slots: [(slot: Int64, total: Int, errors: Int)] = []
+    }
+
+    private let state = Mutex(State())
+
+    func record(status: Int, stream: String?, code: String?) {
+        let slot = Int64(Date().timeIntervalSince1970 / 10)
+        state.withLock { state in
+            if state.slots.last?.slot != slot {
+                state.slots.append((slot, 0, 0))
+                if state.slots.count > 60 { state.slots.removeFirst(state.slots.count - 60) }
+            }
+            state.slots[state.slots.count - 1].total += 1
+            if status >= 500 { state.slots[state.slots.count - 1].errors += 1 }
+            if let stream {
+                state.streams[stream, default: Stream()].requests += 1
+                if status >= 400 {
+                    state.streams[stream, default: Stream()].failed += 1
+                    state.streams[stream, default: Stream()].failures[code ?? String(status), default: 0] += 1
+                }
+            }
+        }
+    }
+
+    /// Requests and 5xx answers over the last `seconds`.
+    func recent(seconds: Int) -> (total: Int, errors: Int) {
+        let first = Int64(Date().timeIntervalSince1970 / 10) - Int64(seconds / 10)
+        return state.withLock { state in
+            state.slots.filter { $0.slot > first }.reduce((0, 0)) { ($0.0 + $1.total, $0.1 + $1.errors) }
+        }
+    }
+
+    /// Each stream's ingest requests since the start.
+    func streams() -> [String: Stream] { state.withLock { $0.streams } }
+}
+
+/// Records every request: `tandem_http_requests_total` and `tandem_http_request_duration_seconds`
+/// by route (the route's pattern, so that paths never multiply series), method and status; and
+/// for ingest, `tandem_ingest_requests_total` by stream and outcome code. It runs outside every
+/// other middleware, so it sees the final status of refused requests too.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+    /// Whether a stream exists (only those get a label).
+    let knownStream: @Sendable (String) -> Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            record(request, context, status: Int(response.status.code), code: nil, since: started)
+            return response
+        } catch let error as APIError {
+            record(request, context, status: Int(error.status.code), code: error.code, since: started)
+            throw error
+        } catch {
+            record(request, context, status: 500, code: "internal", since: started)
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int, code: String?, since started: ContinuousClock.Instant) {
+        let route = context.endpointPath ?? "unmatched"
+        let method = request.method.rawValue
+        let telemetry = metrics.telemetry
+        telemetry.timer("tandem_http_request_duration_seconds", [("route", route), ("method", method)]).recordInterval(since: started)
+        telemetry.counter("tandem_http_requests_total", [("route", route), ("method", method), ("status", String(status))]).increment()
+        var stream: String?
+        if route == "/v1/streams/{name}/events", let name = context.parameters.get("name"), knownStream(name) {
+            stream = name
+            telemetry.counter("tandem_ingest_requests_total", [("stream", name), ("code", code ?? (status < 400 ? "ok" : String(status)))])
+                .increment()
+        }
+        metrics.requests.record(status: status, stream: stream, code: code)
+    }
+}
+
+/// The log's file calls, timed: `tandem_log_write_duration_seconds` for each `pwrite` of an
+/// append batch (and `tandem_log_written_bytes_total`), `tandem_log_fsync_duration_seconds` for
+/// each `fdatasync`.
+struct MeasuredFileSystem: LogFileSystem {
+    let base: any LogFileSystem
+    let writes: CoreMetrics.Timer
+    let written: CoreMetrics.Counter
+    let syncs: CoreMetrics.Timer
+
+    init(_ base: any LogFileSystem, telemetry: Telemetry) {
+        self.base = base
+        writes = telemetry.timer("tandem_log_write_duration_seconds")
+        written = telemetry.counter("tandem_log_written_bytes_total")
+        syncs = telemetry.timer("tandem_log_fsync_duration_seconds")
+    }
+
+    func open(_ path: String, flags: Int32, mode: mode_t) -> Int32 { base.open(path, flags: flags, mode: mode) }
+    func pwrite(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        let started = ContinuousClock.now
+        let result = base.pwrite(fd, bytes, at: offset)
+        writes.recordInterval(since: started)
+        if result > 0 { written.increment(by: result) }
+        return result
+    }
+    func fdatasync(_ fd: Int32) -> Int32 {
+        let started = ContinuousClock.now
+        defer { syncs.recordInterval(since: started) }
+        return base.fdatasync(fd)
+    }
+    func fsyncDirectory(_ fd: Int32) -> Int32 { base.fsyncDirectory(fd) }
+    func ftruncate(_ fd: Int32, _ size: Int) -> Int32 { base.ftruncate(fd, size) }
+}
+
+/// The process's own figures, from `/proc/self` (Linux).
+enum ProcessFigures {
+    /// Resident memory in bytes.
+    static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// User plus system CPU time in seconds.
+    static func cpuSeconds() -> Double? {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return nil }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// Open file descriptors.
+    static func openFiles() -> Int? {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")).map(\.count)
+    }
+
+    /// The most file descriptors the process may open.
+    static func maxFiles() -> Int? {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return nil }
+        return Int(limit.rlim_cur)
+    }
+}

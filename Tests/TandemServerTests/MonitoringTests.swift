@@ -1,0 +1,299 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import TandemAPI
+import TandemServer
+import TandemTestSupport
+import Testing
+
+/// Metrics, status, alerts, logs and the dashboard, through a real server.
+@Suite("Monitoring")
+struct MonitoringTests {
+    static let config =
+        CrashTortureTests.config + """
+
+            alerts: {late_records: 1}
+            """
+
+    /// `/metrics` parsed by the Prometheus client library's own parser (Debian's
+    /// python3-prometheus-client): every sample as `[name, {labels}, value]`.
+    static func parseMetrics(_ text: String) throws -> [(name: String, labels: [String: String], value: Double)] {
+        let script = """
+            import json, sys
+            from prometheus_client.parser import text_string_to_metric_families
+            out = []
+            for family in text_string_to_metric_families(sys.stdin.read()):
+                for sample in family.samples:
+                    out.append([sample.name, sample.labels, sample.value])
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(text.utf8))
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let problem = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("the Prometheus parser refused /metrics: \(problem)") }
+        let samples = try #require(try JSONSerialization.jsonObject(with: data) as? [[Any]])
+        return samples.map { sample in
+            (sample[0] as? String ?? "", sample[1] as? [String: String] ?? [:], (sample[2] as? NSNumber)?.doubleValue ?? .nan)
+        }
+    }
+
+    struct TestFailure: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Events of client `a` (one partition), the fourth of which is late: its event time is
+    /// behind the partition's largest so far minus the 5 s watermark delay; the fifth is not.
+    static func events(base: Int64) -> String {
+        [Int64(0), 60_000, 61_000, -600_000, 58_000].enumerated().map { index, delta in
+            #"{"ts":\#(base + delta),"client":"a","seq":\#(index)}"#
+        }.joined(separator: "\n")
+    }
+
+    @Test func metricsParseAndCountWhatHappened() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-metrics")
+        defer { directory.remove() }
+        try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let database = try TestDatabase.create()
+        let server = try await ServerProcess.start(in: directory, run: 1, database: database.url)
+        defer { server.terminate() }
+        let client = HTTPTestClient(baseURL: server.baseURL)
+        let base = Int64(Date().timeIntervalSince1970 * 1000) - 3_600_000
+        #expect(
+            try await client.send(.POST, "/v1/streams/orders/events", body: Self.events(base: base), contentType: "application/x-ndjson").status
+                == 200)
+        #expect(try await client.send(.POST, "/v1/streams/orders/events", body: #"{"ts":1,"client":"b"}"#).status == 400)
+        #expect(try await client.send(.POST, "/v1/streams/nowhere/events", body: #"{}"#).status == 404)
+        #expect(try await PostgresOutageTests.runFullJob(client) != nil)
+        let query = #"{"view":"per_client","from":"2000-01-01T00:00:00Z","to":"2100-01-01T00:00:00Z","granularity":"all"}"#
+        let answer = try await client.send(.POST, "/v1/query", body: query)
+        #expect(answer.status == 200, "\(answer.body)")
+        let provenance = try decode(QueryResponse.self, answer.body).provenance
+        #expect(provenance.source == "batch+speed")
+        let freshness = try #require(provenance.freshnessMs, "every answer that counts records says how fresh it is")
+        #expect(freshness >= 0 && freshness < 600_000)
+
+        let text = try await client.send(.GET, "/metrics").body
+        let samples = try Self.parseMetrics(text)
+        func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+            samples.first { sample in sample.name == name && labels.allSatisfy { key, value in sample.labels[key] == value } }?.value
+        }
+        let names = Set(samples.map(\.name))
+        for required in [
+            "tandem_http_requests_total", "tandem_http_request_duration_seconds_bucket", "tandem_ingest_requests_total",
+            "tandem_log_write_duration_seconds_count", "tandem_log_fsync_duration_seconds_count", "tandem_log_size_bytes", "tandem_log_end_offset",
+            "tandem_speed_consumed_offset", "tandem_speed_lag_records", "tandem_speed_lag_seconds", "tandem_speed_watermark_age_seconds",
+            "tandem_speed_state_rows", "tandem_speed_state_bytes", "tandem_speed_poison_records_total", "tandem_late_records_total",
+            "tandem_batch_jobs", "tandem_batch_job_duration_seconds_count", "tandem_batch_scanned_records_total", "tandem_batch_rows_written_total",
+            "tandem_batch_staleness_seconds", "tandem_query_duration_seconds_count", "tandem_query_rows_total", "tandem_query_answers_total",
+            "tandem_postgres_attached", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+        ] {
+            #expect(names.contains(required), "\(required) is missing from /metrics")
+        }
+        #expect(value("tandem_ingest_requests_total", ["stream": "orders", "code": "ok"]) == 1)
+        #expect(value("tandem_ingest_requests_total", ["stream": "orders", "code": "invalid_event"]) == 1)
+        #expect(!samples.contains { $0.labels["stream"] == "nowhere" }, "an unknown stream never becomes a label")
+        #expect(value("tandem_late_records_total", ["view": "per_client"]) == 1)
+        #expect(value("tandem_batch_jobs_finished_total", ["view": "per_client", "outcome": "succeeded"]) ?? 0 >= 1)
+        #expect(value("tandem_batch_scanned_records_total", ["view": "per_client"]) ?? 0 >= 5)
+        #expect(value("tandem_query_answers_total", ["view": "per_client", "source": "batch+speed"]) ?? 0 >= 1)
+        #expect(value("tandem_postgres_attached") == 1)
+        #expect(value("tandem_log_end_offset", ["stream": "orders"]) != nil)
+        #expect(value("process_resident_memory_bytes") ?? 0 > 1_000_000)
+        #expect(value("tandem_http_requests_total", ["route": "/v1/streams/{name}/events", "method": "POST", "status": "404"]) == 1)
+
+        // The status names the late record, the job, and (within one evaluation) the alert.
+        var status = try decode(StatusResponse.self, try await client.send(.GET, "/v1/status").body)
+        let view = try #require(status.views.first { $0.view == "per_client" })
+        #expect(view.lateRecords == 1)
+        #expect(view.lateBuckets.map(\.records).reduce(0, +) == 1)
+        #expect(view.batchVersion != nil && view.stalenessSeconds != nil)
+        #expect(status.recentJobs.contains { $0.state == "succeeded" })
+        #expect(status.streams.first { $0.name == "orders" }?.ingest?.failures["invalid_event"] == 1)
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !status.alerts.contains(where: { $0.rule == "late_records" }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            status = try decode(StatusResponse.self, try await client.send(.GET, "/v1/status").body)
+        }
+        #expect(status.alerts.contains { $0.rule == "late_records" && $0.subject == "per_client" }, "\(status.alerts)")
+        #expect(server.output.contains("alert: 1 late records arrived for view per_client"))
+        #expect(server.output.contains("job state changed"), "each job state change is one log line")
+
+        // `tandem status` sums it up on one screen.
+        let screen = try await PostCommandTests.tandem(["status", "--server", server.baseURL], in: directory)
+        #expect(screen.status == 0, "\(screen.errors)")
+        for expected in ["orders", "per_client", "JOBS since start", "succeeded", "[late_records] per_client"] {
+            #expect(screen.output.contains(expected), "\(expected) in:\n\(screen.output)")
+        }
+    }
+
+    @Test func alertsStartOnceAndClear() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: { $0.alerts.lagSeconds = 30 }) { _ in
+            let monitor = try #require(TestComponents.current?.monitor)
+            func status(lag: Double) -> StatusResponse {
+                StatusResponse(
+                    version: "t", uptimeSeconds: 1, streams: [],
+                    views: [
+                        .init(
+                            view: "v", stream: "s", partitions: [.init(partition: 0, consumed: 10, lagRecords: 5, lagSeconds: lag)], watermark: nil,
+                            watermarkAgeSeconds: nil, stateRows: 0, stateBytes: 0, lateRecords: 0, lateBuckets: [], poisonRecords: 0,
+                            freshnessMs: nil, batchVersion: nil, stalenessSeconds: nil, cutEventTime: nil)
+                    ])
+            }
+            monitor.evaluate(status(lag: 10))
+            #expect(monitor.alerts().isEmpty)
+            monitor.evaluate(status(lag: 45))
+            let first = try #require(monitor.alerts().first)
+            #expect(first.rule == "lag_seconds" && first.subject == "v/0" && first.value == 45 && first.threshold == 30)
+            try await Task.sleep(for: .milliseconds(20))
+            monitor.evaluate(status(lag: 50))
+            #expect(monitor.alerts().map(\.since) == [first.since], "an alert that stays keeps its start")
+            #expect(monitor.alerts().first?.value == 50)
+            monitor.evaluate(status(lag: 0))
+            #expect(monitor.alerts().isEmpty, "a threshold no longer crossed clears its alert")
+        }
+    }
+
+    @Test func alertAndMetricsSettingsAreRead() throws {
+        let configured = try TandemConfiguration.parse(
+            yaml: "metrics: {public: true}\nalerts: {lag_seconds: 2m, staleness: none, error_rate: 0.2, failed_jobs: 0, late_records: 50}")
+        #expect(configured.metricsPublic)
+        #expect(configured.alerts.lagSeconds == 120)
+        #expect(configured.alerts.stalenessSeconds == nil)
+        #expect(configured.alerts.errorRate == 0.2)
+        #expect(configured.alerts.failedJobs == nil)
+        #expect(configured.alerts.lateRecords == 50)
+        #expect(TandemConfiguration().alerts.lagSeconds == 60)
+        #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "alerts: {error_rate: 2}") }
+        #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "alerts: {late_records: -1}") }
+    }
+
+    @Test func metricsArePublicOnlyWhenConfigured() async throws {
+        for open in [false, true] {
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            try await withApp(
+                directory: directory,
+                configure: {
+                    $0.authEnabled = true
+                    $0.metricsPublic = open
+                }
+            ) { client in
+                #expect(try await client.execute(uri: "/metrics", method: .get).status == (open ? .ok : .unauthorized))
+                #expect(try await client.execute(uri: "/v1/status", method: .get).status == .unauthorized)
+                // The dashboard's files hold no data; the page reads everything with a token.
+                let page = try await client.execute(uri: "/", method: .get)
+                #expect(page.status == .ok)
+                #expect(!String(buffer: page.body).contains("pageviews"))
+            }
+        }
+    }
+
+    @Test(arguments: [StructuredLogHandler.Format.logfmt, .json])
+    func logLinesAreStructured(format: StructuredLogHandler.Format) throws {
+        let lines = LogLines()
+        var logger = Logger(label: "tandem") { label in
+            StructuredLogHandler(label: label, format: format, level: .info, write: { lines.append($0) })
+        }
+        logger[metadataKey: "request_id"] = "abc123"
+        logger.warning("a \"quoted\" message\nover two lines", metadata: ["view": "by url", "n": "3"])
+        logger.debug("not written")
+        let written = lines.all
+        #expect(written.count == 1)
+        let line = try #require(written.first)
+        #expect(!line.contains("\n"))
+        switch format {
+        case .logfmt:
+            #expect(line.contains(#"level=warning logger=tandem msg="a \"quoted\" message\nover two lines""#))
+            #expect(line.contains("request_id=abc123") && line.contains(#"view="by url""#) && line.contains("n=3"))
+        case .json:
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+            #expect(object["msg"] == "a \"quoted\" message\nover two lines")
+            #expect(object["level"] == "warning" && object["request_id"] == "abc123" && object["view"] == "by url")
+        }
+    }
+
+    final class LogLines: Sendable {
+        private let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    /// The dashboard in a real browser: headless Chromium loads `/` from a real server with
+    /// data, runs its scripts for a while of virtual time, and the DOM it leaves must hold
+    /// charts drawn from data points; a screenshot is saved to
+    /// `.build/test-artifacts/dashboard.png`.
+    @Test func theDashboardRendersItsChartsInABrowser() async throws {
+        let chromium = try #require(
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
+            "Chromium is missing: scripts/install-deps.sh --test installs it")
+        let directory = try TemporaryDirectory(prefix: "tandem-dashboard")
+        defer { directory.remove() }
+        try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let server = try await ServerProcess.start(in: directory, run: 1)
+        defer { server.terminate() }
+        let client = HTTPTestClient(baseURL: server.baseURL)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for round in 0..<3 {
+            // Three hours of events, the newest first in each request, so that some are late.
+            let body = (0..<60).map { index in
+                #"{"ts":\#(now - Int64(index) * 180_000 - Int64(round) * 1000),"client":"c\#(index % 5)","seq":\#(index)}"#
+            }.joined(separator: "\n")
+            #expect(try await client.send(.POST, "/v1/streams/orders/events", body: body, contentType: "application/x-ndjson").status == 200)
+        }
+        func browse(_ arguments: [String]) throws -> String {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: chromium)
+            process.arguments =
+                [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(directory.path)/chromium",
+                    "--virtual-time-budget=15000", "--window-size=1400,1500", "--hide-scrollbars",
+                ] + arguments + [server.baseURL + "/"]
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let dom = try browse(["--dump-dom"])
+        func attribute(_ name: String, ofElement id: String) -> Int? {
+            guard let element = dom.range(of: "id=\"\(id)\"") else { return nil }
+            let tag = dom[dom[..<element.lowerBound].lastIndex(of: "<")!...].prefix { $0 != ">" }
+            guard let start = tag.range(of: "\(name)=\"") else { return nil }
+            return Int(tag[start.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(attribute("data-points", ofElement: "view-chart") ?? 0 >= 10, "the view's merged series is drawn from its buckets")
+        #expect(attribute("data-late-points", ofElement: "view-chart") ?? 0 >= 1, "buckets that late records reached are marked")
+        #expect(attribute("data-points", ofElement: "ingest-orders") ?? 0 >= 1, "the ingest rate has points")
+        #expect(dom.contains("data-refreshes=\""), "the page refreshed from /v1/status")
+        #expect(dom.contains("<td>per_client</td>") && dom.contains("<td>orders</td>"))
+        #expect(dom.contains("class=\"watermark\""))
+
+        let artifacts = FileManager.default.currentDirectoryPath + "/.build/test-artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let screenshot = artifacts + "/dashboard.png"
+        try? FileManager.default.removeItem(atPath: screenshot)
+        _ = try browse(["--screenshot=\(screenshot)"])
+        let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+        #expect(png.count > 10_000 && png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]), "a PNG screenshot at \(screenshot)")
+    }
+}
