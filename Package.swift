@@ -125,6 +125,7 @@ let package = Package(
             name: "HTTPAPI",
             dependencies: [
                 "TandemAPI",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -193,6 +194,7 @@ let package = Package(
             name: "tandem",
             dependencies: [
                 "TandemAPI",
+                "HTTPAPI",
                 "TandemServer",
                 "Events",
                 "EventLog",

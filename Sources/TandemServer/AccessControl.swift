@@ -141,7 +141,7 @@ struct AccessMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Runs `handle`, and for an admin action logs who did what and how it ended.
     private func audited(_ request: Request, need: AccessNeed, token: String?, _ handle: () async throws -> Response) async throws -> Response {
         guard need == .admin, request.method == .post || request.method == .delete, let token else { return try await handle() }
-        let id = ErrorLoggingMiddleware<Context>.requestID()
+        let id = RequestIdentity.current ?? RequestIdentity.make()
         func log(_ status: HTTPResponse.Status) {
             logger.notice(
                 "audit",

@@ -36,17 +36,32 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func logged(_ request: Request, _ detail: String) -> APIError {
-        let id = Self.requestID()
+        let id = RequestIdentity.current ?? RequestIdentity.make()
         logger.error(
             "request failed",
             metadata: ["request_id": "\(id)", "method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(detail)"])
         return APIError.internalError(requestID: id)
     }
 
-    /// 16 random hex digits.
-    static func requestID() -> String {
-        let value = UInt64.random(in: .min ... .max)
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
+/// Gives every request an id (``RequestIdentity``) for the time it is served, so that every log
+/// line it causes carries `request_id`, and returns it in `Tandem-Request-Id`, errors included
+/// (it answers them here, inside the id's scope). It runs outside every other middleware.
+struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: HTTPField.Name { HTTPField.Name("Tandem-Request-Id")! }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let id = RequestIdentity.make()
+        return try await RequestIdentity.$current.withValue(id) {
+            var response: Response
+            do {
+                response = try await next(request, context)
+            } catch let error as any HTTPResponseError {
+                response = try error.response(from: request, context: context)
+            }
+            response.headers[Self.header] = id
+            return response
+        }
     }
 }

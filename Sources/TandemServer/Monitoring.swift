@@ -26,6 +26,7 @@ public final class ServerMetrics: Sendable {
     /// Where components record.
     public let telemetry: Telemetry
     let requests = RequestTally()
+    let routes = Mutex<[RouteKey: RouteHandles]>([:])
     private let cpu = Mutex<Double>(0)
     private let cpuCounter: FloatingPointCounter
 
@@ -130,17 +131,42 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
 
     private func record(_ request: Request, _ context: Context, status: Int, code: String?, since started: ContinuousClock.Instant) {
         let route = context.endpointPath ?? "unmatched"
-        let method = request.method.rawValue
-        let telemetry = metrics.telemetry
-        telemetry.timer("tandem_http_request_duration_seconds", [("route", route), ("method", method)]).recordInterval(since: started)
-        telemetry.counter("tandem_http_requests_total", [("route", route), ("method", method), ("status", String(status))]).increment()
+        let handles = metrics.routeHandles(route: route, method: request.method, status: status)
+        handles.duration.recordInterval(since: started)
+        handles.requests.increment()
         var stream: String?
         if route == "/v1/streams/{name}/events", let name = context.parameters.get("name"), knownStream(name) {
             stream = name
-            telemetry.counter("tandem_ingest_requests_total", [("stream", name), ("code", code ?? (status < 400 ? "ok" : String(status)))])
+            metrics.telemetry.counter("tandem_ingest_requests_total", [("stream", name), ("code", code ?? (status < 400 ? "ok" : String(status)))])
                 .increment()
         }
         metrics.requests.record(status: status, stream: stream, code: code)
+    }
+}
+
+extension ServerMetrics {
+    /// A route's latency histogram and its counter for one status, found by a small key (the
+    /// route pattern's string is the router's own), without building the labels' text per request.
+    struct RouteKey: Hashable, Sendable {
+        var route: String
+        var method: HTTPRequest.Method
+        var status: Int
+    }
+
+    /// The handles of a route.
+    struct RouteHandles: Sendable {
+        var duration: CoreMetrics.Timer
+        var requests: CoreMetrics.Counter
+    }
+
+    func routeHandles(route: String, method: HTTPRequest.Method, status: Int) -> RouteHandles {
+        let key = RouteKey(route: route, method: method, status: status)
+        if let handles = routes.withLock({ $0[key] }) { return handles }
+        let handles = RouteHandles(
+            duration: telemetry.timer("tandem_http_request_duration_seconds", [("route", route), ("method", method.rawValue)]),
+            requests: telemetry.counter("tandem_http_requests_total", [("route", route), ("method", method.rawValue), ("status", String(status))]))
+        routes.withLock { $0[key] = handles }
+        return handles
     }
 }
 

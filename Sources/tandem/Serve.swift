@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPAPI
 import Hummingbird
 import Logging
 import Metrics
@@ -76,12 +77,18 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--log-format must be text, logfmt or json, got \"\(logFormat)\"")
         }
         let format = StructuredLogHandler.Format(rawValue: logFormat)
-        LoggingSystem.bootstrap { label in
-            if let format { return StructuredLogHandler(label: label, format: format, level: level) }
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        // Every line written while a request is served carries its request_id.
+        LoggingSystem.bootstrap(
+            { label, provider in
+                if let format {
+                    var handler = StructuredLogHandler(label: label, format: format, level: level)
+                    handler.metadataProvider = provider
+                    return handler
+                }
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: provider)
+                handler.logLevel = level
+                return handler
+            }, metadataProvider: RequestIdentity.metadataProvider)
         // One registry for the process: Tandem's metrics and any library's that record through
         // swift-metrics; GET /metrics serves it.
         let metrics = ServerMetrics()

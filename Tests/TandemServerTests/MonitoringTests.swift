@@ -229,6 +229,40 @@ struct MonitoringTests {
         }
     }
 
+    /// Every log line a request causes carries its id, which the answer returns in
+    /// `Tandem-Request-Id`, errors included.
+    @Test func everyLogLineOfARequestCarriesItsID() async throws {
+        let directory = try TemporaryDirectory(prefix: "tandem-request-id")
+        defer { directory.remove() }
+        try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let server = try ServerProcess(
+            arguments: [
+                "--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0", "--no-batch", "--no-auth",
+                "--log-format", "json",
+            ],
+            outputPath: directory.path + "/server.log")
+        defer { server.terminate() }
+        try await server.waitUntilListening()
+        let client = HTTPTestClient(baseURL: server.baseURL)
+        let view = #"{"name":"by_seq","stream":"orders","dimensions":["seq"],"bucket":"1m","aggregates":{"n":{"fn":"count"}}}"#
+        let created = try await client.exchange(.POST, "/v1/views", body: view)
+        #expect(created.status == 201)
+        let id = try #require(created.headers["Tandem-Request-Id"].first)
+        let missing = try await client.exchange(.GET, "/v1/views/nothing")
+        #expect(missing.status == 404)
+        let other = try #require(missing.headers["Tandem-Request-Id"].first, "errors carry the id too")
+        #expect(other != id)
+        try await Task.sleep(for: .milliseconds(200))
+        let lines = server.output.split(separator: "\n").compactMap { line in
+            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String]
+        }
+        let mine = lines.filter { $0["request_id"] == id }
+        // The view service's own line and the audit line, written by different components.
+        #expect(mine.contains { $0["msg"] == "view created" && $0["view"] == "by_seq" }, "\(mine)")
+        #expect(mine.contains { $0["msg"] == "audit" && $0["status"] == "201" }, "\(mine)")
+        #expect(lines.contains { $0["msg"] == "speed layer: view started" && $0["level"] == "info" })
+    }
+
     final class LogLines: Sendable {
         private let lines = Mutex<[String]>([])
         func append(_ line: String) { lines.withLock { $0.append(line) } }
