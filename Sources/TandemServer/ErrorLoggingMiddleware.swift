@@ -45,23 +45,5 @@ struct ErrorLoggingMiddleware<Context: RequestContext>: RouterMiddleware {
 
 }
 
-/// Gives every request an id (``RequestIdentity``) for the time it is served, so that every log
-/// line it causes carries `request_id`, and returns it in `Tandem-Request-Id`, errors included
-/// (it answers them here, inside the id's scope). It runs outside every other middleware.
-struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
-    static var header: HTTPField.Name { HTTPField.Name("Tandem-Request-Id")! }
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let id = RequestIdentity.make()
-        return try await RequestIdentity.$current.withValue(id) {
-            var response: Response
-            do {
-                response = try await next(request, context)
-            } catch let error as any HTTPResponseError {
-                response = try error.response(from: request, context: context)
-            }
-            response.headers[Self.header] = id
-            return response
-        }
-    }
-}
+/// `Tandem-Request-Id`, parsed once.
+let requestIDHeader = HTTPField.Name("Tandem-Request-Id")!

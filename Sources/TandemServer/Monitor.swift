@@ -48,8 +48,16 @@ public final class Monitor: Service, Sendable {
         var active: [String: StatusResponse.Alert] = [:]
         /// Per view: late-record totals sampled over the last minutes.
         var lateSamples: [String: [(time: Date, total: Int64)]] = [:]
+        /// The request counters sampled at each evaluation of the last 5 minutes.
+        var requestSamples: [RequestSample] = [RequestSample(time: Date(), total: 0, errors: 0)]
         /// Per published version: the newest record below its cut (ingest and event time).
         var cutRecords: [Int64: (ingest: Int64, event: Int64)?] = [:]
+    }
+
+    private struct RequestSample {
+        var time: Date
+        var total: Int
+        var errors: Int
     }
 
     private let state = Mutex(State())
@@ -81,15 +89,15 @@ public final class Monitor: Service, Sendable {
     /// Everything the status route answers, read now.
     public func status() -> StatusResponse {
         let now = Timestamp.now()
-        let tally = metrics.requests.streams()
+        let tally = metrics.ingestCounts()
         let streams = catalog.all.map { definition in
             let info = log.topic(definition.name)?.partitionInfo() ?? []
-            let counts = tally[definition.name] ?? RequestTally.Stream()
+            let counts = tally[definition.name] ?? StatusResponse.IngestCounts(requests: 0, failed: 0, failures: [:])
             return StatusResponse.Stream(
                 name: definition.name, partitions: definition.partitions,
                 endOffsets: PartitionMap(Dictionary(uniqueKeysWithValues: info.map { ($0.partition, $0.endOffset) })),
                 sizeBytes: info.reduce(0) { $0 + $1.sizeBytes },
-                ingest: .init(requests: counts.requests, failed: counts.failed, failures: counts.failures))
+                ingest: counts)
         }
         let batch = views.batch
         let compiled = Dictionary(views.compiledViews.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -233,7 +241,15 @@ public final class Monitor: Service, Sendable {
             }
         }
         if let limit = thresholds.errorRate {
-            let recent = metrics.requests.recent(seconds: 300)
+            // The requests of the last 5 minutes: the counters now, less their values at the
+            // oldest sample kept.
+            let recent = state.withLock { state -> (total: Int, errors: Int) in
+                let total = metrics.answered.load(ordering: .relaxed), errors = metrics.serverErrors.load(ordering: .relaxed)
+                state.requestSamples.append(RequestSample(time: now, total: total, errors: errors))
+                state.requestSamples.removeAll { now.timeIntervalSince($0.time) > 300 }
+                let oldest = state.requestSamples.first!
+                return (total - oldest.total, errors - oldest.errors)
+            }
             if recent.total >= 20 {
                 let rate = Double(recent.errors) / Double(recent.total)
                 if rate > limit {

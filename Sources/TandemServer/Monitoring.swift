@@ -10,10 +10,12 @@ import Hummingbird
 import Prometheus
 import SpeedLayer
 import Synchronization
+import TandemAPI
 import Telemetry
 
 /// The metrics of one server: a Prometheus registry of its own, the ``Telemetry`` that every
-/// component records into, and the request counts that alerts and the dashboard read.
+/// component records into, and the request counts that alerts and the dashboard read (plain
+/// atomics beside the Prometheus series, so that a request costs no lock for them).
 ///
 /// `tandem serve` bootstraps swift-metrics with this registry's factory once, so that libraries
 /// that record through `MetricsSystem` land in the same registry; each test server makes its own,
@@ -25,8 +27,11 @@ public final class ServerMetrics: Sendable {
     public let factory: PrometheusMetricsFactory
     /// Where components record.
     public let telemetry: Telemetry
-    let requests = RequestTally()
+    /// Every request answered, and those answered with a 5xx status (alerts read their rate).
+    let answered = Atomic<Int>(0)
+    let serverErrors = Atomic<Int>(0)
     let routes = Mutex<[RouteKey: RouteHandles]>([:])
+    let ingestCounters = Mutex<[IngestKey: IngestCount]>([:])
     private let cpu = Mutex<Double>(0)
     private let cpuCounter: FloatingPointCounter
 
@@ -56,76 +61,39 @@ public final class ServerMetrics: Sendable {
     }
 }
 
-/// Request outcomes kept for alerts (the share of 5xx answers over the last minutes) and for the
-/// dashboard (failed ingest requests per stream); Prometheus gets the same counts as metrics.
-final class RequestTally: Sendable {
-    /// A stream's ingest requests since the server started.
-    struct Stream: Sendable, Equatable {
-        var requests = 0
-        var failed = 0
-        var failures: [String: Int] = [:]
-    }
-
-    private struct State {
-        var streams: [String: Stream] = [:]
-        /// Per 10-second slot (its number since the epoch): requests and 5xx answers.
-        var slots: [(slot: Int64, total: Int, errors: Int)] = []
-    }
-
-    private let state = Mutex(State())
-
-    func record(status: Int, stream: String?, code: String?) {
-        let slot = Int64(Date().timeIntervalSince1970 / 10)
-        state.withLock { state in
-            if state.slots.last?.slot != slot {
-                state.slots.append((slot, 0, 0))
-                if state.slots.count > 60 { state.slots.removeFirst(state.slots.count - 60) }
-            }
-            state.slots[state.slots.count - 1].total += 1
-            if status >= 500 { state.slots[state.slots.count - 1].errors += 1 }
-            if let stream {
-                state.streams[stream, default: Stream()].requests += 1
-                if status >= 400 {
-                    state.streams[stream, default: Stream()].failed += 1
-                    state.streams[stream, default: Stream()].failures[code ?? String(status), default: 0] += 1
-                }
-            }
-        }
-    }
-
-    /// Requests and 5xx answers over the last `seconds`.
-    func recent(seconds: Int) -> (total: Int, errors: Int) {
-        let first = Int64(Date().timeIntervalSince1970 / 10) - Int64(seconds / 10)
-        return state.withLock { state in
-            state.slots.filter { $0.slot > first }.reduce((0, 0)) { ($0.0 + $1.total, $0.1 + $1.errors) }
-        }
-    }
-
-    /// Each stream's ingest requests since the start.
-    func streams() -> [String: Stream] { state.withLock { $0.streams } }
-}
-
-/// Records every request: `tandem_http_requests_total` and `tandem_http_request_duration_seconds`
-/// by route (the route's pattern, so that paths never multiply series), method and status; and
-/// for ingest, `tandem_ingest_requests_total` by stream and outcome code. It runs outside every
-/// other middleware, so it sees the final status of refused requests too.
-struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+/// The outermost middleware. It gives every request an id (``RequestIdentity``) for the time it
+/// is served, so that every log line it causes carries `request_id`, and returns it in
+/// `Tandem-Request-Id`, errors included (it answers them here, inside the id's scope). It records
+/// every request: `tandem_http_requests_total` and `tandem_http_request_duration_seconds` by route
+/// (the route's pattern, so that paths never multiply series), method and status; and for
+/// ingest, `tandem_ingest_requests_total` by stream and outcome code. Outside every other
+/// middleware, it sees the final status of refused requests too. (One middleware for both: each
+/// layer is an async call per request.)
+struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: ServerMetrics
     /// Whether a stream exists (only those get a label).
     let knownStream: @Sendable (String) -> Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let id = RequestIdentity.make()
         let started = ContinuousClock.now
-        do {
-            let response = try await next(request, context)
-            record(request, context, status: Int(response.status.code), code: nil, since: started)
+        return try await RequestIdentity.$current.withValue(id) {
+            var response: Response
+            do {
+                response = try await next(request, context)
+                record(request, context, status: Int(response.status.code), code: nil, since: started)
+            } catch let error as APIError {
+                record(request, context, status: Int(error.status.code), code: error.code, since: started)
+                response = try error.response(from: request, context: context)
+            } catch let error as any HTTPResponseError {
+                record(request, context, status: Int(error.status.code), code: nil, since: started)
+                response = try error.response(from: request, context: context)
+            } catch {
+                record(request, context, status: 500, code: "internal", since: started)
+                throw error
+            }
+            response.headers[requestIDHeader] = id
             return response
-        } catch let error as APIError {
-            record(request, context, status: Int(error.status.code), code: error.code, since: started)
-            throw error
-        } catch {
-            record(request, context, status: 500, code: "internal", since: started)
-            throw error
         }
     }
 
@@ -134,13 +102,11 @@ struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let handles = metrics.routeHandles(route: route, method: request.method, status: status)
         handles.duration.recordInterval(since: started)
         handles.requests.increment()
-        var stream: String?
         if route == "/v1/streams/{name}/events", let name = context.parameters.get("name"), knownStream(name) {
-            stream = name
-            metrics.telemetry.counter("tandem_ingest_requests_total", [("stream", name), ("code", code ?? (status < 400 ? "ok" : String(status)))])
-                .increment()
+            metrics.ingestRequests(stream: name, code: code ?? (status < 400 ? "ok" : String(status))).record()
         }
-        metrics.requests.record(status: status, stream: stream, code: code)
+        metrics.answered.add(1, ordering: .relaxed)
+        if status >= 500 { metrics.serverErrors.add(1, ordering: .relaxed) }
     }
 }
 
@@ -157,6 +123,52 @@ extension ServerMetrics {
     struct RouteHandles: Sendable {
         var duration: CoreMetrics.Timer
         var requests: CoreMetrics.Counter
+    }
+
+    struct IngestKey: Hashable, Sendable {
+        var stream: String
+        var code: String
+    }
+
+    /// `tandem_ingest_requests_total` of a stream and outcome code, and its count for the status.
+    final class IngestCount: Sendable {
+        let metric: CoreMetrics.Counter
+        let count = Atomic<Int>(0)
+
+        init(_ metric: CoreMetrics.Counter) { self.metric = metric }
+
+        func record() {
+            metric.increment()
+            count.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// The ingest requests of a stream and outcome code.
+    func ingestRequests(stream: String, code: String) -> IngestCount {
+        let key = IngestKey(stream: stream, code: code)
+        if let counter = ingestCounters.withLock({ $0[key] }) { return counter }
+        let counter = IngestCount(telemetry.counter("tandem_ingest_requests_total", [("stream", stream), ("code", code)]))
+        return ingestCounters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            counters[key] = counter
+            return counter
+        }
+    }
+
+    /// Each stream's ingest requests since the start: all, refused, and refused by code.
+    func ingestCounts() -> [String: StatusResponse.IngestCounts] {
+        var result: [String: StatusResponse.IngestCounts] = [:]
+        for (key, counter) in ingestCounters.withLock({ $0 }) {
+            let count = counter.count.load(ordering: .relaxed)
+            var entry = result[key.stream] ?? StatusResponse.IngestCounts(requests: 0, failed: 0, failures: [:])
+            entry.requests += count
+            if key.code != "ok" {
+                entry.failed += count
+                entry.failures[key.code, default: 0] += count
+            }
+            result[key.stream] = entry
+        }
+        return result
     }
 
     func routeHandles(route: String, method: HTTPRequest.Method, status: Int) -> RouteHandles {

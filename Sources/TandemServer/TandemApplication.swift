@@ -75,8 +75,7 @@ public enum TandemApplication {
             configuration: configuration, logFileSystem: logFileSystem, batchFaults: batchFaults, metrics: metrics, logger: logger)
         let router = Router()
         let catalog = components.catalog
-        router.middlewares.add(RequestIDMiddleware())
-        router.middlewares.add(RequestMetricsMiddleware(metrics: metrics, knownStream: { catalog[$0] != nil }))
+        router.middlewares.add(RequestObservationMiddleware(metrics: metrics, knownStream: { catalog[$0] != nil }))
         router.middlewares.add(ErrorLoggingMiddleware(logger: logger))
         router.middlewares.add(BrowserProtectionMiddleware(settings: configuration.browser, listeningOn: configuration.host))
         if !configuration.authEnabled {

@@ -6,9 +6,10 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import TandemAPI
-import TandemServer
 import TandemTestSupport
 import Testing
+
+@testable import TandemServer
 
 /// Metrics, status, alerts, logs and the dashboard, through a real server.
 @Suite("Monitoring")
@@ -167,6 +168,25 @@ struct MonitoringTests {
             #expect(monitor.alerts().first?.value == 50)
             monitor.evaluate(status(lag: 0))
             #expect(monitor.alerts().isEmpty, "a threshold no longer crossed clears its alert")
+        }
+    }
+
+    @Test func theErrorRateAlertCountsServerErrorsOfTheLastMinutes() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(directory: directory, configure: { $0.alerts.errorRate = 0.1 }) { _ in
+            let components = try #require(TestComponents.current)
+            let monitor = components.monitor
+            // 30 answers, 5 of them 5xx: a sixth fail, past 10 %.
+            components.metrics.answered.add(30, ordering: .relaxed)
+            components.metrics.serverErrors.add(5, ordering: .relaxed)
+            monitor.evaluate(monitor.status())
+            let alert = try #require(monitor.alerts().first { $0.rule == "error_rate" }, "\(monitor.alerts())")
+            #expect(abs(alert.value - 5.0 / 30) < 1e-9 && alert.subject == "server")
+            // A thousand good answers later the share is under the threshold.
+            components.metrics.answered.add(1000, ordering: .relaxed)
+            monitor.evaluate(monitor.status())
+            #expect(!monitor.alerts().contains { $0.rule == "error_rate" })
         }
     }
 
