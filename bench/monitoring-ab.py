@@ -9,6 +9,22 @@ seconds = int(os.environ.get("SECONDS_PER_RUN", "10"))
 here = os.path.dirname(os.path.abspath(__file__))
 results = {b: {"ingest": [], "healthz": []} for b in binaries}
 
+
+def ingest_lua():
+    """The throughput benchmark's one-event wrk script (bench/throughput/run.py), written out."""
+    source = open(os.path.join(here, "throughput", "run.py")).read()
+    start, end = source.index('INGEST_LUA = r"""'), source.index('DONE_LUA = r"""')
+    namespace = {}
+    exec(source[start:end], namespace)
+    countries = '"US","IN","BR","DE","GB","FR","JP","ID","MX","IT"'
+    path = os.path.join(tempfile.mkdtemp(prefix="ab-lua-"), "ingest.lua")
+    with open(path, "w") as f:
+        f.write(namespace["INGEST_LUA"] % {"countries": countries, "done": ""})
+    return path
+
+
+LUA = ingest_lua()
+
 def start(binary):
     d = tempfile.mkdtemp(prefix="ab-")
     log = open(os.path.join(d, "server.log"), "w")
@@ -37,7 +53,7 @@ for r in range(rounds):
         try:
             base = f"http://127.0.0.1:{port}"
             results[b]["healthz"].append(wrk(base + "/healthz"))
-            results[b]["ingest"].append(wrk(base + "/v1/streams/pageviews/events", os.path.join(here, "monitoring-ab-ingest.lua")))
+            results[b]["ingest"].append(wrk(base + "/v1/streams/pageviews/events", LUA))
             print(b, "round", r + 1, "healthz", round(results[b]["healthz"][-1]), "ingest", round(results[b]["ingest"][-1]), flush=True)
         finally:
             p.terminate(); p.wait(); shutil.rmtree(d, ignore_errors=True)
