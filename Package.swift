@@ -71,6 +71,7 @@ let package = Package(
         .target(
             name: "Catalog",
             dependencies: [
+                "Telemetry",
                 "Events",
                 "Aggregation",
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -1,6 +1,7 @@
 import Events
 import Logging
 import PostgresNIO
+import Telemetry
 
 /// Stream and view definitions in PostgreSQL (`tandem_definitions`, created by migration 002),
 /// every value a bind parameter. Each call fails with ``CatalogError`` `database_unavailable`
@@ -51,8 +52,11 @@ public struct PostgresDefinitionStore: DefinitionStore {
         }
     }
 
+    /// Each call is counted in ``DatabaseCalls``.
     private static func withTimeout<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withDeadline(
-            .seconds(30), timeoutError: { CatalogError(.unavailable, "\(what) did not finish within 30 seconds: is PostgreSQL reachable?") }, body)
+        let timeout = "\(what) did not finish within 30 seconds: is PostgreSQL reachable?"
+        return try await DatabaseCalls.track(
+            { try await withDeadline(.seconds(30), timeoutError: { CatalogError(.unavailable, timeout) }, body) },
+            isTimeout: { ($0 as? CatalogError)?.message == timeout })
     }
 }

@@ -20,6 +20,9 @@ public enum DatabaseClient {
         var description: String
     }
 
+    /// The most connections a server's pool opens.
+    public static let maximumConnections = 8
+
     /// A client for `postgres://user:password@host:port/database[?sslmode=MODE&sslrootcert=FILE]`.
     /// Every connection sets `statement_timeout`, so that PostgreSQL itself ends a statement that
     /// hangs (the callers' own deadlines only stop waiting for it), and gives up connecting after
@@ -40,7 +43,7 @@ public enum DatabaseClient {
         var configuration = PostgresClient.Configuration(
             host: host, port: url.port ?? 5432, username: url.user ?? "postgres", password: url.password,
             database: database.isEmpty ? nil : database, tls: try tls(url.queryItems ?? []))
-        configuration.options.maximumConnections = 8
+        configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = connectTimeout
         configuration.options.additionalStartupParameters = [("statement_timeout", "\(Int((statementTimeout / .milliseconds(1)).rounded()))ms")]
         return PostgresClient(configuration: configuration, backgroundLogger: logger)

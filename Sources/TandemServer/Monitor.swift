@@ -203,6 +203,11 @@ public final class Monitor: Service, Sendable {
         }
         if let batch = views.batch {
             telemetry.setGauges("tandem_postgres_attached", [([], batch.isAttached ? 1 : 0)])
+            telemetry.setGauges("tandem_postgres_calls_in_flight", [([], Double(DatabaseCalls.inFlight.load(ordering: .relaxed)))])
+            telemetry.setGauges("tandem_postgres_pool_max_connections", [([], Double(DatabaseClient.maximumConnections))])
+            metrics.advance("tandem_postgres_calls_total", [("outcome", "ok")], to: DatabaseCalls.succeeded.load(ordering: .relaxed))
+            metrics.advance("tandem_postgres_calls_total", [("outcome", "error")], to: DatabaseCalls.failed.load(ordering: .relaxed))
+            metrics.advance("tandem_postgres_calls_total", [("outcome", "timeout")], to: DatabaseCalls.timedOut.load(ordering: .relaxed))
         }
         telemetry.setGauges("tandem_alerts_active", [([], Double(status.alerts.count))])
         telemetry.setGauges("tandem_uptime_seconds", [([], Double(status.uptimeSeconds))])

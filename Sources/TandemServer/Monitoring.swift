@@ -33,6 +33,7 @@ public final class ServerMetrics: Sendable {
     let routes = Mutex<[RouteKey: RouteHandles]>([:])
     let ingestCounters = Mutex<[IngestKey: IngestCount]>([:])
     private let cpu = Mutex<Double>(0)
+    private let totals = Mutex<[String: Int]>([:])
     private let cpuCounter: FloatingPointCounter
 
     /// Creates the metrics of a server, over `registry` (a new one by default).
@@ -58,6 +59,18 @@ public final class ServerMetrics: Sendable {
             return seconds - last
         }
         if delta > 0 { cpuCounter.increment(by: delta) }
+    }
+
+    /// Brings the counter `name` with `labels` up to `total`, a count kept elsewhere that only
+    /// grows (``DatabaseCalls``), at a scrape.
+    func advance(_ name: String, _ labels: [(String, String)], to total: Int) {
+        let key = name + labels.map { "\u{1}" + $0.0 + "\u{2}" + $0.1 }.joined()
+        let delta = totals.withLock { totals -> Int in
+            defer { totals[key] = max(totals[key] ?? 0, total) }
+            return total - (totals[key] ?? 0)
+        }
+        let counter = telemetry.counter(name, labels)
+        if delta > 0 { counter.increment(by: delta) }
     }
 }
 

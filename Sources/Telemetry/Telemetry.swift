@@ -87,3 +87,35 @@ extension Timer {
         record(ContinuousClock.now - start)
     }
 }
+
+/// The PostgreSQL calls of this process (the batch layer's and the catalog's, each under its
+/// deadline), counted as they start and end: `/metrics` shows the calls in flight (each holds,
+/// or waits for, one of the pool's connections) and how calls ended.
+public enum DatabaseCalls {
+    /// Calls under way.
+    public static let inFlight = Atomic<Int>(0)
+    /// Calls that returned.
+    public static let succeeded = Atomic<Int>(0)
+    /// Calls that failed with an error of PostgreSQL or of the connection.
+    public static let failed = Atomic<Int>(0)
+    /// Calls abandoned at their deadline.
+    public static let timedOut = Atomic<Int>(0)
+
+    /// Runs `body` as one call; `isTimeout` tells a deadline's error from others.
+    public static func track<T>(_ body: () async throws -> T, isTimeout: (any Error) -> Bool) async throws -> T {
+        inFlight.add(1, ordering: .relaxed)
+        defer { inFlight.subtract(1, ordering: .relaxed) }
+        do {
+            let value = try await body()
+            succeeded.add(1, ordering: .relaxed)
+            return value
+        } catch {
+            if isTimeout(error) {
+                timedOut.add(1, ordering: .relaxed)
+            } else {
+                failed.add(1, ordering: .relaxed)
+            }
+            throw error
+        }
+    }
+}

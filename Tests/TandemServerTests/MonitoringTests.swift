@@ -101,7 +101,8 @@ struct MonitoringTests {
             "tandem_speed_state_rows", "tandem_speed_state_bytes", "tandem_speed_poison_records_total", "tandem_late_records_total",
             "tandem_batch_jobs", "tandem_batch_job_duration_seconds_count", "tandem_batch_scanned_records_total", "tandem_batch_rows_written_total",
             "tandem_batch_staleness_seconds", "tandem_query_duration_seconds_count", "tandem_query_rows_total", "tandem_query_answers_total",
-            "tandem_postgres_attached", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+            "tandem_postgres_attached", "tandem_postgres_calls_in_flight", "tandem_postgres_calls_total", "process_cpu_seconds_total",
+            "process_resident_memory_bytes", "process_open_fds",
         ] {
             #expect(names.contains(required), "\(required) is missing from /metrics")
         }
@@ -113,6 +114,7 @@ struct MonitoringTests {
         #expect(value("tandem_batch_scanned_records_total", ["view": "per_client"]) ?? 0 >= 5)
         #expect(value("tandem_query_answers_total", ["view": "per_client", "source": "batch+speed"]) ?? 0 >= 1)
         #expect(value("tandem_postgres_attached") == 1)
+        #expect(value("tandem_postgres_calls_total", ["outcome": "ok"]) ?? 0 >= 5, "the job's calls, at least")
         #expect(value("tandem_log_end_offset", ["stream": "orders"]) != nil)
         #expect(value("process_resident_memory_bytes") ?? 0 > 1_000_000)
         #expect(value("tandem_http_requests_total", ["route": "/v1/streams/{name}/events", "method": "POST", "status": "404"]) == 1)
@@ -293,10 +295,74 @@ struct MonitoringTests {
     /// data, runs its scripts for a while of virtual time, and the DOM it leaves must hold
     /// charts drawn from data points; a screenshot is saved to
     /// `.build/test-artifacts/dashboard.png`.
-    @Test func theDashboardRendersItsChartsInABrowser() async throws {
-        let chromium = try #require(
+    /// Chromium, which `scripts/install-deps.sh --test` installs.
+    static func chromium() throws -> String {
+        try #require(
             ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) },
             "Chromium is missing: scripts/install-deps.sh --test installs it")
+    }
+
+    /// Runs headless Chromium on `url` for 15 s of virtual time (its scripts run, network waits
+    /// do not count) with `arguments` (`--dump-dom` prints the DOM it leaves).
+    static func browse(_ chromium: String, _ url: String, _ arguments: [String], profile: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: chromium)
+        process.arguments =
+            [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(profile)",
+                "--virtual-time-budget=15000", "--window-size=1400,1500", "--hide-scrollbars",
+            ] + arguments + [url]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// With tokens on, the page asks for one, and shows the data with a query-scoped token given
+    /// in its address.
+    @Test func theDashboardReadsWithTheTokenOfItsAddress() async throws {
+        let chromium = try Self.chromium()
+        let directory = try TemporaryDirectory(prefix: "tandem-dashboard-auth")
+        defer { directory.remove() }
+        try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        let data = directory.path + "/data"
+        let server = try ServerProcess(
+            arguments: ["--config", directory.path + "/tandem.yaml", "--data-dir", data, "--port", "0", "--no-batch"],
+            outputPath: directory.path + "/server.log")
+        defer { server.terminate() }
+        try await server.waitUntilListening()
+        let port = try #require(server.port)
+        let admin = try String(contentsOfFile: data + "/admin.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        func exchange(_ method: String, _ path: String, token: String, body: String, type: String = "application/json") throws
+            -> RawHTTPConnection.Answer
+        {
+            try RawHTTPConnection.exchange(
+                port: port, method: method, path: path, headers: [("Authorization", "Bearer " + token), ("Content-Type", type)],
+                body: Array(body.utf8))
+        }
+        let created = try exchange("POST", "/v1/tokens", token: admin, body: #"{"name":"board","scope":"query"}"#)
+        #expect(created.status == 201)
+        let token = try #require(try created.decode(TokenResponse.self).token)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let events = (0..<30).map { #"{"ts":\#(now - Int64($0) * 60_000),"client":"c\#($0 % 3)","seq":\#($0)}"# }.joined(separator: "\n")
+        #expect(try exchange("POST", "/v1/streams/orders/events", token: admin, body: events, type: "application/x-ndjson").status == 200)
+
+        let anonymous = try Self.browse(chromium, server.baseURL + "/", ["--dump-dom"], profile: directory.path + "/chromium-1")
+        #expect(anonymous.contains("<form id=\"login\">"), "without a token the page asks for one")
+        #expect(!anonymous.contains("<td>per_client</td>"))
+        let dom = try Self.browse(chromium, server.baseURL + "/#token=" + token, ["--dump-dom"], profile: directory.path + "/chromium-2")
+        #expect(dom.contains("<form id=\"login\" hidden"), "with one it does not")
+        #expect(dom.contains("<td>per_client</td>") && dom.contains("<td>orders</td>"))
+        #expect(!dom.contains(token), "the token leaves the page's address and is never written into it")
+        #expect(dom.range(of: #"id="view-chart" class="chart" width="960" height="280" data-points="[1-9]"#, options: .regularExpression) != nil)
+    }
+
+    @Test func theDashboardRendersItsChartsInABrowser() async throws {
+        let chromium = try Self.chromium()
         let directory = try TemporaryDirectory(prefix: "tandem-dashboard")
         defer { directory.remove() }
         try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
@@ -312,21 +378,7 @@ struct MonitoringTests {
             #expect(try await client.send(.POST, "/v1/streams/orders/events", body: body, contentType: "application/x-ndjson").status == 200)
         }
         func browse(_ arguments: [String]) throws -> String {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: chromium)
-            process.arguments =
-                [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=\(directory.path)/chromium",
-                    "--virtual-time-budget=15000", "--window-size=1400,1500", "--hide-scrollbars",
-                ] + arguments + [server.baseURL + "/"]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
-            return String(decoding: data, as: UTF8.self)
+            try Self.browse(chromium, server.baseURL + "/", arguments, profile: directory.path + "/chromium")
         }
         let dom = try browse(["--dump-dom"])
         func attribute(_ name: String, ofElement id: String) -> Int? {
