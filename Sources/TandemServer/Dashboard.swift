@@ -260,7 +260,8 @@ enum Dashboard {
             const end = info.watermark ? Date.parse(info.watermark) + 3600e3 : Date.now();
             const bucket = parseBucket(view.bucket);
             const step = Math.max(bucket, Math.ceil(hours * 3600e3 / 240 / bucket) * bucket);
-            const to = Math.ceil(end / step) * step, from = to - hours * 3600e3;
+            // A whole number of steps, so that the range is aligned to the granularity.
+            const to = Math.ceil(end / step) * step, from = to - Math.ceil(hours * 3600e3 / step) * step;
             const answer = await api("/v1/query", { view: name, from: new Date(from).toISOString(), to: new Date(to).toISOString(),
                                                     granularity: (step / 1000) + "s", aggregates: [aggregate] });
             const points = answer.rows.filter((r) => typeof r[aggregate] === "number").map((r) => ({ t: Date.parse(r.time), v: r[aggregate] }));

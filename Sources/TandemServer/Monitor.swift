@@ -131,6 +131,9 @@ public final class Monitor: Service, Sendable {
                 batchVersion: published?.id, stalenessSeconds: below.map { max(0, Double(now - $0.ingest) / 1000) },
                 cutEventTime: below.map { Timestamp.format($0.event) })
         }
+        // Only the versions published now keep their newest record remembered.
+        let current = Set(viewStatus.compactMap(\.batchVersion))
+        state.withLock { state in state.cutRecords = state.cutRecords.filter { current.contains($0.key) } }
         var jobs: [String: Int] = [:]
         let live = batch?.liveJobs() ?? []
         for job in live { jobs[job.state.rawValue, default: 0] += 1 }
