@@ -265,7 +265,8 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var views: [View]
     /// Jobs this process queued or ran since it started, by state.
     public var jobs: [String: Int]
-    /// The latest jobs this process queued or ran, newest first (at most 20).
+    /// The latest jobs, newest first (at most 20): from PostgreSQL's job history (earlier runs
+    /// too) when it answers, else those this process queued or ran.
     public var recentJobs: [JobResponse]
     /// Thresholds crossed now.
     public var alerts: [Alert]

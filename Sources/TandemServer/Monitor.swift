@@ -150,6 +150,17 @@ public final class Monitor: Service, Sendable {
                 residentBytes: ProcessFigures.residentBytes(), cpuSeconds: ProcessFigures.cpuSeconds(), openFiles: ProcessFigures.openFiles()))
     }
 
+    /// ``status()`` with the job history of PostgreSQL (jobs of earlier runs too) in
+    /// `recent_jobs` when the database answers within a second; this process's jobs otherwise.
+    public func statusWithHistory() async -> StatusResponse {
+        var status = status()
+        if let batch = views.batch, batch.isAttached {
+            let history = try? await withDeadline(.seconds(1), timeoutError: { CancellationError() }) { try await batch.jobs(limit: 20) }
+            if let history { status.recentJobs = history.map(JobResponse.init) }
+        }
+        return status
+    }
+
     /// The newest record below a version's cut (the latest ingest time over the partitions'
     /// records at `cut - 1`), read from the log once per version.
     private func cutRecord(_ version: PublishedVersion, topic: Topic?) -> (ingest: Int64, event: Int64)? {

@@ -43,7 +43,7 @@ struct OperationsRoutes: Sendable {
                     failedPartitions: failed, database: database),
                 status: ready ? .ok : .serviceUnavailable)
         }
-        router.get("/v1/status") { _, _ in try JSONCoding.response(monitor.status()) }
+        router.get("/v1/status") { _, _ in try JSONCoding.response(await monitor.statusWithHistory()) }
         router.get("/metrics") { _, _ in
             monitor.refreshGauges(monitor.status())
             var bytes: [UInt8] = []

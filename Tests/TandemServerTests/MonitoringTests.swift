@@ -142,6 +142,14 @@ struct MonitoringTests {
         for expected in ["orders", "per_client", "JOBS since start", "succeeded", "[late_records] per_client"] {
             #expect(screen.output.contains(expected), "\(expected) in:\n\(screen.output)")
         }
+
+        // The job history outlives the process: after a restart it comes from PostgreSQL.
+        let done = try #require(status.recentJobs.first { $0.state == "succeeded" })
+        server.terminate()
+        let restarted = try await ServerProcess.start(in: directory, run: 2, database: database.url)
+        defer { restarted.terminate() }
+        let after = try decode(StatusResponse.self, try await HTTPTestClient(baseURL: restarted.baseURL).send(.GET, "/v1/status").body)
+        #expect(after.recentJobs.contains { $0.id == done.id && $0.state == "succeeded" }, "\(after.recentJobs.map(\.id))")
     }
 
     @Test func alertsStartOnceAndClear() async throws {
