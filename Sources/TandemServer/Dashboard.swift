@@ -266,7 +266,7 @@ enum Dashboard {
                                                     granularity: (step / 1000) + "s", aggregates: [aggregate] });
             const points = answer.rows.filter((r) => typeof r[aggregate] === "number").map((r) => ({ t: Date.parse(r.time), v: r[aggregate] }));
             drawChart(chart, points, from, to, info, step);
-            const cut = info.cut_event_time ? ` · cut (batch below, speed above): ${info.cut_event_time}` : " · no batch version yet (speed layer only)";
+            const cut = info.cut_event_time ? ` · cut: the batch version holds the log up to a record of event time ${info.cut_event_time}, the speed layer what came after` : " · no batch version yet (speed layer only)";
             note.textContent = `${points.length} buckets of ${seconds(step / 1000)} · source ${answer.provenance.source} · freshness ${answer.provenance.freshness_ms ?? "–"} ms` +
               cut + ` · ${info.late_records || 0} late records since the view started (red: buckets at or before the watermark that late records reached)`;
           } catch (error) {

@@ -299,10 +299,6 @@ struct MonitoringTests {
         var all: [String] { lines.withLock { $0 } }
     }
 
-    /// The dashboard in a real browser: headless Chromium loads `/` from a real server with
-    /// data, runs its scripts for a while of virtual time, and the DOM it leaves must hold
-    /// charts drawn from data points; a screenshot is saved to
-    /// `.build/test-artifacts/dashboard.png`.
     /// Chromium, which `scripts/install-deps.sh --test` installs.
     static func chromium() throws -> String {
         try #require(
@@ -369,17 +365,24 @@ struct MonitoringTests {
         #expect(dom.range(of: #"id="view-chart" class="chart" width="960" height="280" data-points="[1-9]"#, options: .regularExpression) != nil)
     }
 
+    /// The dashboard in a real browser: headless Chromium loads `/` from a real server with
+    /// data, a published version and PostgreSQL, runs its scripts for a while of virtual time,
+    /// and the DOM it leaves must hold charts drawn from data points, the cut and the job; a
+    /// screenshot is saved to `.build/test-artifacts/dashboard.png`.
     @Test func theDashboardRendersItsChartsInABrowser() async throws {
         let chromium = try Self.chromium()
         let directory = try TemporaryDirectory(prefix: "tandem-dashboard")
         defer { directory.remove() }
         try Self.config.write(toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
-        let server = try await ServerProcess.start(in: directory, run: 1)
+        let database = try TestDatabase.create()
+        let server = try await ServerProcess.start(in: directory, run: 1, database: database.url)
         defer { server.terminate() }
         let client = HTTPTestClient(baseURL: server.baseURL)
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        for round in 0..<3 {
-            // Three hours of events, the newest first in each request, so that some are late.
+        for round in 0..<4 {
+            // Three hours of events, the newest first in each request, so that some are late; a
+            // published version holds the first three rounds, the speed layer the last.
+            if round == 3 { #expect(try await PostgresOutageTests.runFullJob(client) != nil) }
             let body = (0..<60).map { index in
                 #"{"ts":\#(now - Int64(index) * 180_000 - Int64(round) * 1000),"client":"c\#(index % 5)","seq":\#(index)}"#
             }.joined(separator: "\n")
@@ -400,6 +403,9 @@ struct MonitoringTests {
         #expect(attribute("data-points", ofElement: "ingest-orders") ?? 0 >= 1, "the ingest rate has points")
         #expect(dom.contains("data-refreshes=\""), "the page refreshed from /v1/status")
         #expect(dom.contains("<td>per_client</td>") && dom.contains("<td>orders</td>"))
+        #expect(dom.contains("class=\"cut\""), "the batch/speed boundary is marked")
+        #expect(dom.contains("source batch+speed"), "the chart merges both layers")
+        #expect(dom.contains("class=\"ok\">succeeded</span>"), "the job history lists the job")
         #expect(dom.contains("class=\"watermark\""))
 
         let artifacts = FileManager.default.currentDirectoryPath + "/.build/test-artifacts"
