@@ -136,7 +136,6 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Telemetry",
                 "TandemAPI",
                 "Events",
                 "Catalog",

@@ -224,6 +224,8 @@ public final class Monitor: Service, Sendable {
             metrics.advance("tandem_postgres_calls_total", [("outcome", "timeout")], to: DatabaseCalls.timedOut.load(ordering: .relaxed))
         }
         telemetry.setGauges("tandem_alerts_active", [([], Double(status.alerts.count))])
+        // One series per active alert, so that Prometheus can alert on Tandem's own rules.
+        telemetry.setGauges("tandem_alert", status.alerts.map { ([("rule", $0.rule), ("subject", $0.subject)], 1) })
         telemetry.setGauges("tandem_uptime_seconds", [([], Double(status.uptimeSeconds))])
         if let resident = status.process?.residentBytes { telemetry.setGauges("process_resident_memory_bytes", [([], Double(resident))]) }
         if let files = status.process?.openFiles { telemetry.setGauges("process_open_fds", [([], Double(files))]) }

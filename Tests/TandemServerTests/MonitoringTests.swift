@@ -133,6 +133,8 @@ struct MonitoringTests {
             status = try decode(StatusResponse.self, try await client.send(.GET, "/v1/status").body)
         }
         #expect(status.alerts.contains { $0.rule == "late_records" && $0.subject == "per_client" }, "\(status.alerts)")
+        let alerting = try Self.parseMetrics(try await client.send(.GET, "/metrics").body)
+        #expect(alerting.contains { $0.name == "tandem_alert" && $0.labels == ["rule": "late_records", "subject": "per_client"] && $0.value == 1 })
         #expect(server.output.contains("alert: 1 late records arrived for view per_client"))
         #expect(server.output.contains("job state changed"), "each job state change is one log line")
 
