@@ -11,8 +11,7 @@ public enum RequestIdentity {
 
     /// A fresh id: 16 hex digits, a random prefix drawn once per process followed by a counter, so
     /// that ids are unique within a process, unlikely to repeat across processes, and cost no
-    /// system call (a random draw per request is a `getrandom` call, about 5 % of a one-event
-    /// request here).
+    /// system call (a random draw per request is a `getrandom` call).
     public static func make() -> String {
         let value = prefix << 40 | (sequence.add(1, ordering: .relaxed).newValue & 0xFF_FFFF_FFFF)
         return String(unsafeUninitializedCapacity: 16) { buffer in

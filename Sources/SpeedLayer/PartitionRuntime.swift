@@ -32,8 +32,8 @@ final class PartitionRuntime: Sendable {
         var late: Int64 = 0
         /// When the log accepted the last record consumed (epoch ms).
         var lastIngestTime: Int64?
-        /// The buckets that late records reached, with their counts: the latest
-        /// ``lateBucketLimit`` buckets (for the dashboard, which marks them).
+        /// The buckets that late records reached, with their counts: at least the latest
+        /// `SpeedLayer.lateBucketLimit` buckets (for the dashboard, which marks them).
         var lateBuckets: [Int64: Int64] = [:]
         /// Set when the consumer stopped on an error.
         var failure: String?

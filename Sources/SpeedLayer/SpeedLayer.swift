@@ -169,10 +169,14 @@ public final class SpeedLayer: Service, Sendable {
     /// How many buckets reached by late records each partition remembers.
     static let lateBucketLimit = 512
 
-    /// Counts a late record in its bucket, forgetting the earliest bucket past the limit.
+    /// Counts a late record in its bucket. Past twice the limit the earliest buckets are
+    /// forgotten in one go, down to the limit, so that a record costs a dictionary update, not a
+    /// scan of every bucket (the dashboard sees at least the latest `lateBucketLimit`).
     static func noteLate(bucket: Int64, in buckets: inout [Int64: Int64]) {
         buckets[bucket, default: 0] += 1
-        if buckets.count > lateBucketLimit, let earliest = buckets.keys.min() { buckets[earliest] = nil }
+        guard buckets.count > 2 * lateBucketLimit else { return }
+        let kept = buckets.keys.sorted().suffix(lateBucketLimit)
+        buckets = buckets.filter { $0.key >= kept.first! }
     }
 
     /// Logs replay progress every few seconds until the view has caught up.

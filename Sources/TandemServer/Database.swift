@@ -52,8 +52,10 @@ public enum DatabaseClient {
     /// The `connect_timeout` of a URL, in seconds as in libpq (`nil` when the URL has none).
     public static func connectTimeout(url text: String) throws -> Duration? {
         guard let item = URLComponents(string: text)?.queryItems?.last(where: { $0.name == "connect_timeout" }) else { return nil }
-        guard let seconds = item.value.flatMap(Int.init), seconds > 0 else {
-            throw InvalidURL(description: "connect_timeout must be a positive number of seconds, got \"\(item.value ?? "")\"")
+        // At most a day: PostgresNIO turns it into nanoseconds and adds it to now, which traps on
+        // overflow.
+        guard let seconds = item.value.flatMap(Int.init), (1...86_400).contains(seconds) else {
+            throw InvalidURL(description: "connect_timeout must be a number of seconds from 1 to 86400, got \"\(item.value ?? "")\"")
         }
         return .seconds(seconds)
     }

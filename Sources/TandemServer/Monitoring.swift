@@ -115,7 +115,8 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
         let handles = metrics.routeHandles(route: route, method: request.method, status: status)
         handles.duration.recordInterval(since: started)
         handles.requests.increment()
-        if route == "/v1/streams/{name}/events", let name = context.parameters.get("name"), knownStream(name) {
+        // An accepted request's stream exists; a refused one's may be any name a client sent.
+        if route == "/v1/streams/{name}/events", let name = context.parameters.get("name"), status < 400 || knownStream(name) {
             metrics.ingestRequests(stream: name, code: code ?? (status < 400 ? "ok" : String(status))).record()
         }
         metrics.answered.add(1, ordering: .relaxed)

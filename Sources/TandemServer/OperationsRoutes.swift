@@ -52,10 +52,9 @@ struct OperationsRoutes: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         for (path, file) in Dashboard.files {
+            let body = ByteBuffer(string: file.text)
             router.get(RouterPath(path)) { _, _ in
-                Response(
-                    status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"],
-                    body: .init(byteBuffer: ByteBuffer(string: file.text)))
+                Response(status: .ok, headers: [.contentType: file.contentType, .cacheControl: "no-cache"], body: .init(byteBuffer: body))
             }
         }
     }

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Logging
 import Synchronization
@@ -55,8 +56,9 @@ public struct StructuredLogHandler: LogHandler {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let time = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-        var fields: [(String, String)] = [("time", time), ("level", event.level.rawValue), ("logger", label), ("msg", "\(event.message)")]
+        var fields: [(String, String)] = [
+            ("time", Timestamp.format(Timestamp.now())), ("level", event.level.rawValue), ("logger", label), ("msg", "\(event.message)"),
+        ]
         if merged["source"] == nil { fields.append(("source", event.source)) }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) { fields.append((key, "\(value)")) }
         write(Self.line(fields, format: format))

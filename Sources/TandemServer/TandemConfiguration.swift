@@ -407,7 +407,9 @@ public struct TandemConfiguration: Sendable, Equatable {
                 configuration.statementTimeout = .milliseconds(timeout)
             }
             if let timeout = try duration(postgres?.connect_timeout, "postgres.connect_timeout") {
-                guard timeout >= 1000 else { throw Error(description: "\(source): postgres.connect_timeout must be at least 1s") }
+                guard (1000...86_400_000).contains(timeout) else {
+                    throw Error(description: "\(source): postgres.connect_timeout must be from 1s to 1d")
+                }
                 configuration.batch.connectTimeout = .milliseconds(timeout)
             }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }

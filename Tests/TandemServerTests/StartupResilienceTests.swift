@@ -92,5 +92,8 @@ struct StartupResilienceTests {
         #expect(
             performing: { try DatabaseClient.connectTimeout(url: "postgres://u@db/x?connect_timeout=soon") },
             throws: { "\($0)".contains("connect_timeout") })
+        // A number PostgresNIO would overflow when it adds it to now is refused, in the URL and the setting.
+        #expect(throws: (any Error).self) { try DatabaseClient.connectTimeout(url: "postgres://u@db/x?connect_timeout=99999999999") }
+        #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "postgres: {connect_timeout: 100000d}") }
     }
 }
