@@ -27,7 +27,7 @@ public final class ColumnarState: Sendable {
 
     /// Builds the columns of `state`, rows of `view`.
     public convenience init(_ state: ViewState, view: CompiledView) {
-        self.init(EncodedState(state, dimensions: view.definition.dimensions.count, aggregates: view.definition.aggregates.count), view: view)
+        self.init(EncodedState(state, dimensions: view.definition.dimensions.count, aggregates: view.stateWidth), view: view)
     }
 
     /// Builds the columns of an encoded state, rows of `view`: its dictionaries are kept as they

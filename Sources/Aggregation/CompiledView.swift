@@ -17,8 +17,15 @@ public final class CompiledView: Sendable {
     /// The type of each aggregate's field (`nil` for `count`).
     public let aggregateFieldTypes: [FieldType?]
     let filter: CompiledFilter?
-    /// The identity row: every aggregate empty.
+    /// The identity row: every aggregate empty, then the hidden late count (``lateColumn``).
     public let emptyRow: [AggregateState]
+    /// The position of the hidden `count` that every row of state carries after the view's own
+    /// aggregates: the records the row holds that were late when they arrived (``Lateness``).
+    /// Stored, merged and rolled up like any count, it is what an answer's `late_records` sums;
+    /// it is never answered as an aggregate.
+    public let lateColumn: Int
+    /// The states in a row: the view's aggregates and the late count.
+    public var stateWidth: Int { lateColumn + 1 }
 
     /// Compiles `definition` against `stream`.
     /// - Throws: ``ViewError`` when the view does not fit the stream.
@@ -43,7 +50,8 @@ public final class CompiledView: Sendable {
         for index in aggregateFieldIndexes.compactMap({ $0 }) { spanned[index] = false }
         for name in definition.filter?.fields ?? [] { if let index = stream.fieldIndex(name) { spanned[index] = false } }
         self.spanned = spanned
-        emptyRow = zip(definition.aggregates, aggregateFieldTypes).map { AggregateState.empty($0.spec, fieldType: $1) }
+        lateColumn = definition.aggregates.count
+        emptyRow = zip(definition.aggregates, aggregateFieldTypes).map { AggregateState.empty($0.spec, fieldType: $1) } + [.count(0)]
     }
 
     /// The view's name.
@@ -81,7 +89,9 @@ public final class CompiledView: Sendable {
     /// - Throws: ``PoisonRecord`` when the record cannot be applied (its event time is outside
     ///   ``Timestamp/supportedRange``), or the codec's error when it does not decode. Both layers
     ///   skip such a record the same way, so their answers still agree.
-    public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout ViewState, scratch: inout [FieldValue?]) throws -> Bool {
+    public func apply(
+        payload: UnsafeRawBufferPointer, eventTime: Int64, late: Bool = false, to state: inout ViewState, scratch: inout [FieldValue?]
+    ) throws -> Bool {
         guard Timestamp.supportedRange.contains(eventTime) else { throw PoisonRecord.eventTimeOutOfRange(eventTime) }
         try RecordCodec.decode(payload, fieldTypes: fieldTypes, wanted: wanted, into: &scratch)
         if let filter, !filter.matches(scratch) { return false }
@@ -89,31 +99,41 @@ public final class CompiledView: Sendable {
         group.reserveCapacity(dimensionIndexes.count)
         for index in dimensionIndexes { group.append(scratch[index]) }
         let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(group))
-        state.rows[key, default: emptyRow].addEvent(scratch, fieldIndexes: aggregateFieldIndexes)
+        state.rows[key, default: emptyRow].addEvent(scratch, fieldIndexes: aggregateFieldIndexes, late: late)
         return true
     }
 
     /// Applies a decoded event (one value per stream field), for tests and tools.
     /// Like the stored path, an event time outside ``Timestamp/supportedRange`` is skipped.
-    public func apply(values: [FieldValue?], eventTime: Int64, to state: inout ViewState) {
+    public func apply(values: [FieldValue?], eventTime: Int64, late: Bool = false, to state: inout ViewState) {
         guard Timestamp.supportedRange.contains(eventTime) else { return }
         if let filter, !filter.matches(values) { return }
         let key = StateKey(bucket: bucket(of: eventTime), group: GroupKey(dimensionIndexes.map { values[$0] }))
-        state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes)
+        state.rows[key, default: emptyRow].addEvent(values, fieldIndexes: aggregateFieldIndexes, late: late)
     }
 
-    /// The answers of a row of states, in the view's aggregate order.
+    /// The late records a row of states holds (its hidden late count).
+    @inline(__always)
+    public func lateRecords(_ row: [AggregateState]) -> Int64 {
+        guard case .count(let late) = row[lateColumn] else { return 0 }
+        return late
+    }
+
+    /// The answers of a row of states, in the view's aggregate order (the late count is not one).
     public func results(_ row: [AggregateState]) -> [AggregateValue] {
         zip(row, zip(definition.aggregates, aggregateFieldTypes)).map { state, aggregate in state.result(aggregate.0.spec, fieldType: aggregate.1) }
     }
 }
 
 extension Array where Element == AggregateState {
+    /// Adds one event to a row of states: each aggregate's field, and the late count (after
+    /// them) when the event was late.
     @inline(__always)
-    mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?]) {
-        for position in indices {
+    mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?], late: Bool) {
+        for position in fieldIndexes.indices {
             if let index = fieldIndexes[position] { self[position].add(values[index]) } else { self[position].add(nil) }
         }
+        if late { self[fieldIndexes.count].add(nil) }
     }
 }
 

@@ -50,6 +50,12 @@ public struct EncodedState: Sendable {
         asciiCodes = Array(repeating: ASCIICodeTable(), count: dimensions)
     }
 
+    /// An empty state for `view`'s rows: its dimensions, and its aggregates with the late count
+    /// (``CompiledView/stateWidth``).
+    public init(view: CompiledView, indexed: Bool = false) {
+        self.init(dimensions: view.definition.dimensions.count, aggregates: view.stateWidth, indexed: indexed)
+    }
+
     /// The number of (bucket, group) rows.
     public var count: Int { buckets.count }
 
@@ -177,13 +183,15 @@ public struct EncodedState: Sendable {
         }
     }
 
-    /// Adds one event's values to the states of `slot`.
+    /// Adds one event's values to the states of `slot`: each aggregate's field, and the late
+    /// count (after them, ``CompiledView/lateColumn``) when the event was late.
     @inline(__always)
-    mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?], to slot: Int) {
+    mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?], late: Bool, to slot: Int) {
         let base = slot * aggregateCount
-        for position in 0..<aggregateCount {
+        for position in 0..<fieldIndexes.count {
             if let index = fieldIndexes[position] { states[base + position].add(values[index]) } else { states[base + position].add(nil) }
         }
+        if late { states[base + fieldIndexes.count].add(nil) }
     }
 
     /// The group of `slot`.
@@ -319,7 +327,9 @@ extension CompiledView {
     /// - Throws: ``PoisonRecord`` or the codec's error, as for a ``ViewState``.
     @discardableResult
     @inline(__always)
-    public func apply(payload: UnsafeRawBufferPointer, eventTime: Int64, to state: inout EncodedState, scratch: inout DecodeScratch) throws -> Bool {
+    public func apply(
+        payload: UnsafeRawBufferPointer, eventTime: Int64, late: Bool = false, to state: inout EncodedState, scratch: inout DecodeScratch
+    ) throws -> Bool {
         guard Timestamp.supportedRange.contains(eventTime) else { throw PoisonRecord.eventTimeOutOfRange(eventTime) }
         try RecordCodec.decode(
             payload, fieldTypes: fieldTypes, wanted: wanted, spanned: spanned, into: &scratch.values, spans: &scratch.spans)
@@ -342,25 +352,25 @@ extension CompiledView {
             key.set(dimension, code)
         }
         let slot = state.slot(of: key, emptyRow: emptyRow)
-        state.addEvent(scratch.values, fieldIndexes: aggregateFieldIndexes, to: slot)
+        state.addEvent(scratch.values, fieldIndexes: aggregateFieldIndexes, late: late, to: slot)
         return true
     }
 
     /// Applies a decoded event (one value per stream field), for tests and tools. Like the
     /// stored path, an event time outside ``Timestamp/supportedRange`` is skipped.
-    public func apply(values: [FieldValue?], eventTime: Int64, to state: inout EncodedState) {
+    public func apply(values: [FieldValue?], eventTime: Int64, late: Bool = false, to state: inout EncodedState) {
         guard Timestamp.supportedRange.contains(eventTime) else { return }
-        add(values, eventTime: eventTime, to: &state)
+        add(values, eventTime: eventTime, late: late, to: &state)
     }
 
     @inline(__always)
     @discardableResult
-    private func add(_ values: [FieldValue?], eventTime: Int64, to state: inout EncodedState) -> Bool {
+    private func add(_ values: [FieldValue?], eventTime: Int64, late: Bool, to state: inout EncodedState) -> Bool {
         if let filter, !filter.matches(values) { return false }
         var key = EncodedKey(bucket: bucket(of: eventTime))
         for (dimension, index) in dimensionIndexes.enumerated() { key.set(dimension, state.code(of: values[index], dimension: dimension)) }
         let slot = state.slot(of: key, emptyRow: emptyRow)
-        state.addEvent(values, fieldIndexes: aggregateFieldIndexes, to: slot)
+        state.addEvent(values, fieldIndexes: aggregateFieldIndexes, late: late, to: slot)
         return true
     }
 }

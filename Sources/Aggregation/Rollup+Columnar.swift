@@ -111,7 +111,7 @@ public struct RollupAccumulator: Sendable {
         filter = request.filter.flatMap { try? view.dimensionFilter($0) }
         kept = request.keptDimensions
         positions = kept.map { view.definition.dimensions.firstIndex(of: $0)! }
-        aggregates = view.definition.aggregates.count
+        aggregates = view.stateWidth
         columns = view.emptyRow.map(StateColumns.make)
         values = Array(repeating: [], count: positions.count)
         lookups = Array(repeating: [:], count: positions.count)

@@ -33,6 +33,9 @@ public final class BatchLayer: Service, Sendable {
         /// libpq). At start, a database that does not answer in time is treated as away: the
         /// server starts without it and attaches it in the background.
         public var connectTimeout: Duration = .seconds(10)
+        /// The speed layer's watermark delay (`speed.watermark_delay`), with which a job judges
+        /// each record late or not exactly as the speed layer does (``Lateness``).
+        public var watermarkDelayMilliseconds: Int64 = 5000
 
         /// Creates a configuration with the defaults.
         public init() {}
@@ -313,10 +316,12 @@ public final class BatchLayer: Service, Sendable {
         _ version: PublishedVersion, from: Int64, to: Int64, narrowing: DimensionNarrowing? = nil, timeout: Duration = .seconds(10)
     ) async throws -> ViewState {
         guard isAttached else { throw detachedError }
+        guard let view = views.compiledView(version.view) else { throw BatchError(.unknownView, "view \(version.view) is not running") }
         let store = self.store
         let pushed = version.typed ? narrowing : nil
+        let width = view.stateWidth
         return try await withTimeout(timeout, "reading view version \(version.id)") {
-            try await store.read(version.table, from: from, to: to, narrowing: pushed)
+            try await store.read(version.table, width: width, from: from, to: to, narrowing: pushed)
         }
     }
 
@@ -478,7 +483,8 @@ public final class BatchLayer: Service, Sendable {
         }
         let started = ContinuousClock.now
         let recompute = Recompute(
-            store: store, log: log, speed: speed, logger: logger, faults: faults, longestCall: configuration.statementTimeout + .seconds(30))
+            store: store, log: log, speed: speed, logger: logger, watermarkDelay: configuration.watermarkDelayMilliseconds, faults: faults,
+            longestCall: configuration.statementTimeout + .seconds(30))
         let budget = configuration.cacheMaxBytes - state.withLock { $0.publications.cacheBytes(excluding: view.name) }
         let outcome = try await recompute.run(
             view, mode: job.mode, previous: publication(for: view), definition: Self.canonical(view.definition), cacheBudget: budget,
@@ -548,7 +554,7 @@ public final class BatchLayer: Service, Sendable {
         let store = self.store
         do {
             let rows = try await withTimeout(.seconds(600), "loading view version \(published.id) into the serving cache") {
-                try await store.read(published.table)
+                try await store.read(published.table, width: view.stateWidth)
             }
             guard let columns = ServingCache.columns(of: rows, view: view, budget: budget) else {
                 logger.notice(

@@ -22,26 +22,38 @@ struct BatchStore: Sendable {
     func loadPublications() async throws -> [String: PublishedVersion] {
         let rows = try await client.query(
             """
-            SELECT p.view, p.version_id, p.cut, v.log_id, v.table_name, v.definition, v.typed
+            SELECT p.view, p.version_id, p.cut, v.log_id, v.max_event_times, v.table_name, v.definition, v.typed
             FROM tandem_publications p JOIN tandem_view_versions v ON v.id = p.version_id
             """, logger: logger)
         var result: [String: PublishedVersion] = [:]
-        for try await (view, id, cut, logID, table, definition, typed) in rows.decode((String, Int64, [Int64], String?, String, String, Bool).self) {
-            result[view] = PublishedVersion(view: view, id: id, cut: cut, logID: logID, table: table, definition: definition, typed: typed)
+        for try await (view, id, cut, logID, maxima, table, definition, typed) in rows.decode(
+            (String, Int64, [Int64], String?, [Int64]?, String, String, Bool).self)
+        {
+            result[view] = PublishedVersion(
+                view: view, id: id, cut: cut, logID: logID, maxEventTimes: maxima.map(Self.maxEventTimes(stored:)), table: table,
+                definition: definition, typed: typed)
         }
         return result
     }
 
+    /// A partition without records below a cut has no largest event time: stored as the least
+    /// `bigint`, which no event time can be (``Timestamp/supportedRange``).
+    static func stored(maxEventTimes: [Int64?]) -> [Int64] { maxEventTimes.map { $0 ?? .min } }
+
+    /// The largest event times as ``stored(maxEventTimes:)`` wrote them.
+    static func maxEventTimes(stored: [Int64]) -> [Int64?] { stored.map { $0 == .min ? nil : $0 } }
+
     /// Registers a version being built and creates its (empty) table: `bucket`, `group_key` and
     /// `states` (what Tandem reads back, exactly), then the typed columns (``TypedColumns``).
     func createVersion(
-        view compiled: CompiledView, definition: String, mode: String, cut: [Int64], logID: String
+        view compiled: CompiledView, definition: String, mode: String, cut: [Int64], logID: String, maxEventTimes: [Int64?]
     ) async throws -> (id: Int64, table: String) {
         let view = compiled.name
+        let maxima = Self.stored(maxEventTimes: maxEventTimes)
         let rows = try await client.query(
             """
-            INSERT INTO tandem_view_versions (view, definition, mode, cut, log_id, table_name, state, typed)
-            VALUES (\(view), \(definition), \(mode), \(cut), \(logID), '', 'building', true) RETURNING id
+            INSERT INTO tandem_view_versions (view, definition, mode, cut, log_id, max_event_times, table_name, state, typed)
+            VALUES (\(view), \(definition), \(mode), \(cut), \(logID), \(maxima), '', 'building', true) RETURNING id
             """, logger: logger)
         var id: Int64 = 0
         for try await value in rows.decode(Int64.self) { id = value }
@@ -292,7 +304,13 @@ struct BatchStore: Sendable {
     /// The rows of a version table whose bucket starts in `[from, to)` and, with a `narrowing`
     /// on a text or bigint dimension of a typed table, whose dimension holds one of its values
     /// (the index on that dimension and the bucket serves it).
-    func read(_ table: String, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil) async throws -> ViewState {
+    ///
+    /// - Parameter width: the states in a row of the view (``CompiledView/stateWidth``). Rows
+    ///   of versions built before rows carried a late count lack it, and get an empty one (such
+    ///   versions say so: ``PublishedVersion/countsLateRecords``).
+    func read(
+        _ table: String, width: Int, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil
+    ) async throws -> ViewState {
         var binds = PostgresBindings()
         binds.append(from)
         binds.append(to)
@@ -318,7 +336,10 @@ struct BatchStore: Sendable {
         var state = ViewState()
         for try await (bucket, key, states) in rows.decode((Int64, ByteBuffer, ByteBuffer).self) {
             let group = try RowCoding.decodeKey(Array(key.readableBytesView))
-            state.rows[StateKey(bucket: bucket, group: group)] = try RowCoding.decodeRow(Array(states.readableBytesView))
+            var row = try RowCoding.decodeRow(Array(states.readableBytesView))
+            if row.count == width - 1 { row.append(.count(0)) }
+            guard row.count == width else { throw BatchError(.unavailable, "\(table) holds a row of \(row.count) states, not \(width)") }
+            state.rows[StateKey(bucket: bucket, group: group)] = row
         }
         return state
     }

@@ -16,6 +16,7 @@ struct LocalPublications: Sendable {
         var id: Int64
         var cut: [Int64]
         var logID: String?
+        var maxEventTimes: [Int64?]?
         var table: String
         var definition: String
         var typed: Bool
@@ -30,8 +31,8 @@ struct LocalPublications: Sendable {
                 (
                     entry.view,
                     PublishedVersion(
-                        view: entry.view, id: entry.id, cut: entry.cut, logID: entry.logID, table: entry.table, definition: entry.definition,
-                        typed: entry.typed)
+                        view: entry.view, id: entry.id, cut: entry.cut, logID: entry.logID, maxEventTimes: entry.maxEventTimes,
+                        table: entry.table, definition: entry.definition, typed: entry.typed)
                 )
             }, uniquingKeysWith: { first, _ in first })
     }
@@ -40,7 +41,8 @@ struct LocalPublications: Sendable {
     func save(_ publications: [String: PublishedVersion]) throws {
         let entries = publications.values.sorted { $0.view < $1.view }.map { version in
             Entry(
-                view: version.view, id: version.id, cut: version.cut, logID: version.logID, table: version.table,
+                view: version.view, id: version.id, cut: version.cut, logID: version.logID, maxEventTimes: version.maxEventTimes,
+                table: version.table,
                 definition: version.definition, typed: version.typed)
         }
         try FileManager.default.createDirectory(

@@ -12,6 +12,8 @@ struct Recompute: Sendable {
     let log: EventLog
     let speed: any SpeedSegments
     let logger: Logger
+    /// The speed layer's watermark delay, for the lateness rule (``Lateness``).
+    var watermarkDelay: Int64 = 5000
     /// Faults injected by tests.
     var faults = BatchFaults()
     /// How long a failed publish keeps reading the publication back before it gives up.
@@ -55,7 +57,8 @@ struct Recompute: Sendable {
     /// Runs one attempt.
     /// - Parameters:
     ///   - view: the view.
-    ///   - mode: the mode asked; incremental falls back to full without a published version.
+    ///   - mode: the mode asked; incremental falls back to full without a published version, or
+    ///     with one that did not record its largest event times (``PublishedVersion/maxEventTimes``).
     ///   - previous: the view's published version, if any.
     ///   - definition: the view's canonical definition, stored with the version.
     ///   - cacheBudget: the bytes of the serving cache this version may take; a version that
@@ -67,7 +70,7 @@ struct Recompute: Sendable {
         planned: (JobMode, [Int64], Int64) async -> Void, progress: @escaping @Sendable (Int64, Int64) -> Void
     ) async throws -> Outcome {
         guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
-        let mode: JobMode = asked == .incremental && previous != nil ? .incremental : .full
+        let mode: JobMode = asked == .incremental && previous?.countsLateRecords == true ? .incremental : .full
         let cut = try speed.openSegmentAtLogEnd(view: view.name)
         // With `durability: interval` the records below the cut may not be on disk yet: a version
         // must never count records that a power cut could take from the log.
@@ -84,7 +87,14 @@ struct Recompute: Sendable {
             defer { mark = now }
             return now - mark
         }
-        var result = try await LogScan.scan(view, topic: topic, from: from, to: cut, logger: logger, progress: progress)
+        // Lateness goes on from the published cut's largest event times (a full job: from none).
+        let maxima = mode == .incremental ? previous?.maxEventTimes ?? [] : []
+        let before = (0..<cut.count).map { partition in
+            Lateness(delay: watermarkDelay, maxEventTime: maxima.indices.contains(partition) ? maxima[partition] : nil)
+        }
+        let scan = try await LogScan.scan(view, topic: topic, from: from, to: cut, lateness: before, logger: logger, progress: progress)
+        var result = scan.state
+        let maxEventTimes = scan.maxEventTimes
         if mode == .incremental, let previous {
             // The published rows: from the serving cache when it holds them, else from the table.
             let published: ViewState
@@ -92,7 +102,9 @@ struct Recompute: Sendable {
                 published = columns.state(from: .min, to: .max)
             } else {
                 let store = self.store
-                published = try await withTimeout(longestCall, "reading version \(previous.id)") { try await store.read(previous.table) }
+                published = try await withTimeout(longestCall, "reading version \(previous.id)") {
+                    try await store.read(previous.table, width: view.stateWidth)
+                }
             }
             for (key, row) in published.rows { result.mergeRow(row, at: key) }
         }
@@ -107,7 +119,8 @@ struct Recompute: Sendable {
         }()
         let store = self.store
         let version = try await withTimeout(.seconds(30), "creating a version of \(view.name)") {
-            try await store.createVersion(view: view, definition: definition, mode: mode.rawValue, cut: cut, logID: topic.id)
+            try await store.createVersion(
+                view: view, definition: definition, mode: mode.rawValue, cut: cut, logID: topic.id, maxEventTimes: maxEventTimes)
         }
         let rows: Int
         var replaced: Int64?
@@ -149,7 +162,8 @@ struct Recompute: Sendable {
         }
         phases.publish = lap()
         let published = PublishedVersion(
-            view: view.name, id: version.id, cut: cut, logID: topic.id, table: version.table, definition: definition, typed: true, columns: columns)
+            view: view.name, id: version.id, cut: cut, logID: topic.id, maxEventTimes: maxEventTimes, table: version.table,
+            definition: definition, typed: true, columns: columns)
         return Outcome(mode: mode, published: published, rows: rows, replaced: replaced, total: total, phases: phases)
     }
 

@@ -37,7 +37,7 @@ public enum ServingCache {
 
     /// Whether `rows` rows can fit `budget` at all (a lower bound: the smallest cell is 8 bytes).
     private static func fits(rows: Int, view: CompiledView, budget: Int) -> Bool {
-        let dimensions = view.definition.dimensions.count, aggregates = view.definition.aggregates.count
+        let dimensions = view.definition.dimensions.count, aggregates = view.stateWidth
         return budget > 0 && rows * (8 + dimensions * 8 + aggregates * 8) <= budget
     }
 }

@@ -138,6 +138,10 @@ public struct QueryEngine: Sendable {
         } else {
             rows = Array(rows.prefix(query.limit ?? rows.count))
         }
+        // The late records the answer counts: the hidden late count of the rows it returns, unless
+        // it includes a version whose rows have none.
+        let countsLate = missing != nil || pinned?.countsLateRecords ?? true
+        let lateRecords = countsLate ? rows.reduce(0) { $0 + view.lateRecords($1.states) } : nil
         // Only the aggregates asked are answered.
         let answering = positions.map { (position: $0, spec: view.definition.aggregates[$0].spec, fieldType: view.aggregateFieldTypes[$0]) }
         let hasTime: Bool
@@ -153,7 +157,7 @@ public struct QueryEngine: Sendable {
             provenance: Provenance(
                 batchVersion: missing == nil ? pinned?.id : nil, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
                 lagRecords: progress.lagRecords, source: source, watermark: progress.watermark, missing: missing,
-                freshnessMilliseconds: Self.freshness(progress, partial: missing != nil)),
+                freshnessMilliseconds: Self.freshness(progress, partial: missing != nil), lateRecords: lateRecords),
             hasTime: hasTime, hasEnd: hasEnd)
     }
 

@@ -23,6 +23,11 @@ public struct Provenance: Sendable, Equatable {
     /// Milliseconds from when the log accepted the newest record the answer counts to when the
     /// answer was made; `nil` when it counts none.
     public var freshnessMilliseconds: Int64?
+    /// The records the answer counts whose event time was behind their partition's watermark
+    /// when they arrived (each changed a window already final). Summed over the rows returned,
+    /// as `count` would count them (a record in two hopping windows counts in both); `nil` when
+    /// the answer includes a version built before versions kept late counts.
+    public var lateRecords: Int64?
 
     /// The part of the log a partial answer does not count: the published version's records,
     /// offsets `0..<cut` in each partition.
@@ -45,9 +50,10 @@ public struct Provenance: Sendable, Equatable {
     /// Creates provenance.
     public init(
         batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?,
-        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil
+        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil, lateRecords: Int64? = nil
     ) {
         self.freshnessMilliseconds = freshnessMilliseconds
+        self.lateRecords = lateRecords
         self.batchVersion = batchVersion
         self.cut = cut
         self.speedOffsets = speedOffsets
@@ -167,6 +173,12 @@ public struct QueryResult: Sendable {
         output.append(contentsOf: #","freshness_ms":"#.utf8)
         if let freshness = provenance.freshnessMilliseconds {
             JSONText.append(integer: freshness, to: &output)
+        } else {
+            output.append(contentsOf: "null".utf8)
+        }
+        output.append(contentsOf: #","late_records":"#.utf8)
+        if let late = provenance.lateRecords {
+            JSONText.append(integer: late, to: &output)
         } else {
             output.append(contentsOf: "null".utf8)
         }

@@ -14,7 +14,7 @@ final class PartitionRuntime: Sendable {
 
         init(cut: [Int64], view: CompiledView) {
             self.cut = cut
-            state = EncodedState(dimensions: view.definition.dimensions.count, aggregates: view.definition.aggregates.count, indexed: true)
+            state = EncodedState(view: view, indexed: true)
         }
     }
 
@@ -22,8 +22,14 @@ final class PartitionRuntime: Sendable {
         /// The next offset to consume.
         var position: Int64
         var segments: [Segment]
+        /// The lateness rule, with the largest event time consumed (or, from a published cut,
+        /// the largest below it).
+        var lateness: Lateness
         /// The largest event time consumed.
-        var maxEventTime: Int64?
+        var maxEventTime: Int64? { lateness.maxEventTime }
+        /// Whether the largest event time below the starting cut is unknown (a version built
+        /// before versions kept it): the consumer reads the event times below the cut first.
+        var maximumUnknown: Bool
         /// Records that could not be decoded (skipped, and logged).
         var undecodable: Int64 = 0
         /// Records consumed whose event time was behind this partition's watermark (its largest
@@ -42,8 +48,13 @@ final class PartitionRuntime: Sendable {
     let partition: Int
     let state: Mutex<State>
 
-    init(partition: Int, cut: [Int64], view: CompiledView) {
+    /// A partition starting at `cut`, below which its largest event time is `maxEventTime`.
+    init(partition: Int, cut: [Int64], view: CompiledView, delay: Int64, maxEventTime: Int64??) {
         self.partition = partition
-        self.state = Mutex(State(position: cut[partition], segments: [Segment(cut: cut, view: view)]))
+        self.state = Mutex(
+            State(
+                position: cut[partition], segments: [Segment(cut: cut, view: view)],
+                lateness: Lateness(delay: delay, maxEventTime: maxEventTime ?? nil),
+                maximumUnknown: maxEventTime == nil && cut[partition] > 0))
     }
 }

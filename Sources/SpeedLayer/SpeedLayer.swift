@@ -43,12 +43,18 @@ public final class SpeedLayer: Service, Sendable {
 
     /// Starts computing a view from `cut` (default: offset 0 of every partition); replaces a
     /// running view of the same name.
-    public func addView(_ view: CompiledView, from cut: [Int64]? = nil) throws {
+    /// - Parameter maxEventTimes: per partition, the largest event time below `cut` (`nil` in
+    ///   a partition with no record there), as the published version recorded it, so that
+    ///   records after the cut are judged late exactly as if the view had run from offset 0.
+    ///   Without it, each consumer reads the event times below the cut first.
+    public func addView(_ view: CompiledView, from cut: [Int64]? = nil, maxEventTimes: [Int64?]? = nil) throws {
         guard let topic = log.topic(view.stream.name) else {
             throw ViewError(.unknownStream, "stream \"\(view.stream.name)\" has no log topic")
         }
         let start = cut ?? [Int64](repeating: 0, count: topic.partitionCount)
-        let runtime = ViewRuntime(view: view, cut: start, replayTarget: topic.endOffsets())
+        let runtime = ViewRuntime(
+            view: view, cut: start, maxEventTimes: maxEventTimes, delay: configuration.watermarkDelayMilliseconds,
+            replayTarget: topic.endOffsets())
         let previous = runtimes.withLock { runtimes in
             defer { runtimes[view.name] = runtime }
             return runtimes[view.name]
@@ -118,7 +124,19 @@ public final class SpeedLayer: Service, Sendable {
             // The record below the starting cut: how fresh an answer is before anything new arrives.
             partition.state.withLock { state in state.lastIngestTime = state.lastIngestTime ?? before.ingestTime }
         }
-        let delay = configuration.watermarkDelayMilliseconds
+        if partition.state.withLock({ $0.maximumUnknown }) {
+            do {
+                let maximum = try Self.maxEventTime(topic, partition: p, below: start)
+                partition.state.withLock { state in
+                    state.lateness = Lateness(delay: state.lateness.delay, maxEventTime: maximum)
+                    state.maximumUnknown = false
+                }
+            } catch {
+                partition.state.withLock { $0.failure = "\(error)" }
+                logger.error("speed layer: consumer stopped", metadata: ["view": "\(view.name)", "partition": "\(p)", "error": "\(error)"])
+                return
+            }
+        }
         let lateCounter = telemetry.counter("tandem_late_records_total", [("view", view.name)])
         let poisonCounter = telemetry.counter("tandem_speed_poison_records_total", [("view", view.name)])
         do {
@@ -131,21 +149,17 @@ public final class SpeedLayer: Service, Sendable {
                     batch.forEachPayload { offset, eventTime, payload in
                         while segment > 0 && state.segments[segment].cut[p] > offset { segment -= 1 }
                         while segment + 1 < state.segments.count && state.segments[segment + 1].cut[p] <= offset { segment += 1 }
+                        let isLate = state.lateness.admit(eventTime)
+                        if isLate {
+                            late += 1
+                            Self.noteLate(bucket: view.bucket(of: eventTime), in: &state.lateBuckets)
+                        }
                         do {
-                            _ = try view.apply(payload: payload, eventTime: eventTime, to: &state.segments[segment].state, scratch: &scratch)
+                            _ = try view.apply(
+                                payload: payload, eventTime: eventTime, late: isLate, to: &state.segments[segment].state, scratch: &scratch)
                         } catch {
                             state.undecodable += 1
                             undecodable.append((offset, "\(error)"))
-                        }
-                        if let maximum = state.maxEventTime {
-                            if eventTime > maximum {
-                                state.maxEventTime = eventTime
-                            } else if eventTime < maximum &- delay {
-                                late += 1
-                                Self.noteLate(bucket: view.bucket(of: eventTime), in: &state.lateBuckets)
-                            }
-                        } else {
-                            state.maxEventTime = eventTime
                         }
                     }
                     state.late += late
@@ -164,6 +178,24 @@ public final class SpeedLayer: Service, Sendable {
             partition.state.withLock { $0.failure = "\(error)" }
             logger.error("speed layer: consumer stopped", metadata: ["view": "\(view.name)", "partition": "\(p)", "error": "\(error)"])
         }
+    }
+
+    /// The largest event time of a partition's records below `end` (`nil`: none), by the same
+    /// rule as ``Lateness`` (poison records do not count): for a view starting from a version
+    /// that did not record it. Reads only the records' headers.
+    static func maxEventTime(_ topic: Topic, partition: Int, below end: Int64) throws -> Int64? {
+        var lateness = Lateness(delay: 0)
+        var offset: Int64 = 0
+        while offset < end {
+            try Task.checkCancellation()
+            let batch = try topic.read(partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)))
+            guard let next = batch.nextOffset else { break }
+            batch.forEachPayload { offset, eventTime, _ in
+                if offset < end { _ = lateness.admit(eventTime) }
+            }
+            offset = next
+        }
+        return lateness.maxEventTime
     }
 
     /// How many buckets reached by late records each partition remembers.

@@ -11,11 +11,18 @@ final class ViewRuntime: Sendable {
     let startCut: [Int64]
     private let stopSignal = Mutex<(stopped: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
-    init(view: CompiledView, cut: [Int64], replayTarget: [Int64]) {
+    /// A view starting at `cut`, below which each partition's largest event time is
+    /// `maxEventTimes` (`nil`: unknown, so read from the log below the cut).
+    init(view: CompiledView, cut: [Int64], maxEventTimes: [Int64?]?, delay: Int64, replayTarget: [Int64]) {
+        let maxEventTimes = cut.allSatisfy { $0 == 0 } ? [Int64?](repeating: nil, count: cut.count) : maxEventTimes
         self.view = view
         self.startCut = cut
         self.replayTarget = replayTarget
-        self.partitions = (0..<cut.count).map { PartitionRuntime(partition: $0, cut: cut, view: view) }
+        self.partitions = (0..<cut.count).map { partition in
+            var known: Int64?? = nil
+            if let maxEventTimes, maxEventTimes.indices.contains(partition) { known = .some(maxEventTimes[partition]) }
+            return PartitionRuntime(partition: partition, cut: cut, view: view, delay: delay, maxEventTime: known)
+        }
     }
 
     /// Asks the view's consumers to stop.

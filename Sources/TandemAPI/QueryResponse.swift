@@ -27,6 +27,11 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         /// Milliseconds from when the log accepted the newest record the answer counts to when
         /// the answer was made (`null` when it counts none).
         public var freshnessMs: Int64?
+        /// The records the answer counts whose event time was behind their partition's watermark
+        /// when they arrived (each changed a window already final). Summed over the rows returned,
+        /// as `count` would count them (a record in two hopping windows counts in both); `nil` when
+        /// the answer includes a version built before versions kept late counts.
+        public var lateRecords: Int64?
 
         /// The records a partial answer does not count: those of a published version that could
         /// not be read, offsets `0..<below_cut` in each partition.
@@ -59,14 +64,17 @@ public struct QueryResponse: Codable, Sendable, Equatable {
             case logEnd = "log_end"
             case lagRecords = "lag_records"
             case freshnessMs = "freshness_ms"
+            case lateRecords = "late_records"
         }
 
         /// Creates provenance.
         public init(
             batchVersion: Int64?, cut: PartitionMap<Int64>, speedOffsets: PartitionMap<Int64>, logEnd: PartitionMap<Int64>, lagRecords: Int64,
-            source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil, freshnessMs: Int64? = nil
+            source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil, freshnessMs: Int64? = nil,
+            lateRecords: Int64? = nil
         ) {
             self.freshnessMs = freshnessMs
+            self.lateRecords = lateRecords
             self.complete = complete
             self.missing = missing
             self.batchVersion = batchVersion

@@ -268,7 +268,7 @@ enum Dashboard {
             drawChart(chart, points, from, to, info, step);
             const cut = info.cut_event_time ? ` · cut: the batch version holds the log up to a record of event time ${info.cut_event_time}, the speed layer what came after` : " · no batch version yet (speed layer only)";
             note.textContent = `${points.length} buckets of ${seconds(step / 1000)} · source ${answer.provenance.source} · freshness ${answer.provenance.freshness_ms ?? "–"} ms` +
-              cut + ` · ${info.late_records || 0} late records since the view started (red: buckets at or before the watermark that late records reached)`;
+              cut + ` · ${answer.provenance.late_records ?? "unknown"} late records in this range, ${info.late_records || 0} since the view started (red: buckets at or before the watermark that late records reached)`;
           } catch (error) {
             note.textContent = "chart: " + error.message;
           } finally {

@@ -237,6 +237,8 @@ public enum TandemApplication {
         }
         var client: PostgresClient?
         var batchConfiguration = configuration.batch
+        // Both layers judge lateness with the same watermark delay.
+        batchConfiguration.watermarkDelayMilliseconds = configuration.speed.watermarkDelayMilliseconds
         var databaseDefinitions: PostgresDefinitionStore?
         var mirroredDefinitions: MirroredDefinitionStore?
         if let databaseURL {

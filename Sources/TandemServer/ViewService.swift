@@ -49,7 +49,7 @@ public final class ViewService: Sendable {
         for view in catalog.all {
             do {
                 let compiledView = try compile(view)
-                try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
+                try start(compiledView)
                 registry.add(compiledView)
                 batch?.warm(view: view.name)
                 failed.withLock { _ = $0.removeValue(forKey: view.name) }
@@ -66,13 +66,20 @@ public final class ViewService: Sendable {
         guard let compiledView = registry.compiledView(name) else { return }
         speed.removeView(name)
         do {
-            try speed.addView(compiledView, from: batch?.publication(for: compiledView)?.cut)
+            try start(compiledView)
             logger.notice("view restarted from its published cut", metadata: ["view": "\(name)"])
         } catch {
             registry.remove(name)
             failed.withLock { $0[name] = "\(error)" }
             logger.error("view failed to restart; the server runs without it", metadata: ["view": "\(name)", "error": "\(error)"])
         }
+    }
+
+    /// Starts a view's speed state from its published cut, with the largest event times below
+    /// it (so that late records are judged as if it had run from offset 0), or from offset 0.
+    private func start(_ compiledView: CompiledView) throws {
+        let published = batch?.publication(for: compiledView)
+        try speed.addView(compiledView, from: published?.cut, maxEventTimes: published?.maxEventTimes)
     }
 
     /// The stored views that could not start, with their errors.

@@ -46,7 +46,7 @@ struct ColumnarRollupTests {
         // three segments with dictionaries of their own (two indexed, as the speed layer keeps
         // them, one not).
         let published = RollupOracleTests.state(view, Array(events.prefix(3000)), &random)
-        var segments = (0..<3).map { EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count, indexed: $0 != 1) }
+        var segments = (0..<3).map { EncodedState(view: view, indexed: $0 != 1) }
         for event in events.dropFirst(3000) { view.apply(values: event.values, eventTime: event.ts, to: &segments[random.int(0...2)]) }
         var speed = ViewState()
         for segment in segments { segment.merge(into: &speed) }
@@ -105,7 +105,7 @@ struct ColumnarRollupTests {
         let events = ViewFixture.events(count: 3000, base: base, &random)
         let view = try CompiledView(ViewFixture.view, stream: ViewFixture.stream)
         var state = ViewState()
-        var encoded = EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count, indexed: true)
+        var encoded = EncodedState(view: view, indexed: true)
         for event in events {
             view.apply(values: event.values, eventTime: event.ts, to: &state)
             view.apply(values: event.values, eventTime: event.ts, to: &encoded)
@@ -114,15 +114,15 @@ struct ColumnarRollupTests {
         #expect(encoded.viewState == state)
         // Split over three states (as the batch layer's partitions are) and merged: the same rows;
         // so are the columns built from it, and the state rebuilt from a ViewState.
-        var parts = (0..<3).map { _ in EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count) }
+        var parts = (0..<3).map { _ in EncodedState(view: view) }
         for (index, event) in events.enumerated() { view.apply(values: event.values, eventTime: event.ts, to: &parts[index % 3]) }
         var merged = parts[0]
         merged.merge(parts[1])
         merged.merge(parts[2])
         #expect(merged.viewState == state)
         #expect(ColumnarState(merged, view: view).state(from: .min, to: .max) == state)
-        #expect(EncodedState(state, dimensions: 2, aggregates: ViewFixture.aggregates.count).viewState == state)
-        var rebuilt = EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count)
+        #expect(EncodedState(state, dimensions: 2, aggregates: view.stateWidth).viewState == state)
+        var rebuilt = EncodedState(view: view)
         for slot in 0..<merged.count {
             let (key, row) = merged.row(at: slot)
             rebuilt.mergeRow(row, at: key)
@@ -178,7 +178,7 @@ struct ColumnarRollupTests {
         do {
             // Each source alone fits; together they pass the limit.
             let rows = try view.rollup(columns, request, limits: .unlimited).count
-            var speed = EncodedState(dimensions: 2, aggregates: ViewFixture.aggregates.count, indexed: true)
+            var speed = EncodedState(view: view, indexed: true)
             for event in ViewFixture.events(count: 3000, base: base + 3 * Self.hour, &random) {
                 view.apply(values: event.values, eventTime: event.ts, to: &speed)
             }

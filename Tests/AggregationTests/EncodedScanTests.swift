@@ -14,7 +14,7 @@ struct EncodedScanTests {
     /// Applies `events` as stored records both ways and checks that the rows agree.
     static func check(_ events: [ViewFixture.Event]) throws {
         let view = try CompiledView(view, stream: ViewFixture.stream)
-        var state = ViewState(), encoded = EncodedState(dimensions: 2, aggregates: 2)
+        var state = ViewState(), encoded = EncodedState(view: view)
         var scratch = view.makeScratch(), decodeScratch = view.makeDecodeScratch()
         for event in events {
             var payload: [UInt8] = []
@@ -41,7 +41,7 @@ struct EncodedScanTests {
         }
         try Self.check(events)
         let view = try CompiledView(Self.view, stream: ViewFixture.stream)
-        var encoded = EncodedState(dimensions: 2, aggregates: 2)
+        var encoded = EncodedState(view: view)
         var scratch = view.makeDecodeScratch()
         for event in events {
             var payload: [UInt8] = []

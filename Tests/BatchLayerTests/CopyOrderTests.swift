@@ -32,7 +32,7 @@ struct CopyOrderTests {
                 name: "v", stream: "s", dimensions: [dimension, dimension == "url" ? "n" : "url"], bucketMilliseconds: 60_000,
                 aggregates: [("c", AggregateSpec(.count))]),
             stream: Self.stream)
-        var state = EncodedState(dimensions: 2, aggregates: 1)
+        var state = EncodedState(view: view)
         // A fixed sequence (a 64-bit LCG), so a failure reproduces.
         var seed: UInt64 = 7
         func next() -> UInt64 {

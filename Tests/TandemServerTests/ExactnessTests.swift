@@ -54,6 +54,29 @@ struct ExactnessTests {
         return rows
     }
 
+    /// Which acknowledged events were late, by brute force: an event is late when its time is
+    /// more than the watermark delay (`delay`) before the largest event time of the earlier
+    /// events of its partition.
+    static func lateFlags(_ placed: [Placed], delay: Int64 = 5_000) -> [Bool] {
+        var maxima: [Int: Int64] = [:]
+        return placed.map { item in
+            defer { maxima[item.partition] = max(maxima[item.partition] ?? item.event.ts, item.event.ts) }
+            guard let maximum = maxima[item.partition] else { return false }
+            return item.event.ts < maximum - delay
+        }
+    }
+
+    /// The late events an answer over `[from, to)` (and `urls`, if any) counts.
+    static func expectedLate(_ placed: [Placed], consumed: [Int], from: Int64, to: Int64, urls: [String]?) -> Int64 {
+        var late: Int64 = 0
+        for (item, isLate) in zip(placed, lateFlags(placed)) where isLate && item.offset < consumed[item.partition] {
+            let bucket = item.event.ts - ((item.event.ts % 60_000) + 60_000) % 60_000
+            guard bucket >= from && bucket < to, urls?.contains(item.event.url) ?? true else { continue }
+            late += 1
+        }
+        return late
+    }
+
     /// With the serving cache, and without it (every batch read goes to the version table).
     @Test(arguments: [true, false]) func everyAnswerIsExact(cached: Bool) async throws {
         let rounds = ProcessInfo.processInfo.environment["TANDEM_EXACTNESS_ROUNDS"].flatMap { Int($0) } ?? 12
@@ -146,6 +169,13 @@ struct ExactnessTests {
                             ]
                         }
                         queries += 1
+                        let lateWanted = Self.expectedLate(placed, consumed: consumed, from: from, to: to, urls: urls)
+                        if provenance.lateRecords != lateWanted {
+                            mismatches += 1
+                            Issue.record(
+                                "late_records \(String(describing: provenance.lateRecords)) instead of \(lateWanted) in round \(round) for \(request) with provenance \(provenance)"
+                            )
+                        }
                         if got != want {
                             mismatches += 1
                             Issue.record("mismatch in round \(round) for \(request) with provenance \(provenance)")

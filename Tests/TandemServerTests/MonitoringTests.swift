@@ -407,6 +407,9 @@ struct MonitoringTests {
         #expect(dom.contains("<td>per_client</td>") && dom.contains("<td>orders</td>"))
         #expect(dom.contains("class=\"cut\""), "the batch/speed boundary is marked")
         #expect(dom.contains("source batch+speed"), "the chart merges both layers")
+        #expect(
+            dom.range(of: "[1-9][0-9]* late records in this range", options: .regularExpression) != nil,
+            "the chart says how many of the records it shows were late (its answer's late_records)")
         #expect(dom.contains("class=\"ok\">succeeded</span>"), "the job history lists the job")
         #expect(dom.contains("class=\"watermark\""))
 
