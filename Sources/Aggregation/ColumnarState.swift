@@ -27,14 +27,14 @@ public final class ColumnarState: Sendable {
 
     /// Builds the columns of `state`, rows of `view`.
     public convenience init(_ state: ViewState, view: CompiledView) {
-        self.init(EncodedState(state, dimensions: view.definition.dimensions.count, aggregates: view.stateWidth), view: view)
+        self.init(EncodedState(state, view: view), view: view)
     }
 
     /// Builds the columns of an encoded state, rows of `view`: its dictionaries are kept as they
     /// are, and its rows ordered by bucket and, within a bucket, by the first dimension's code, so
     /// that a roll-up over a range meets its groups in a steady order rather than at random.
     public init(_ state: EncodedState, view: CompiledView) {
-        let dimensions = state.dimensionCount, aggregates = state.aggregateCount
+        let dimensions = state.dimensionCount, stride = state.stride
         let order = (0..<state.count).sorted { a, b in
             let x = state.buckets[a], y = state.buckets[b]
             if x != y { return x < y }
@@ -60,7 +60,12 @@ public final class ColumnarState: Sendable {
         self.postings = postings
         var states = view.emptyRow.map(StateColumns.make)
         for index in states.indices {
-            for row in order { states[index].append(state.states[row * aggregates + index]) }
+            if index < stride {
+                for row in order { states[index].append(state.states[row * stride + index]) }
+            } else {
+                // The late count, kept apart in the encoded state.
+                states[index] = StateColumns.counts(order.map { state.lateCount(at: $0) })
+            }
             bytes += states[index].bytes
         }
         self.states = states

@@ -13,8 +13,14 @@ import Events
 public struct EncodedState: Sendable {
     /// The view's dimension count.
     public let dimensionCount: Int
-    /// The view's aggregate count.
+    /// The states in a row: the view's aggregates and, with ``countsLate``, its late count.
     public let aggregateCount: Int
+    /// Whether a row's last state is a view's late count (``CompiledView/lateColumn``), which is
+    /// kept apart, as a plain number per slot (``lateCounts``): most rows hold none, and a row of
+    /// `AggregateState`s would spend a whole state's width on it.
+    public let countsLate: Bool
+    /// The states per slot in ``states``: ``aggregateCount``, less the late count.
+    @usableFromInline let stride: Int
     /// Whether ``postings`` are kept.
     public let indexed: Bool
     /// Per dimension: the distinct values, by code.
@@ -25,8 +31,10 @@ public struct EncodedState: Sendable {
     @usableFromInline var buckets: [Int64] = []
     /// Per slot and dimension (`slot * dimensionCount + dimension`): the value's code.
     @usableFromInline var codes: [UInt32] = []
-    /// Per slot and aggregate (`slot * aggregateCount + aggregate`): the state.
+    /// Per slot and aggregate (`slot * stride + aggregate`): the state.
     @usableFromInline var states: [AggregateState] = []
+    /// Per slot: its late count (empty unless ``countsLate``).
+    @usableFromInline var lateCounts: [Int64] = []
     /// The slot of each (bucket, codes), by open addressing (see ``SlotTable``).
     var slots = SlotTable()
     /// Per dimension and code: the slots holding that value, ascending (empty unless `indexed`).
@@ -41,8 +49,15 @@ public struct EncodedState: Sendable {
     ///   - indexed: whether to keep, per value, the slots that hold it, so that a filter on a
     ///     dimension reads only those slots.
     public init(dimensions: Int, aggregates: Int, indexed: Bool = false) {
+        self.init(dimensions: dimensions, aggregates: aggregates, countsLate: false, indexed: indexed)
+    }
+
+    private init(dimensions: Int, aggregates: Int, countsLate: Bool, indexed: Bool) {
+        precondition(!countsLate || aggregates > 0)
         dimensionCount = dimensions
         aggregateCount = aggregates
+        self.countsLate = countsLate
+        stride = countsLate ? aggregates - 1 : aggregates
         self.indexed = indexed
         dictionaries = Array(repeating: [], count: dimensions)
         lookups = Array(repeating: [:], count: dimensions)
@@ -53,7 +68,7 @@ public struct EncodedState: Sendable {
     /// An empty state for `view`'s rows: its dimensions, and its aggregates with the late count
     /// (``CompiledView/stateWidth``).
     public init(view: CompiledView, indexed: Bool = false) {
-        self.init(dimensions: view.definition.dimensions.count, aggregates: view.stateWidth, indexed: indexed)
+        self.init(dimensions: view.definition.dimensions.count, aggregates: view.stateWidth, countsLate: true, indexed: indexed)
     }
 
     /// The number of (bucket, group) rows.
@@ -64,7 +79,8 @@ public struct EncodedState: Sendable {
     /// strings are not counted).
     public var estimatedBytes: Int {
         let values = dictionaries.reduce(0) { $0 + $1.count }
-        return buckets.capacity * 8 + codes.capacity * 4 + states.capacity * MemoryLayout<AggregateState>.stride + slots.table.capacity * 4
+        return buckets.capacity * 8 + codes.capacity * 4 + states.capacity * MemoryLayout<AggregateState>.stride + lateCounts.capacity * 8
+            + slots.table.capacity * 4
             + (indexed ? count * dimensionCount * 4 : 0) + values * 48
     }
 
@@ -138,7 +154,19 @@ public struct EncodedState: Sendable {
             codes.append(code)
             if indexed { postings[dimension][Int(code)].append(Int32(slot)) }
         }
-        states.append(contentsOf: row)
+        if countsLate {
+            states.append(contentsOf: row.prefix(stride))
+            lateCounts.append(Self.count(row.dropFirst(stride).first))
+        } else {
+            states.append(contentsOf: row)
+        }
+    }
+
+    /// The number a late-count state holds.
+    @inline(__always)
+    static func count(_ state: AggregateState?) -> Int64 {
+        guard case .count(let count)? = state else { return 0 }
+        return count
     }
 
     /// Merges one row of states into the row at `key` (a bucket and one value per dimension).
@@ -162,13 +190,29 @@ public struct EncodedState: Sendable {
             open(key, holding: row, at: position)
             return
         }
-        let base = slot * aggregateCount
+        let base = slot * stride
+        for (offset, state) in row.prefix(stride).enumerated() { states[base + offset].merge(state) }
+        if countsLate { lateCounts[slot] &+= Self.count(row.dropFirst(stride).first) }
+    }
+
+    /// Merges stored states and a late count into the row at `key`.
+    @inline(__always)
+    private mutating func mergeStored(_ row: ArraySlice<AggregateState>, late: Int64, at key: EncodedKey) {
+        guard countsLate else { return mergeRow(row, at: key) }
+        let (found, position) = find(key)
+        guard let slot = found else {
+            open(key, holding: row + [.count(late)], at: position)
+            return
+        }
+        let base = slot * stride
         for (offset, state) in row.enumerated() { states[base + offset].merge(state) }
+        lateCounts[slot] &+= late
     }
 
     /// Merges another state of the same view into this one (the batch layer's partitions): each
     /// of its values is looked up here once, then its rows are merged row by row.
     public mutating func merge(_ other: EncodedState) {
+        precondition(other.countsLate == countsLate && other.aggregateCount == aggregateCount, "merging states of different views")
         var translation: [[UInt32]] = []
         for dimension in 0..<dimensionCount {
             var codes: [UInt32] = []
@@ -179,7 +223,7 @@ public struct EncodedState: Sendable {
         for slot in 0..<other.count {
             var key = EncodedKey(bucket: other.buckets[slot])
             for dimension in 0..<dimensionCount { key.set(dimension, translation[dimension][Int(other.codes[slot * dimensionCount + dimension])]) }
-            mergeRow(other.states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)], at: key)
+            mergeStored(other.states(at: slot), late: countsLate ? other.lateCounts[slot] : 0, at: key)
         }
     }
 
@@ -187,11 +231,13 @@ public struct EncodedState: Sendable {
     /// count (after them, ``CompiledView/lateColumn``) when the event was late.
     @inline(__always)
     mutating func addEvent(_ values: [FieldValue?], fieldIndexes: [Int?], late: Bool, to slot: Int) {
-        let base = slot * aggregateCount
+        let base = slot * stride
         for position in 0..<fieldIndexes.count {
             if let index = fieldIndexes[position] { states[base + position].add(values[index]) } else { states[base + position].add(nil) }
         }
-        if late { states[base + fieldIndexes.count].add(nil) }
+        if late {
+            if countsLate { lateCounts[slot] &+= 1 } else { states[base + fieldIndexes.count].add(nil) }
+        }
     }
 
     /// The group of `slot`.
@@ -201,7 +247,10 @@ public struct EncodedState: Sendable {
     }
 
     /// The states of `slot`.
-    func row(_ slot: Int) -> [AggregateState] { Array(states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)]) }
+    func row(_ slot: Int) -> [AggregateState] {
+        let stored = states(at: slot)
+        return countsLate ? Array(stored) + [.count(lateCounts[slot])] : Array(stored)
+    }
 
     /// Row `slot`: its key (bucket and group) and its states, in aggregate order.
     public func row(at slot: Int) -> (key: StateKey, states: [AggregateState]) {
@@ -236,14 +285,24 @@ public struct EncodedState: Sendable {
     /// The distinct values of `dimension`, by code.
     public func values(of dimension: Int) -> [FieldValue?] { dictionaries[dimension] }
 
-    /// The states of `slot`, in aggregate order.
+    /// The states of `slot`, in aggregate order; with ``countsLate`` without the late count
+    /// (``lateCount(at:)``).
     @inlinable public func states(at slot: Int) -> ArraySlice<AggregateState> {
-        states[(slot * aggregateCount)..<((slot + 1) * aggregateCount)]
+        states[(slot * stride)..<((slot + 1) * stride)]
     }
+
+    /// The late count of `slot` (0 unless ``countsLate``).
+    @inlinable public func lateCount(at slot: Int) -> Int64 { countsLate ? lateCounts[slot] : 0 }
 
     /// The rows of `state`, encoded.
     public init(_ state: ViewState, dimensions: Int, aggregates: Int) {
         self.init(dimensions: dimensions, aggregates: aggregates)
+        for (key, row) in state.rows { mergeRow(row, at: key) }
+    }
+
+    /// The rows of `state`, rows of `view` (with their late counts), encoded.
+    public init(_ state: ViewState, view: CompiledView) {
+        self.init(view: view)
         for (key, row) in state.rows { mergeRow(row, at: key) }
     }
 

@@ -46,7 +46,14 @@ extension EncodedState: EncodedRows {
     @inline(__always) func bucket(_ row: Int) -> Int64 { buckets[row] }
     @inline(__always) func code(_ row: Int, _ dimension: Int) -> UInt32 { codes[row * dimensionCount + dimension] }
     func absorb(_ chunk: StateChunk, into columns: inout [any StateColumn]) {
-        for aggregate in columns.indices { columns[aggregate].absorb(chunk, from: states, stride: aggregateCount, offset: aggregate) }
+        for aggregate in columns.indices {
+            if aggregate < stride {
+                columns[aggregate].absorb(chunk, from: states, stride: stride, offset: aggregate)
+            } else {
+                // The late count, kept apart.
+                columns[aggregate].absorb(chunk, counts: lateCounts)
+            }
+        }
     }
 }
 

@@ -77,15 +77,21 @@ public enum RowCoding {
 
     /// Appends the encoding of a row of states (as ``encode(_:)-([AggregateState])``), using
     /// `scratch` for each state so that a caller encoding many rows allocates nothing per row.
-    public static func append(_ row: ArraySlice<AggregateState>, to bytes: inout [UInt8], scratch: inout [UInt8]) {
+    ///
+    /// With `then`, that state is written after the row's, as its last.
+    public static func append(
+        _ row: ArraySlice<AggregateState>, then last: AggregateState? = nil, to bytes: inout [UInt8], scratch: inout [UInt8]
+    ) {
         bytes.append(version)
-        Varint.append(UInt64(row.count), to: &bytes)
-        for index in row.indices {
+        Varint.append(UInt64(row.count + (last == nil ? 0 : 1)), to: &bytes)
+        func append(_ state: AggregateState) {
             scratch.removeAll(keepingCapacity: true)
-            row[index].encode(into: &scratch)
+            state.encode(into: &scratch)
             Varint.append(UInt64(scratch.count), to: &bytes)
             bytes.append(contentsOf: scratch)
         }
+        for index in row.indices { append(row[index]) }
+        if let last { append(last) }
     }
 
     /// Decodes a row written by ``encode(_:)-([AggregateState])``.

@@ -15,6 +15,7 @@ protocol StateCell: Sendable {
 
 struct CountCell: StateCell {
     var value: Int64
+    init(value: Int64) { self.value = value }
     init(cell state: AggregateState) {
         guard case .count(let n) = state else { preconditionFailure("not a count: \(state)") }
         value = n
@@ -139,6 +140,8 @@ protocol StateColumn: Sendable {
     mutating func absorb(_ chunk: StateChunk, from source: any StateColumn)
     /// Takes in `chunk`, whose row `r` holds the state `states[r * stride + offset]`.
     mutating func absorb(_ chunk: StateChunk, from states: [AggregateState], stride: Int, offset: Int)
+    /// Takes in `chunk`, whose row `r` holds the count `counts[r]` (a column of counts only).
+    mutating func absorb(_ chunk: StateChunk, counts: [Int64])
     /// Each row's sort key (``AggregateValue/sortKey``) for the aggregate `spec` over a field of
     /// `fieldType`.
     func sortKeys(_ spec: AggregateSpec, fieldType: FieldType?) -> [Double?]
@@ -193,6 +196,17 @@ struct CellColumn<Cell: StateCell>: StateColumn {
         }
     }
 
+    mutating func absorb(_ chunk: StateChunk, counts: [Int64]) {
+        // Only the late count takes this path, into a column of counts.
+        var column = self as! CellColumn<CountCell>
+        self = CellColumn<Cell>(cells: [])  // no second reference while it is changed
+        for row in chunk.opening { column.cells.append(CountCell(value: counts[Int(row)])) }
+        column.cells.withUnsafeMutableBufferPointer { target in
+            for index in chunk.rows.indices { target[Int(chunk.slots[index])].value &+= counts[Int(chunk.rows[index])] }
+        }
+        self = column as! CellColumn<Cell>
+    }
+
     @_specialize(where Cell == CountCell)
     @_specialize(where Cell == IntegerSumCell)
     @_specialize(where Cell == DoubleSumCell)
@@ -214,6 +228,11 @@ struct CellColumn<Cell: StateCell>: StateColumn {
 }
 
 enum StateColumns {
+    /// A column of counts.
+    static func counts(_ values: [Int64]) -> any StateColumn {
+        CellColumn<CountCell>(cells: values.map { CountCell(cell: .count($0)) })
+    }
+
     /// An empty column for states of `empty`'s kind.
     static func make(like empty: AggregateState) -> any StateColumn {
         switch empty {

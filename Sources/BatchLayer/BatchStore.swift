@@ -97,7 +97,10 @@ struct BatchStore: Sendable {
                         buffer.writeInteger(UInt8(ascii: "\t"))
                         let states = state.states(at: slot)
                         encoded.removeAll(keepingCapacity: true)
-                        RowCoding.append(states, to: &encoded, scratch: &scratch)
+                        // A row's late count is written only when it holds late records: read
+                        // back, a row without one has none (``read(_:width:from:to:narrowing:)``).
+                        let late = state.lateCount(at: slot)
+                        RowCoding.append(states, then: late == 0 ? nil : .count(late), to: &encoded, scratch: &scratch)
                         Self.writeHex(encoded, to: &buffer)
                         for dimension in 0..<dimensions {
                             buffer.writeInteger(UInt8(ascii: "\t"))
@@ -305,9 +308,10 @@ struct BatchStore: Sendable {
     /// on a text or bigint dimension of a typed table, whose dimension holds one of its values
     /// (the index on that dimension and the bucket serves it).
     ///
-    /// - Parameter width: the states in a row of the view (``CompiledView/stateWidth``). Rows
-    ///   of versions built before rows carried a late count lack it, and get an empty one (such
-    ///   versions say so: ``PublishedVersion/countsLateRecords``).
+    /// - Parameter width: the states in a row of the view (``CompiledView/stateWidth``). A row
+    ///   without late records is stored without its late count, as are the rows of versions built
+    ///   before rows carried one (such versions say so: ``PublishedVersion/countsLateRecords``);
+    ///   they get an empty one.
     func read(
         _ table: String, width: Int, from: Int64 = .min, to: Int64 = .max, narrowing: DimensionNarrowing? = nil
     ) async throws -> ViewState {

@@ -18,14 +18,13 @@ enum LogScan {
         _ view: CompiledView, topic: Topic, from: [Int64], to: [Int64], lateness: [Lateness], logger: Logger,
         progress: @escaping @Sendable (_ scanned: Int64, _ skipped: Int64) -> Void
     ) async throws -> (state: EncodedState, maxEventTimes: [Int64?]) {
-        let dimensions = view.definition.dimensions.count, aggregates = view.stateWidth
         var maxEventTimes = lateness.map(\.maxEventTime)
         let state = try await withThrowingTaskGroup(of: (Int, EncodedState, Int64?).self) { group in
             for partition in 0..<to.count where from[partition] < to[partition] {
                 group.addTask {
                     let local = try CompiledView(view.definition, stream: view.stream)
                     var scratch = local.makeDecodeScratch()
-                    var state = EncodedState(dimensions: dimensions, aggregates: aggregates)
+                    var state = EncodedState(view: view)
                     var rule = lateness[partition]
                     var offset = from[partition]
                     let end = to[partition]
@@ -68,7 +67,7 @@ enum LogScan {
                 maxEventTimes[partition] = maximum
                 if merged == nil { merged = partial } else { merged!.merge(partial) }
             }
-            return merged ?? EncodedState(dimensions: dimensions, aggregates: aggregates)
+            return merged ?? EncodedState(view: view)
         }
         return (state, maxEventTimes)
     }
