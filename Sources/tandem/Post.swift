@@ -33,6 +33,7 @@ struct Post: AsyncParsableCommand {
     @Flag(help: "Compress each request with gzip (Content-Encoding: gzip).") var gzip = false
     @Option(help: "Attempts after the first for a batch that fails for a passing reason.") var retries: Int = 5
     @Option(help: "Seconds before the first retry; doubled for each next one (at most 30).") var retryDelay: Double = 0.5
+    @Flag(help: "After the summary, print the input read, the rate and the command's peak memory.") var stats = false
 
     func validate() throws {
         guard InputFormat(rawValue: format) != nil else {
@@ -101,6 +102,7 @@ struct Post: AsyncParsableCommand {
         let progress = Progress(total: size ?? 0, unit: "bytes", enabled: size != nil && isatty(STDERR_FILENO) != 0)
         var accepted = 0
         var duplicates = 0
+        let started = ContinuousClock.now
         do {
             try await withThrowingTaskGroup(of: (EventBatcher.Batch, Int, ByteBuffer).self) { group in
                 // At most `concurrency` batches are read ahead of the answers.
@@ -142,6 +144,20 @@ struct Post: AsyncParsableCommand {
         }
         progress.finish()
         print("accepted \(accepted) events into \(stream)" + (idempotent ? " (\(duplicates) duplicates skipped)" : ""))
+        if stats {
+            let seconds = max((ContinuousClock.now - started) / .seconds(1), 1e-9)
+            print(
+                "read \(batcher.bytesRead) bytes in \(String(format: "%.2f", seconds)) s (\(Int(Double(accepted) / seconds)) events/s); "
+                    + "peak memory \(Self.peakMemoryKiB()) KiB")
+        }
+    }
+
+    /// The most memory the process has held resident, in KiB (`ru_maxrss`, as the kernel counts
+    /// it up to now).
+    static func peakMemoryKiB() -> Int {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return usage.ru_maxrss
     }
 
     /// The splitter for the input's format; `auto` looks at the file name, then at the first byte.
