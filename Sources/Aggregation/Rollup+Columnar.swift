@@ -76,7 +76,6 @@ public struct RollupAccumulator: Sendable {
     private let kept: [String]
     /// The kept dimensions' positions in the view.
     private let positions: [Int]
-    private let aggregates: Int
     /// Per kept dimension: the query's values by code, and their codes.
     private var values: [[FieldValue?]]
     private var lookups: [[FieldValue?: UInt32]]
@@ -118,7 +117,6 @@ public struct RollupAccumulator: Sendable {
         filter = request.filter.flatMap { try? view.dimensionFilter($0) }
         kept = request.keptDimensions
         positions = kept.map { view.definition.dimensions.firstIndex(of: $0)! }
-        aggregates = view.stateWidth
         columns = view.emptyRow.map(StateColumns.make)
         values = Array(repeating: [], count: positions.count)
         lookups = Array(repeating: [:], count: positions.count)

@@ -230,7 +230,7 @@ struct CellColumn<Cell: StateCell>: StateColumn {
 enum StateColumns {
     /// A column of counts.
     static func counts(_ values: [Int64]) -> any StateColumn {
-        CellColumn<CountCell>(cells: values.map { CountCell(cell: .count($0)) })
+        CellColumn<CountCell>(cells: values.map { CountCell(value: $0) })
     }
 
     /// An empty column for states of `empty`'s kind.
