@@ -100,7 +100,7 @@ public struct EncodedState: Sendable {
     mutating func slot(of key: EncodedKey, emptyRow: [AggregateState]) -> Int {
         let (found, position) = find(key)
         if let found { return found }
-        open(key, holding: emptyRow, at: position)
+        open(key, holding: emptyRow, late: 0, at: position)
         return buckets.count - 1
     }
 
@@ -135,10 +135,11 @@ public struct EncodedState: Sendable {
         return key
     }
 
-    /// Opens a slot for `key` holding `row` (a copy of the states of one row, in aggregate order),
-    /// at the free `position` of the slot table that ``find(_:)`` gave.
+    /// Opens a slot for `key` holding `row` (a copy of the states of one row, in aggregate order)
+    /// and, with ``countsLate``, the late count `late` (any state of `row` past ``stride`` is
+    /// ignored then), at the free `position` of the slot table that ``find(_:)`` gave.
     @inline(__always)
-    private mutating func open(_ key: EncodedKey, holding row: some Collection<AggregateState>, at position: Int) {
+    private mutating func open(_ key: EncodedKey, holding row: some Collection<AggregateState>, late: Int64, at position: Int) {
         let slot = buckets.count
         if (slot + 1) * 2 > slots.table.count {
             // At most half full, so that probes stay short: twice the size, every slot placed again.
@@ -156,7 +157,7 @@ public struct EncodedState: Sendable {
         }
         if countsLate {
             states.append(contentsOf: row.prefix(stride))
-            lateCounts.append(Self.count(row.dropFirst(stride).first))
+            lateCounts.append(late)
         } else {
             states.append(contentsOf: row)
         }
@@ -183,30 +184,24 @@ public struct EncodedState: Sendable {
         slots.table[position] = Int32(slot)
     }
 
+    /// Merges a row of a ``ViewState`` (with ``countsLate``, its last state is the late count).
     @inline(__always)
     private mutating func mergeRow(_ row: ArraySlice<AggregateState>, at key: EncodedKey) {
-        let (found, position) = find(key)
-        guard let slot = found else {
-            open(key, holding: row, at: position)
-            return
-        }
-        let base = slot * stride
-        for (offset, state) in row.prefix(stride).enumerated() { states[base + offset].merge(state) }
-        if countsLate { lateCounts[slot] &+= Self.count(row.dropFirst(stride).first) }
+        guard countsLate else { return mergeStored(row, late: 0, at: key) }
+        mergeStored(row.prefix(stride), late: Self.count(row.dropFirst(stride).first), at: key)
     }
 
-    /// Merges stored states and a late count into the row at `key`.
+    /// Merges stored states (``stride`` of them) and a late count into the row at `key`.
     @inline(__always)
     private mutating func mergeStored(_ row: ArraySlice<AggregateState>, late: Int64, at key: EncodedKey) {
-        guard countsLate else { return mergeRow(row, at: key) }
         let (found, position) = find(key)
         guard let slot = found else {
-            open(key, holding: row + [.count(late)], at: position)
+            open(key, holding: row, late: late, at: position)
             return
         }
         let base = slot * stride
         for (offset, state) in row.enumerated() { states[base + offset].merge(state) }
-        lateCounts[slot] &+= late
+        if countsLate { lateCounts[slot] &+= late }
     }
 
     /// Merges another state of the same view into this one (the batch layer's partitions): each

@@ -35,6 +35,8 @@ public struct Lateness: Sendable, Equatable {
             maxEventTime = eventTime
             return false
         }
-        return eventTime < maximum &- delay
+        // A delay reaching past the least Int64 leaves no watermark to be behind.
+        let (watermark, overflow) = maximum.subtractingReportingOverflow(delay)
+        return !overflow && eventTime < watermark
     }
 }

@@ -139,9 +139,10 @@ public struct QueryEngine: Sendable {
             rows = Array(rows.prefix(query.limit ?? rows.count))
         }
         // The late records the answer counts: the hidden late count of the rows it returns, unless
-        // it includes a version whose rows have none.
+        // it includes a version whose rows have none. Wrapping, as counts merge: a damaged version
+        // row must not stop the process.
         let countsLate = missing != nil || pinned?.countsLateRecords ?? true
-        let lateRecords = countsLate ? rows.reduce(0) { $0 + view.lateRecords($1.states) } : nil
+        let lateRecords = countsLate ? rows.reduce(0) { $0 &+ view.lateRecords($1.states) } : nil
         // Only the aggregates asked are answered.
         let answering = positions.map { (position: $0, spec: view.definition.aggregates[$0].spec, fieldType: view.aggregateFieldTypes[$0]) }
         let hasTime: Bool

@@ -48,7 +48,9 @@ final class PartitionRuntime: Sendable {
     let partition: Int
     let state: Mutex<State>
 
-    /// A partition starting at `cut`, below which its largest event time is `maxEventTime`.
+    /// A partition starting at `cut`, below which its largest event time is `maxEventTime`:
+    /// `.some(nil)` when it is known that no record there has one, `nil` when it is unknown (the
+    /// consumer then reads it from the log first).
     init(partition: Int, cut: [Int64], view: CompiledView, delay: Int64, maxEventTime: Int64??) {
         self.partition = partition
         self.state = Mutex(

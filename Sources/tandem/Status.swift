@@ -13,7 +13,7 @@ struct Status: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between two reads with --watch.") var interval: Double = 2
 
     func run() async throws {
-        guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be from 0 to 3600 seconds") }
+        guard interval > 0, interval <= 3600 else { throw ValidationError("--interval must be more than 0 and at most 3600 seconds") }
         let client = try options.client()
         var previous: (time: Date, status: StatusResponse)?
         repeat {

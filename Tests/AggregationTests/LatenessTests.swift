@@ -25,6 +25,13 @@ struct LatenessTests {
         #expect(!before && late)
     }
 
+    @Test("a delay past the least event time leaves nothing late, and does not trap")
+    func hugeDelay() {
+        var rule = Lateness(delay: .max, maxEventTime: -1_000)
+        let flags = [Timestamp.supportedRange.lowerBound, -2_000].map { rule.admit($0) }
+        #expect(flags == [false, false])
+    }
+
     @Test("a rule started from a stored maximum judges as one that saw the records before")
     func continuation() {
         var random = (0..<2_000).map { Int64(($0 * 7_919) % 3_600) * 1_000 }
