@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what Tandem needs that is missing: PostgreSQL 15 (server binaries), curl, zlib headers, and checks
+# Installs what Tandem needs that is missing: PostgreSQL 15 (server binaries), curl, zlib and librdkafka headers, and checks
 # for the Swift toolchain (which apt cannot provide). With --test, also what the tests need: Debian's
-# Prometheus client for Python (its parser checks /metrics) and Chromium (the dashboard test).
+# Prometheus client for Python (its parser checks /metrics), Chromium (the dashboard test) and
+# Python's venv (for the Kafka test broker, see scripts/kafka.sh).
 # Safe to run again: it installs nothing twice.
 set -euo pipefail
 
@@ -11,12 +12,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v pg_conf
 fi
 command -v curl >/dev/null 2>&1 || need+=(curl)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)  # compress-nio (gzip bodies) links zlib
+[ -f /usr/include/librdkafka/rdkafka.h ] || need+=(librdkafka-dev)  # the Kafka backend's client
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 if [ "${1:-}" = "--test" ]; then
     # The tests check /metrics with a real Prometheus parser and load the dashboard in a
     # headless browser.
     /usr/bin/python3 -c "import prometheus_client" >/dev/null 2>&1 || need+=(python3-prometheus-client)
     command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-dejavu-core)
+    # scripts/kafka.sh installs the test broker and a newer librdkafka from PyPI into a venv.
+    python3 -c "import ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then

