@@ -68,7 +68,7 @@ public final class BatchLayer: Service, Sendable {
     private let jobStore: JobStore
     /// The client this layer uses, for the other catalogs kept in the same database.
     public var client: PostgresClient { store.client }
-    private let log: EventLog
+    private let log: any SharedLog
     private let views: any RunningViews
     private let speed: any SpeedSegments
     private let configuration: Configuration
@@ -96,7 +96,7 @@ public final class BatchLayer: Service, Sendable {
     ///     (``LocalPublications``), so that a start without the database knows them.
     ///   - faults: faults to inject (tests only).
     public init(
-        client: PostgresClient, log: EventLog, views: any RunningViews, speed: any SpeedSegments, configuration: Configuration = Configuration(),
+        client: PostgresClient, log: any SharedLog, views: any RunningViews, speed: any SpeedSegments, configuration: Configuration = Configuration(),
         stateDirectory: String? = nil, faults: BatchFaults = BatchFaults(), telemetry: Telemetry = .disabled, logger: Logger
     ) {
         self.faults = faults
@@ -251,7 +251,7 @@ public final class BatchLayer: Service, Sendable {
     /// reaches past the log's end (records it counted are gone).
     func cutProblem(_ version: PublishedVersion) -> String? {
         guard let data = version.definition.data(using: .utf8), let definition = try? JSONDecoder().decode(ViewDefinition.self, from: data),
-            let topic = log.topic(definition.stream)
+            let topic = log.logTopic(definition.stream)
         else { return nil }
         if let logID = version.logID, logID != topic.id {
             return "its cut was taken from another log (topic id \(logID), the log's is \(topic.id))"

@@ -15,7 +15,7 @@ enum LogScan {
     ///     records skipped in it.
     /// - Returns: the state, and per partition the largest event time below `to`.
     static func scan(
-        _ view: CompiledView, topic: Topic, from: [Int64], to: [Int64], lateness: [Lateness], logger: Logger,
+        _ view: CompiledView, topic: any LogTopic, from: [Int64], to: [Int64], lateness: [Lateness], logger: Logger,
         progress: @escaping @Sendable (_ scanned: Int64, _ skipped: Int64) -> Void
     ) async throws -> (state: EncodedState, maxEventTimes: [Int64?]) {
         var maxEventTimes = lateness.map(\.maxEventTime)
@@ -30,7 +30,8 @@ enum LogScan {
                     let end = to[partition]
                     while offset < end {
                         try Task.checkCancellation()
-                        let batch = try topic.read(partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)))
+                        let batch = try await topic.read(
+                            partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)), maxBytes: 4 << 20)
                         guard let next = batch.nextOffset else {
                             throw BatchError(.unavailable, "partition \(partition) ends before offset \(end)")
                         }

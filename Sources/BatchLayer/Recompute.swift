@@ -9,7 +9,7 @@ import Logging
 /// dropped.
 struct Recompute: Sendable {
     let store: BatchStore
-    let log: EventLog
+    let log: any SharedLog
     let speed: any SpeedSegments
     let logger: Logger
     /// The speed layer's watermark delay, for the lateness rule (``Lateness``).
@@ -69,12 +69,12 @@ struct Recompute: Sendable {
         _ view: CompiledView, mode asked: JobMode, previous: PublishedVersion?, definition: String, cacheBudget: Int,
         planned: (JobMode, [Int64], Int64) async -> Void, progress: @escaping @Sendable (Int64, Int64) -> Void
     ) async throws -> Outcome {
-        guard let topic = log.topic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
+        guard let topic = log.logTopic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
         let mode: JobMode = asked == .incremental && previous?.countsLateRecords == true ? .incremental : .full
         let cut = try speed.openSegmentAtLogEnd(view: view.name)
         // With `durability: interval` the records below the cut may not be on disk yet: a version
         // must never count records that a power cut could take from the log.
-        try topic.syncAll()
+        try await topic.syncAll()
         let from = mode == .incremental ? previous!.cut : [Int64](repeating: 0, count: cut.count)
         guard zip(from, cut).allSatisfy({ $0 <= $1 }) else { throw BatchError(.unavailable, "the published cut is ahead of the log") }
         let total = zip(from, cut).reduce(0) { $0 + $1.1 - $1.0 }

@@ -22,10 +22,10 @@ final class IDIndexes: Sendable {
     }
 
     /// The stream's index, or `nil` when it has no id field. Built from the log the first time.
-    func index(for definition: StreamDefinition, topic: Topic) throws -> IDIndex? {
+    func index(for definition: StreamDefinition, topic: any LogTopic) async throws -> IDIndex? {
         guard let field = definition.idField else { return nil }
         if let entry = entries.withLock({ $0[definition.name] }), entry.field == field { return entry.index }
-        let built = try build(definition, topic: topic)
+        let built = try await build(definition, topic: topic)
         return entries.withLock { entries in
             // A concurrent first request may have built one too: the first stored wins.
             if let entry = entries[definition.name], entry.field == field { return entry.index }
@@ -35,7 +35,7 @@ final class IDIndexes: Sendable {
     }
 
     /// Reads every record of `topic` whose ingest time is within the window and remembers its id.
-    private func build(_ definition: StreamDefinition, topic: Topic) throws -> IDIndex {
+    private func build(_ definition: StreamDefinition, topic: any LogTopic) async throws -> IDIndex {
         let clock = ContinuousClock.now
         let index = IDIndex(windowMilliseconds: windowMilliseconds)
         guard var reader = EventIDReader(definition: definition) else { return index }
@@ -43,9 +43,9 @@ final class IDIndexes: Sendable {
         var scanned = 0
         var damaged = 0
         for partition in 0..<topic.partitionCount {
-            var offset = try topic.startOffset(partition: partition, ingestTimeAtLeast: cutoff)
+            var offset = try await topic.startOffset(partition: partition, ingestTimeAtLeast: cutoff)
             while true {
-                let batch = try topic.read(partition: partition, from: offset, maxRecords: 10_000, maxBytes: 4 << 20)
+                let batch = try await topic.read(partition: partition, from: offset, maxRecords: 10_000, maxBytes: 4 << 20)
                 guard let next = batch.nextOffset else { break }
                 for record in batch where record.ingestTime >= cutoff {
                     scanned += 1

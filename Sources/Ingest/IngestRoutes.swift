@@ -18,12 +18,12 @@ import TandemAPI
 public struct IngestRoutes: Sendable {
     let ingestor: Ingestor
     let catalog: StreamCatalog
-    let log: EventLog
+    let log: any SharedLog
     let configuration: IngestConfiguration
     private let longPolls = HolderCount()
 
     /// Creates the routes.
-    public init(ingestor: Ingestor, catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration) {
+    public init(ingestor: Ingestor, catalog: StreamCatalog, log: any SharedLog, configuration: IngestConfiguration) {
         self.ingestor = ingestor
         self.catalog = catalog
         self.log = log
@@ -134,7 +134,7 @@ public struct IngestRoutes: Sendable {
 
     private func partitions(_ context: some RequestContext) throws -> Response {
         let definition = try definition(context)
-        guard let topic = log.topic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
+        guard let topic = log.logTopic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
         return try JSONCoding.response(
             PartitionsResponse(
                 stream: definition.name,
@@ -146,7 +146,7 @@ public struct IngestRoutes: Sendable {
 
     private func records(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let definition = try definition(context)
-        guard let topic = log.topic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
+        guard let topic = log.logTopic(definition.name) else { throw APIError.notFound("unknown_stream", "stream has no log") }
         let query = request.uri.queryParameters
         func integer(_ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
             guard let text = query.get(name) else { return value }
@@ -160,7 +160,7 @@ public struct IngestRoutes: Sendable {
         let offset = try integer("offset", default: 0, range: 0...Int64.max)
         let limit = Int(try integer("limit", default: 1000, range: 1...10_000))
         let waitMilliseconds = try integer("wait_ms", default: 0, range: 0...60_000)
-        var batch = try topic.read(partition: partition, from: offset, maxRecords: limit)
+        var batch = try await topic.read(partition: partition, from: offset, maxRecords: limit, maxBytes: 4 << 20)
         if batch.isEmpty && waitMilliseconds > 0 {
             guard longPolls.enter(limit: configuration.maxLongPolls) else {
                 throw APIError(
@@ -180,7 +180,7 @@ public struct IngestRoutes: Sendable {
                 group.cancelAll()
                 return first
             }
-            if arrived { batch = try topic.read(partition: partition, from: offset, maxRecords: limit) }
+            if arrived { batch = try await topic.read(partition: partition, from: offset, maxRecords: limit, maxBytes: 4 << 20) }
         }
         var text = ""
         text.reserveCapacity(batch.byteCount * 3)

@@ -20,7 +20,7 @@ import TandemAPI
 /// never saw.
 public final class Ingestor: Sendable {
     private let catalog: StreamCatalog
-    private let log: EventLog
+    private let log: any SharedLog
     private let configuration: IngestConfiguration
     private let logger: Logger
     private let partitioner = Partitioner()
@@ -28,7 +28,7 @@ public final class Ingestor: Sendable {
     private let ids: IDIndexes
 
     /// Creates an ingestor.
-    public init(catalog: StreamCatalog, log: EventLog, configuration: IngestConfiguration, logger: Logger) {
+    public init(catalog: StreamCatalog, log: any SharedLog, configuration: IngestConfiguration, logger: Logger) {
         self.catalog = catalog
         self.log = log
         self.configuration = configuration
@@ -39,9 +39,9 @@ public final class Ingestor: Sendable {
     /// Fills the id index of every stream with an `id_field` from the log, so that the first
     /// requests after a restart are checked against what was accepted before it. (Without this,
     /// each stream's index is filled by its first request.)
-    public func loadIDIndexes() throws {
+    public func loadIDIndexes() async throws {
         for definition in catalog.all where definition.idField != nil {
-            if let topic = log.topic(definition.name) { _ = try ids.index(for: definition, topic: topic) }
+            if let topic = log.logTopic(definition.name) { _ = try await ids.index(for: definition, topic: topic) }
         }
     }
 
@@ -57,13 +57,13 @@ public final class Ingestor: Sendable {
         guard let definition = catalog[stream] else {
             throw APIError.notFound("unknown_stream", "stream \"\(stream)\" does not exist")
         }
-        guard let topic = log.topic(stream) else {
+        guard let topic = log.logTopic(stream) else {
             throw APIError(.internalServerError, code: "internal", "stream \"\(stream)\" has no log topic")
         }
         let partitionCount = definition.partitions
         let idIndex: IDIndex?
         do {
-            idIndex = try ids.index(for: definition, topic: topic)
+            idIndex = try await ids.index(for: definition, topic: topic)
         } catch {
             logger.error("could not read the log to fill the id index", metadata: ["stream": "\(stream)", "error": "\(error)"])
             throw APIError(
@@ -78,7 +78,7 @@ public final class Ingestor: Sendable {
             parser.parse(bytes, format: format, ingestTime: Timestamp.now(), maxEvents: maxEvents) { event in
                 let partition: Int
                 if let key = event.key {
-                    partition = Partitioner.partition(forKey: key, partitions: partitionCount)
+                    partition = topic.partition(forKey: key)
                 } else {
                     partition = next % partitionCount
                     next &+= 1
@@ -115,7 +115,9 @@ public final class Ingestor: Sendable {
     /// Appends the events whose ids are new, and remembers the ids of every partition written,
     /// even when another partition of the request failed (so that the client's retry appends only
     /// what is missing).
-    private func appendNew(_ batches: [AppendBatch], ids: [[EventFingerprint?]], index: IDIndex, to topic: Topic) async throws -> IngestResponse {
+    private func appendNew(_ batches: [AppendBatch], ids: [[EventFingerprint?]], index: IDIndex, to topic: any LogTopic) async throws
+        -> IngestResponse
+    {
         let reservation = await index.reserve(ids.flatMap { $0 }, now: Timestamp.now())
         // Where each partition's events start in the reservation's flat list.
         var starts = [0]
@@ -141,7 +143,7 @@ public final class Ingestor: Sendable {
     }
 
     /// Appends each non-empty batch to its partition, concurrently, and returns every outcome.
-    private func appendEach(_ batches: [AppendBatch], to topic: Topic) async -> [Int: Result<OffsetRange, any Error>] {
+    private func appendEach(_ batches: [AppendBatch], to topic: any LogTopic) async -> [Int: Result<OffsetRange, any Error>] {
         await withTaskGroup(of: (Int, Result<OffsetRange, any Error>).self) { group in
             for (partition, batch) in batches.enumerated() where !batch.isEmpty {
                 group.addTask {
@@ -184,7 +186,7 @@ public final class Ingestor: Sendable {
         }
     }
 
-    private func append(_ batches: [AppendBatch], to topic: Topic) async throws -> [Int: OffsetRange] {
+    private func append(_ batches: [AppendBatch], to topic: any LogTopic) async throws -> [Int: OffsetRange] {
         // One partition (every one-event request): appended by this task, with no child task.
         if let partition = batches.firstIndex(where: { !$0.isEmpty }), !batches[(partition + 1)...].contains(where: { !$0.isEmpty }) {
             do {
@@ -197,7 +199,7 @@ public final class Ingestor: Sendable {
     }
 
     /// The offsets given, or the error of the first partition that failed.
-    private func ranges(of results: [Int: Result<OffsetRange, any Error>], topic: Topic) throws -> [Int: OffsetRange] {
+    private func ranges(of results: [Int: Result<OffsetRange, any Error>], topic: any LogTopic) throws -> [Int: OffsetRange] {
         var ranges: [Int: OffsetRange] = [:]
         for (partition, result) in results.sorted(by: { $0.key < $1.key }) {
             switch result {
@@ -209,7 +211,7 @@ public final class Ingestor: Sendable {
     }
 
     /// The API error for a failed append.
-    private func mapLogError(_ error: any Error, topic: Topic) -> APIError {
+    private func mapLogError(_ error: any Error, topic: any LogTopic) -> APIError {
         guard let error = error as? LogError else {
             logger.error("append failed", metadata: ["topic": "\(topic.name)", "error": "\(error)"])
             return APIError(.internalServerError, code: "log_write_failed", "the events could not be written to the log")

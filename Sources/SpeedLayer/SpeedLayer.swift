@@ -19,7 +19,7 @@ public final class SpeedLayer: Service, Sendable {
         case start(ViewRuntime)
     }
 
-    private let log: EventLog
+    private let log: any SharedLog
     private let configuration: SpeedLayerConfiguration
     private let logger: Logger
     private let telemetry: Telemetry
@@ -30,7 +30,7 @@ public final class SpeedLayer: Service, Sendable {
     /// Creates the speed layer over `log`; it counts late and undecodable records per view in
     /// `telemetry` (`tandem_late_records_total`, `tandem_speed_poison_records_total`).
     public init(
-        log: EventLog, configuration: SpeedLayerConfiguration = SpeedLayerConfiguration(), telemetry: Telemetry = .disabled, logger: Logger
+        log: any SharedLog, configuration: SpeedLayerConfiguration = SpeedLayerConfiguration(), telemetry: Telemetry = .disabled, logger: Logger
     ) {
         self.log = log
         self.configuration = configuration
@@ -48,7 +48,7 @@ public final class SpeedLayer: Service, Sendable {
     ///   records after the cut are judged late exactly as if the view had run from offset 0.
     ///   Without it, each consumer reads the event times below the cut first.
     public func addView(_ view: CompiledView, from cut: [Int64]? = nil, maxEventTimes: [Int64?]? = nil) throws {
-        guard let topic = log.topic(view.stream.name) else {
+        guard let topic = log.logTopic(view.stream.name) else {
             throw ViewError(.unknownStream, "stream \"\(view.stream.name)\" has no log topic")
         }
         let start = cut ?? [Int64](repeating: 0, count: topic.partitionCount)
@@ -112,7 +112,7 @@ public final class SpeedLayer: Service, Sendable {
             logger.error("speed layer: consumer not started", metadata: ["view": "\(runtime.view.name)", "error": "\(error)"])
             return
         }
-        guard let topic = log.topic(view.stream.name) else {
+        guard let topic = log.logTopic(view.stream.name) else {
             partition.state.withLock { $0.failure = "stream \"\(view.stream.name)\" has no log topic" }
             logger.error("speed layer: consumer not started", metadata: ["view": "\(view.name)", "error": "no log topic"])
             return
@@ -120,13 +120,13 @@ public final class SpeedLayer: Service, Sendable {
         var scratch = view.makeDecodeScratch()
         let p = partition.partition
         let start = partition.state.withLock { $0.position }
-        if start > 0, let before = try? topic.read(partition: p, from: start - 1, maxRecords: 1).first {
+        if start > 0, let before = try? await topic.read(partition: p, from: start - 1, maxRecords: 1, maxBytes: 1 << 20).first {
             // The record below the starting cut: how fresh an answer is before anything new arrives.
             partition.state.withLock { state in state.lastIngestTime = state.lastIngestTime ?? before.ingestTime }
         }
         if partition.state.withLock({ $0.maximumUnknown }) {
             do {
-                let maximum = try Self.maxEventTime(topic, partition: p, below: start)
+                let maximum = try await Self.maxEventTime(topic, partition: p, below: start)
                 partition.state.withLock { state in
                     state.lateness = Lateness(delay: state.lateness.delay, maxEventTime: maximum)
                     state.maximumUnknown = false
@@ -140,7 +140,7 @@ public final class SpeedLayer: Service, Sendable {
         let lateCounter = telemetry.counter("tandem_late_records_total", [("view", view.name)])
         let poisonCounter = telemetry.counter("tandem_speed_poison_records_total", [("view", view.name)])
         do {
-            for try await batch in try topic.tail(partition: p, from: start, maxRecords: configuration.batchRecords) {
+            for try await batch in try topic.tail(partition: p, from: start, maxRecords: configuration.batchRecords, maxBytes: 4 << 20) {
                 var undecodable: [(Int64, String)] = []
                 var late: Int64 = 0
                 partition.state.withLock { state in
@@ -183,12 +183,12 @@ public final class SpeedLayer: Service, Sendable {
     /// The largest event time of a partition's records below `end` (`nil`: none), by the same
     /// rule as ``Lateness`` (poison records do not count): for a view starting from a version
     /// that did not record it. Reads only the records' headers.
-    static func maxEventTime(_ topic: Topic, partition: Int, below end: Int64) throws -> Int64? {
+    static func maxEventTime(_ topic: any LogTopic, partition: Int, below end: Int64) async throws -> Int64? {
         var lateness = Lateness(delay: 0)
         var offset: Int64 = 0
         while offset < end {
             try Task.checkCancellation()
-            let batch = try topic.read(partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)))
+            let batch = try await topic.read(partition: partition, from: offset, maxRecords: Int(min(10_000, end - offset)), maxBytes: 4 << 20)
             guard let next = batch.nextOffset else { break }
             batch.forEachPayload { offset, eventTime, _ in
                 if offset < end { _ = lateness.admit(eventTime) }
@@ -247,7 +247,7 @@ public final class SpeedLayer: Service, Sendable {
     public func read<E: Error>(view name: String, atOrAfter cut: [Int64]? = nil, _ body: (borrowing EncodedState) throws(E) -> Void) throws(E)
         -> SpeedProgress?
     {
-        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
+        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
         var offsets: [Int64] = []
         var partitionMaxima: [Int64?] = []
@@ -265,7 +265,7 @@ public final class SpeedLayer: Service, Sendable {
 
     /// Where the speed layer stood after reading every partition: the offsets and largest event
     /// times read under each partition's lock, then the log's end and the watermark.
-    private func progress(cut: [Int64], offsets: [Int64], maxima: [Int64?], ingestTimes: [Int64?], topic: Topic) -> SpeedProgress {
+    private func progress(cut: [Int64], offsets: [Int64], maxima: [Int64?], ingestTimes: [Int64?], topic: any LogTopic) -> SpeedProgress {
         let logEnd = topic.endOffsets()
         return SpeedProgress(
             cut: cut, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd),
@@ -282,7 +282,7 @@ public final class SpeedLayer: Service, Sendable {
         view name: String, atOrAfter cut: [Int64]? = nil, parallelRows: Int = 65_536, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
-        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else { return nil }
+        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
         typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?, ingestTime: Int64?)
         @Sendable func read(_ partition: PartitionRuntime) throws -> Read {
@@ -339,12 +339,16 @@ public final class SpeedLayer: Service, Sendable {
 
     /// Opens a new segment at the log's current end (read while every partition's consumer is
     /// held, so no record at or past it can land in an older segment) and returns that cut.
+    ///
+    /// A backend whose end offsets are only as fresh as its last fetch (Kafka) may report an end
+    /// below what a consumer has already taken; the cut is then that consumer's position, so that
+    /// no record it consumed lies past the cut.
     public func openSegmentAtLogEnd(view name: String) throws -> [Int64] {
-        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.topic(runtime.view.stream.name) else {
+        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.logTopic(runtime.view.stream.name) else {
             throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
         }
         return Self.withAllLocks(runtime.partitions) { states in
-            let cut = topic.endOffsets()
+            let cut = zip(topic.endOffsets(), states).map { max($0, $1.position) }
             for index in states.indices where states[index].segments.last?.cut != cut {
                 states[index].segments.append(PartitionRuntime.Segment(cut: cut, view: runtime.view))
             }
@@ -431,7 +435,7 @@ public final class SpeedLayer: Service, Sendable {
     public func partitionProgress() -> [ViewProgress] {
         let all = runtimes.withLock { $0.values.sorted { $0.view.name < $1.view.name } }
         return all.compactMap { runtime in
-            guard let topic = log.topic(runtime.view.stream.name) else { return nil }
+            guard let topic = log.logTopic(runtime.view.stream.name) else { return nil }
             let partitions = runtime.partitions.map { partition in
                 partition.state.withLock { state in
                     ViewProgress.Partition(

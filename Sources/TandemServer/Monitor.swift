@@ -35,7 +35,7 @@ public struct AlertThresholds: Sendable, Equatable {
 /// at warning level when it starts and once when it clears.
 public final class Monitor: Service, Sendable {
     let catalog: StreamCatalog
-    let log: EventLog
+    let log: any SharedLog
     let speed: SpeedLayer
     let views: ViewService
     let metrics: ServerMetrics
@@ -63,7 +63,7 @@ public final class Monitor: Service, Sendable {
     private let state = Mutex(State())
 
     init(
-        catalog: StreamCatalog, log: EventLog, speed: SpeedLayer, views: ViewService, metrics: ServerMetrics, thresholds: AlertThresholds,
+        catalog: StreamCatalog, log: any SharedLog, speed: SpeedLayer, views: ViewService, metrics: ServerMetrics, thresholds: AlertThresholds,
         logger: Logger
     ) {
         self.catalog = catalog
@@ -78,7 +78,7 @@ public final class Monitor: Service, Sendable {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                self.evaluate(self.status())
+                self.evaluate(await self.status())
                 try? await Task.sleep(for: .seconds(5))
             }
         }
@@ -87,11 +87,11 @@ public final class Monitor: Service, Sendable {
     // MARK: Status
 
     /// Everything the status route answers, read now.
-    public func status() -> StatusResponse {
+    public func status() async -> StatusResponse {
         let now = Timestamp.now()
         let tally = metrics.ingestCounts()
         let streams = catalog.all.map { definition in
-            let info = log.topic(definition.name)?.partitionInfo() ?? []
+            let info = log.logTopic(definition.name)?.partitionInfo() ?? []
             let counts = tally[definition.name] ?? StatusResponse.IngestCounts(requests: 0, failed: 0, failures: [:])
             return StatusResponse.Stream(
                 name: definition.name, partitions: definition.partitions,
@@ -101,35 +101,41 @@ public final class Monitor: Service, Sendable {
         }
         let batch = views.batch
         let compiled = Dictionary(views.compiledViews.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let viewStatus = speed.partitionProgress().map { progress -> StatusResponse.View in
-            let topic = log.topic(progress.stream)
-            let partitions = progress.partitions.map { partition -> StatusResponse.View.Partition in
+        var viewStatus: [StatusResponse.View] = []
+        for progress in speed.partitionProgress() {
+            let topic = log.logTopic(progress.stream)
+            var partitions: [StatusResponse.View.Partition] = []
+            for partition in progress.partitions {
                 let end = partition.partition < progress.logEnd.count ? progress.logEnd[partition.partition] : partition.position
                 var lagSeconds = 0.0
                 if end > partition.position,
-                    let oldest = try? topic?.read(partition: partition.partition, from: partition.position, maxRecords: 1).first
+                    let oldest = try? await topic?.read(partition: partition.partition, from: partition.position, maxRecords: 1, maxBytes: 1 << 20)
+                        .first
                 {
                     lagSeconds = max(0, Double(now - oldest.ingestTime) / 1000)
                 }
-                return .init(
-                    partition: partition.partition, consumed: partition.position, lagRecords: max(0, end - partition.position), lagSeconds: lagSeconds
-                )
+                partitions.append(
+                    .init(
+                        partition: partition.partition, consumed: partition.position, lagRecords: max(0, end - partition.position),
+                        lagSeconds: lagSeconds))
             }
             let newest = progress.partitions.compactMap(\.lastIngestTime).max()
             let published = compiled[progress.view].flatMap { batch?.publication(for: $0) }
-            let below = published.flatMap { cutRecord($0, topic: topic) }
-            return StatusResponse.View(
-                view: progress.view, stream: progress.stream, partitions: partitions, watermark: progress.watermark.map(Timestamp.format),
-                watermarkAgeSeconds: progress.watermark.map { max(0, Double(now - $0) / 1000) },
-                stateRows: progress.partitions.reduce(0) { $0 + $1.stateRows }, stateBytes: progress.partitions.reduce(0) { $0 + $1.stateBytes },
-                lateRecords: progress.partitions.reduce(0) { $0 + $1.lateRecords },
-                lateBuckets: progress.partitions.reduce(into: [Int64: Int64]()) { all, partition in
-                    all.merge(partition.lateBuckets, uniquingKeysWith: +)
-                }
-                .sorted { $0.key < $1.key }.map { .init(time: Timestamp.format($0.key), records: $0.value) },
-                poisonRecords: progress.partitions.reduce(0) { $0 + $1.undecodable }, freshnessMs: newest.map { max(0, now - $0) },
-                batchVersion: published?.id, stalenessSeconds: below.map { max(0, Double(now - $0.ingest) / 1000) },
-                cutEventTime: below.map { Timestamp.format($0.event) })
+            var below: (ingest: Int64, event: Int64)?
+            if let published { below = await cutRecord(published, topic: topic) }
+            viewStatus.append(
+                StatusResponse.View(
+                    view: progress.view, stream: progress.stream, partitions: partitions, watermark: progress.watermark.map(Timestamp.format),
+                    watermarkAgeSeconds: progress.watermark.map { max(0, Double(now - $0) / 1000) },
+                    stateRows: progress.partitions.reduce(0) { $0 + $1.stateRows }, stateBytes: progress.partitions.reduce(0) { $0 + $1.stateBytes },
+                    lateRecords: progress.partitions.reduce(0) { $0 + $1.lateRecords },
+                    lateBuckets: progress.partitions.reduce(into: [Int64: Int64]()) { all, partition in
+                        all.merge(partition.lateBuckets, uniquingKeysWith: +)
+                    }
+                    .sorted { $0.key < $1.key }.map { .init(time: Timestamp.format($0.key), records: $0.value) },
+                    poisonRecords: progress.partitions.reduce(0) { $0 + $1.undecodable }, freshnessMs: newest.map { max(0, now - $0) },
+                    batchVersion: published?.id, stalenessSeconds: below.map { max(0, Double(now - $0.ingest) / 1000) },
+                    cutEventTime: below.map { Timestamp.format($0.event) }))
         }
         // Only the versions published now keep their newest record remembered.
         let current = Set(viewStatus.compactMap(\.batchVersion))
@@ -153,7 +159,7 @@ public final class Monitor: Service, Sendable {
     /// ``status()`` with the job history of PostgreSQL (jobs of earlier runs too) in
     /// `recent_jobs` when the database answers within a second; this process's jobs otherwise.
     public func statusWithHistory() async -> StatusResponse {
-        var status = status()
+        var status = await status()
         if let batch = views.batch, batch.isAttached {
             let history = try? await withDeadline(.seconds(1), timeoutError: { CancellationError() }) { try await batch.jobs(limit: 20) }
             if let history { status.recentJobs = history.map(JobResponse.init) }
@@ -163,11 +169,13 @@ public final class Monitor: Service, Sendable {
 
     /// The newest record below a version's cut (the latest ingest time over the partitions'
     /// records at `cut - 1`), read from the log once per version.
-    private func cutRecord(_ version: PublishedVersion, topic: Topic?) -> (ingest: Int64, event: Int64)? {
+    private func cutRecord(_ version: PublishedVersion, topic: (any LogTopic)?) async -> (ingest: Int64, event: Int64)? {
         if let known = state.withLock({ $0.cutRecords[version.id] }) { return known }
         var newest: (ingest: Int64, event: Int64)?
         for (partition, offset) in version.cut.enumerated() where offset > 0 {
-            guard let record = try? topic?.read(partition: partition, from: offset - 1, maxRecords: 1).first else { continue }
+            guard let record = try? await topic?.read(partition: partition, from: offset - 1, maxRecords: 1, maxBytes: 1 << 20).first else {
+                continue
+            }
             if record.ingestTime > newest?.ingest ?? .min { newest = (record.ingestTime, record.eventTime) }
         }
         state.withLock { $0.cutRecords[version.id] = newest }

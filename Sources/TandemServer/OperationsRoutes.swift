@@ -10,7 +10,7 @@ import TandemAPI
 
 /// Health, readiness, status, metrics and the dashboard.
 struct OperationsRoutes: Sendable {
-    let log: EventLog
+    let log: any SharedLog
     let speed: SpeedLayer
     let views: ViewService
     let monitor: Monitor
@@ -45,7 +45,7 @@ struct OperationsRoutes: Sendable {
         }
         router.get("/v1/status") { _, _ in try JSONCoding.response(await monitor.statusWithHistory()) }
         router.get("/metrics") { _, _ in
-            monitor.refreshGauges(monitor.status())
+            monitor.refreshGauges(await monitor.status())
             var bytes: [UInt8] = []
             monitor.metrics.registry.emit(into: &bytes)
             return Response(

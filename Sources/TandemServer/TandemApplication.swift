@@ -142,7 +142,7 @@ public enum TandemApplication {
             try await components.catalog.load()
             for stream in configuredStreams { try await components.catalog.define(stream) }
             // Before the first request: the ids accepted before a restart are remembered.
-            try components.ingestor.loadIDIndexes()
+            try await components.ingestor.loadIDIndexes()
             // Before the views start from their published cuts: a cut the log cannot back is dropped.
             components.batch?.checkCuts()
             if let token = try await components.access.load(dataDirectory: configuration.dataDirectory) {

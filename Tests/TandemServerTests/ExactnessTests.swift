@@ -1,4 +1,5 @@
 import BatchLayer
+import EventLog
 import Events
 import Foundation
 import HTTPTypes
@@ -118,7 +119,7 @@ struct ExactnessTests {
                         let partitions = try decode(IngestResponse.self, response).partitions.values
                         var next = partitions.mapValues { Int($0.first) }
                         for event in events {
-                            let partition = Array(event.user!.utf8).withUnsafeBytes { Partitioner.partition(forKey: $0, partitions: 4) }
+                            let partition = Array(event.user!.utf8).withUnsafeBytes { Topic.partition(forKey: $0, partitions: 4) }
                             placed.append(Placed(event: event, partition: partition, offset: next[partition]!))
                             next[partition]! += 1
                         }

@@ -192,12 +192,12 @@ struct MonitoringTests {
             // 30 answers, 5 of them 5xx: a sixth fail, past 10 %.
             components.metrics.answered.add(30, ordering: .relaxed)
             components.metrics.serverErrors.add(5, ordering: .relaxed)
-            monitor.evaluate(monitor.status())
+            monitor.evaluate(await monitor.status())
             let alert = try #require(monitor.alerts().first { $0.rule == "error_rate" }, "\(monitor.alerts())")
             #expect(abs(alert.value - 5.0 / 30) < 1e-9 && alert.subject == "server")
             // A thousand good answers later the share is under the threshold.
             components.metrics.answered.add(1000, ordering: .relaxed)
-            monitor.evaluate(monitor.status())
+            monitor.evaluate(await monitor.status())
             #expect(!monitor.alerts().contains { $0.rule == "error_rate" })
         }
     }
