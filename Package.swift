@@ -69,6 +69,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The log on Kafka, behind the same surface as the embedded log.
+        .target(
+            name: "KafkaLog",
+            dependencies: [
+                "Kafka",
+                "EventLog",
+                "Events",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Aggregation",
             dependencies: ["Events"],
@@ -289,6 +301,18 @@ let package = Package(
                 "TandemTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LogBackendTests",
+            dependencies: [
+                "Kafka",
+                "KafkaLog",
+                "EventLog",
+                "Events",
+                "TandemTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -40,16 +40,26 @@ public struct AppendBatch: Sendable {
             Entry(keyStart: keyStart, keyCount: key?.count ?? 0, payloadStart: payloadStart, payloadCount: payload.count, eventTime: eventTime))
     }
 
+    /// Calls `body` with each record's position, key, payload and event time, in order; the bytes
+    /// are valid only during the call.
+    public func forEachRecord(
+        _ body: (_ position: Int, _ key: UnsafeRawBufferPointer?, _ payload: UnsafeRawBufferPointer, _ eventTime: Int64) throws -> Void
+    ) rethrows {
+        try bytes.withUnsafeBytes { bytes in
+            for (position, entry) in entries.enumerated() {
+                let key = entry.keyStart < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.keyStart..<entry.keyStart + entry.keyCount])
+                try body(
+                    position, key, UnsafeRawBufferPointer(rebasing: bytes[entry.payloadStart..<entry.payloadStart + entry.payloadCount]),
+                    entry.eventTime)
+            }
+        }
+    }
+
     /// The batch without the records for which `keep` (given each record's position) is false.
     public func filter(_ keep: (Int) -> Bool) -> AppendBatch {
         var kept = AppendBatch()
-        bytes.withUnsafeBytes { bytes in
-            for (position, entry) in entries.enumerated() where keep(position) {
-                let key = entry.keyStart < 0 ? nil : UnsafeRawBufferPointer(rebasing: bytes[entry.keyStart..<entry.keyStart + entry.keyCount])
-                kept.append(
-                    key: key, payload: UnsafeRawBufferPointer(rebasing: bytes[entry.payloadStart..<entry.payloadStart + entry.payloadCount]),
-                    eventTime: entry.eventTime)
-            }
+        forEachRecord { position, key, payload, eventTime in
+            if keep(position) { kept.append(key: key, payload: payload, eventTime: eventTime) }
         }
         return kept
     }
@@ -66,12 +76,19 @@ public struct AppendBatch: Sendable {
     }
 }
 
-/// The offsets a batch was given: `first...last`, contiguous in one partition.
+/// The offsets a batch was given in one partition: `first...last`. In the embedded log they are
+/// contiguous; in Kafka, messages of other producers may fall between them.
 public struct OffsetRange: Sendable, Equatable, Hashable {
     /// The first record's offset.
     public var first: Int64
     /// The last record's offset.
     public var last: Int64
-    /// The number of records.
+    /// The number of offsets in the range.
     public var count: Int { Int(last - first + 1) }
+
+    /// Creates a range.
+    public init(first: Int64, last: Int64) {
+        self.first = first
+        self.last = last
+    }
 }

@@ -402,6 +402,15 @@ public struct PartitionInfo: Sendable, Equatable {
     public var endOffset: Int64
     /// Bytes stored.
     public var sizeBytes: Int
-    /// Segment files.
+    /// Segment files (0 for a backend without local files).
     public var segments: Int
+
+    /// Creates partition figures.
+    public init(partition: Int, startOffset: Int64, endOffset: Int64, sizeBytes: Int, segments: Int) {
+        self.partition = partition
+        self.startOffset = startOffset
+        self.endOffset = endOffset
+        self.sizeBytes = sizeBytes
+        self.segments = segments
+    }
 }

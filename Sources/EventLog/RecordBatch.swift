@@ -62,8 +62,38 @@ public struct RecordBatch: Sendable, RandomAccessCollection {
     /// When the log accepted the batch's last record (epoch ms), if the batch is not empty.
     public var lastIngestTime: Int64? { references.last?.ingestTime }
 
-    /// The offset after the last record, if the batch is not empty.
-    public var nextOffset: Int64? { references.last.map { $0.offset + 1 } }
+    /// Where reading goes on past records that a backend dropped from the batch (Kafka messages
+    /// that fail validation); `nil` when the batch dropped none after its last record.
+    @usableFromInline var coveredEnd: Int64?
+
+    /// The offset after the last record, or after the last offset the batch covers when its
+    /// trailing records were dropped; `nil` for an empty batch that covers nothing.
+    public var nextOffset: Int64? {
+        let afterLast = references.last.map { $0.offset + 1 }
+        guard let coveredEnd else { return afterLast }
+        return Swift.max(afterLast ?? coveredEnd, coveredEnd)
+    }
+
+    /// Appends a record that a backend decoded itself (the embedded log copies framed records
+    /// instead). Offsets must grow.
+    public mutating func append(
+        offset: Int64, eventTime: Int64, ingestTime: Int64, key: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer
+    ) {
+        let keyStart = key == nil ? -1 : storage.count
+        if let key { storage.append(contentsOf: key) }
+        let payloadStart = storage.count
+        storage.append(contentsOf: payload)
+        references.append(
+            Reference(
+                offset: offset, eventTime: eventTime, ingestTime: ingestTime, keyStart: keyStart, keyCount: key?.count ?? 0,
+                payloadStart: payloadStart, payloadCount: payload.count))
+    }
+
+    /// Marks every offset below `end` as read, though records there were dropped from the batch:
+    /// ``nextOffset`` is then at least `end`.
+    public mutating func cover(upTo end: Int64) {
+        coveredEnd = Swift.max(coveredEnd ?? end, end)
+    }
 
     /// The bytes of record data held.
     public var byteCount: Int { storage.count }

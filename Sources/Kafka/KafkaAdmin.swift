@@ -40,6 +40,17 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The cluster's id, as its brokers report it (`nil` from brokers too old to have one).
+    public func clusterID() async throws -> String? {
+        let handle = self.handle
+        let timeout = Int32(clamping: configuration.requestTimeoutMilliseconds)
+        return try await onOwnThread {
+            guard let id = rd_kafka_clusterid(handle.pointer, timeout) else { return nil }
+            defer { rd_kafka_mem_free(handle.pointer, id) }
+            return String(cString: id)
+        }
+    }
+
     /// How many partitions `topic` has, or `nil` when it does not exist.
     public func partitionCount(_ topic: String) async throws -> Int? {
         try await topics()[topic]

@@ -67,17 +67,22 @@ public final class KafkaPartitionReader: Sendable {
     public var caughtUp: Bool { position.withLock { $0.caughtUp } }
 
     /// The next messages, in offset order, waiting for them when none are buffered.
-    /// - Returns: a non-empty batch, or `nil` when the task is cancelled.
+    /// - Parameters:
+    ///   - maxMessages: the most messages returned.
+    ///   - untilCaughtUp: return an empty batch, instead of waiting, once the broker has said
+    ///     that the partition holds nothing more (for one-shot reads).
+    /// - Returns: a batch (non-empty unless `untilCaughtUp`), or `nil` when the task is cancelled.
     /// - Throws: ``KafkaError`` when the partition cannot be read (unknown topic or partition, an
     ///   offset outside the partition, refused authorization). Passing network trouble is logged
     ///   and retried by librdkafka.
-    public func next(maxMessages: Int = 10_000) async throws -> KafkaMessageBatch? {
+    public func next(maxMessages: Int = 10_000, untilCaughtUp: Bool = false) async throws -> KafkaMessageBatch? {
         var messages = [UnsafeMutablePointer<rd_kafka_message_t>?](repeating: nil, count: max(1, maxMessages))
         while !Task.isCancelled {
             let generation = wakeup.generation
             let received = rd_kafka_consume_batch_queue(queue, 0, &messages, messages.count)
             guard received >= 0 else { throw KafkaHandle.error(rd_kafka_last_error(), "reading partition \(partition) of \"\(topic)\"") }
             if received == 0 {
+                if untilCaughtUp && caughtUp { return KafkaMessageBatch(nextOffset: nextOffset) }
                 await wakeup.wait(after: generation)
                 continue
             }
@@ -114,9 +119,18 @@ public final class KafkaPartitionReader: Sendable {
                 position.next = nextOffset
                 position.caughtUp = caughtUp
             }
-            if !batch.isEmpty { return batch }
+            if !batch.isEmpty || (untilCaughtUp && caughtUp) { return batch }
         }
         return nil
+    }
+
+    /// The high watermark of the partition as of the last fetch response (no request is sent),
+    /// or `nil` before the first one.
+    public var fetchedHighWatermark: Int64? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        let error = rd_kafka_get_watermark_offsets(handle.pointer, topic, Int32(partition), &low, &high)
+        return error == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
     }
 
     /// The batches of messages from the starting offset on, as an `AsyncSequence`; it ends when

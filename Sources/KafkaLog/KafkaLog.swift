@@ -1,0 +1,124 @@
+import EventLog
+import Events
+import Kafka
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The log on a Kafka cluster: one topic per stream, `<prefix><stream>`, with the stream's
+/// partition count.
+///
+/// As a `Service`, it serves the producer's delivery reports and refreshes every topic's offsets
+/// from the brokers until graceful shutdown, then flushes what is still queued.
+public final class KafkaLog: SharedLog, Service, Sendable {
+    /// How Tandem uses the cluster.
+    public struct Configuration: Sendable, Equatable {
+        /// The cluster and librdkafka properties.
+        public var client: KafkaConfiguration
+        /// Put before each stream's name to name its topic.
+        public var topicPrefix: String
+        /// Whether messages that fail validation are copied to `<prefix><stream>.dlq`.
+        public var deadLetterTopics: Bool
+        /// How often every topic's offsets are asked of the brokers.
+        public var offsetRefreshMilliseconds: Int
+
+        /// Creates a configuration.
+        public init(
+            client: KafkaConfiguration, topicPrefix: String = "tandem.", deadLetterTopics: Bool = false, offsetRefreshMilliseconds: Int = 1_000
+        ) {
+            self.client = client
+            self.topicPrefix = topicPrefix
+            self.deadLetterTopics = deadLetterTopics
+            self.offsetRefreshMilliseconds = offsetRefreshMilliseconds
+        }
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    private let admin: KafkaAdmin
+    private let producer: KafkaProducer
+    private let schemas: any StreamSchemas
+    private let logger: Logger
+    private let topics = Mutex<[String: KafkaTopic]>([:])
+
+    /// Connects to the cluster (lazily: the first topic opened reaches the brokers).
+    /// - Throws: ``KafkaError`` `kafka_configuration` when a property is unknown or invalid.
+    public init(configuration: Configuration, schemas: any StreamSchemas, logger: Logger) throws {
+        self.configuration = configuration
+        self.admin = try KafkaAdmin(configuration: configuration.client, logger: logger)
+        self.producer = try KafkaProducer(configuration: configuration.client, logger: logger)
+        self.schemas = schemas
+        self.logger = logger
+    }
+
+    /// The topic of a stream: `<prefix><stream>`.
+    public func topicName(_ stream: String) -> String { configuration.topicPrefix + stream }
+
+    /// Creates the stream's topic when it is missing (and its dead-letter topic, when configured),
+    /// or checks the existing one, and starts serving it.
+    /// - Throws: ``KafkaError`` `topic_conflict` when the topic exists with another partition
+    ///   count, or when the cluster cannot be reached.
+    @discardableResult
+    public func openTopic(stream: String, partitions: Int) async throws -> KafkaTopic {
+        if let open = topics.withLock({ $0[stream] }) {
+            guard open.partitionCount == partitions else {
+                throw KafkaError(.topicConflict, "topic \"\(open.kafkaName)\" has \(open.partitionCount) partitions, not \(partitions)")
+            }
+            return open
+        }
+        let name = topicName(stream)
+        if try await admin.ensureTopic(name, partitions: partitions) {
+            logger.info("kafka: created topic", metadata: ["topic": "\(name)", "partitions": "\(partitions)"])
+        }
+        let deadLetters = configuration.deadLetterTopics ? name + ".dlq" : nil
+        if let deadLetters { try await admin.ensureTopic(deadLetters, partitions: 1) }
+        // A cut carries the cluster and topic it was taken from; a version from another cluster
+        // is never merged.
+        let cluster = try await admin.clusterID() ?? configuration.client.bootstrapServers
+        let topic = KafkaTopic(
+            stream: stream, kafkaName: name, id: "kafka:\(cluster):\(name)", partitions: partitions, configuration: configuration.client,
+            producer: producer, schemas: schemas, deadLetterTopic: deadLetters, logger: logger)
+        try await topic.refresh(using: admin)
+        return topics.withLock { topics in
+            if let raced = topics[stream] { return raced }
+            topics[stream] = topic
+            return topic
+        }
+    }
+
+    public func logTopic(_ name: String) -> (any LogTopic)? { topics.withLock { $0[name] } }
+
+    /// The open topic of a stream, if any.
+    public func kafkaTopic(_ stream: String) -> KafkaTopic? { topics.withLock { $0[stream] } }
+
+    /// Kafka partitions do not fail-stop in this process; a cluster that cannot be reached shows
+    /// as failed appends and reads instead.
+    public var failedPartitions: [FailedPartition] { [] }
+
+    /// Serves delivery reports and refreshes offsets until graceful shutdown, then flushes.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.producer.run() }
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(self.configuration.offsetRefreshMilliseconds))
+                        await self.refreshOffsets()
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Asks the brokers for every open topic's offsets now.
+    public func refreshOffsets() async {
+        for topic in topics.withLock({ Array($0.values) }) {
+            do {
+                try await topic.refresh(using: admin)
+            } catch {
+                logger.warning("kafka: could not refresh offsets", metadata: ["topic": "\(topic.kafkaName)", "error": "\(error)"])
+            }
+        }
+    }
+}
