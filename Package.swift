@@ -176,6 +176,8 @@ let package = Package(
             name: "TandemServer",
             dependencies: [
                 "Telemetry",
+                "Kafka",
+                "KafkaLog",
                 "TandemAPI",
                 "Events",
                 "Catalog",
@@ -320,6 +322,8 @@ let package = Package(
             name: "TandemServerTests",
             dependencies: [
                 "TandemAPI",
+                "Kafka",
+                "KafkaLog",
                 "TandemServer",
                 "Events",
                 "EventLog",

@@ -19,7 +19,7 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
     private let store: any DefinitionStore
     private let entries = Mutex<[String: Entry]>([:])
     private let changes = AsyncLock()
-    private let materialize: @Sendable (Entry) throws -> Void
+    private let materialize: @Sendable (Entry) async throws -> Void
     private let logger: Logger
     /// The limits on how many entries the server accepts.
     public let limits: CatalogLimits
@@ -33,7 +33,7 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
     ///   - logger: where changes are logged.
     public init(
         store: any DefinitionStore, limits: CatalogLimits = CatalogLimits(), logger: Logger,
-        materialize: @escaping @Sendable (Entry) throws -> Void = { _ in }
+        materialize: @escaping @Sendable (Entry) async throws -> Void = { _ in }
     ) {
         self.store = store
         self.limits = limits
@@ -46,7 +46,7 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
         var loaded: [String: Entry] = [:]
         for (_, json) in try await store.loadAll(kind: Entry.kind) {
             let entry = try JSONDecoder().decode(Entry.self, from: Data(json.utf8))
-            try materialize(entry)
+            try await materialize(entry)
             loaded[entry.name] = entry
         }
         entries.withLock { $0.merge(loaded) { _, stored in stored } }
@@ -68,7 +68,7 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
             let stored = try Entry.resolve(requested, over: existing, among: current, limits: limits)
             let outcome: Outcome = existing == nil ? .created : stored == existing ? .unchanged : .updated
             guard outcome != .unchanged else { return (stored, outcome) }
-            try materialize(stored)
+            try await materialize(stored)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try await store.save(kind: Entry.kind, name: stored.name, json: String(decoding: try encoder.encode(stored), as: UTF8.self))

@@ -46,6 +46,10 @@ public protocol LogTopic: AnyObject, Sendable {
 
     /// Makes every record below the end offsets read before this call durable.
     func syncAll() async throws
+
+    /// Messages found in the topic that are not valid events, each counted once, since the
+    /// process started; `nil` for a backend that holds validated records only.
+    var invalidMessages: Int? { get }
 }
 
 /// The log as the layers see it: the topic of each stream, whichever backend holds them.
@@ -61,6 +65,9 @@ extension EventLog: SharedLog {
 }
 
 extension Topic: LogTopic {
+    /// The embedded log holds only records that HTTP ingest validated.
+    public var invalidMessages: Int? { nil }
+
     /// 64-bit FNV-1a of the key's bytes, modulo the partition count: a key always lands in the
     /// same partition (the partition count of a stream never changes).
     @inline(__always)

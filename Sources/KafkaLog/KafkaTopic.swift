@@ -59,7 +59,7 @@ public final class KafkaTopic: LogTopic {
     }
 
     /// Messages that failed validation, each counted once, since the process started.
-    public var rejectedMessages: Int { state.withLock { $0.rejected } }
+    public var invalidMessages: Int? { state.withLock { $0.rejected } }
 
     public func partition(forKey key: UnsafeRawBufferPointer) -> Int {
         KafkaPartitioner.partition(of: key, partitions: partitionCount)

@@ -12,15 +12,23 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         public var sizeBytes: Int
         /// Ingest requests since the server started: all, refused, and refused by error code.
         public var ingest: IngestCounts?
+        /// Messages in the stream's Kafka topic that are not valid events (written by another
+        /// producer), skipped by both layers, since the server started; `nil` on the embedded log,
+        /// which takes only validated events.
+        public var invalidMessages: Int?
 
         enum CodingKeys: String, CodingKey {
             case name, partitions, ingest
             case endOffsets = "end_offsets"
             case sizeBytes = "size_bytes"
+            case invalidMessages = "invalid_messages"
         }
 
         /// Creates an entry.
-        public init(name: String, partitions: Int, endOffsets: PartitionMap<Int64>, sizeBytes: Int, ingest: IngestCounts? = nil) {
+        public init(
+            name: String, partitions: Int, endOffsets: PartitionMap<Int64>, sizeBytes: Int, ingest: IngestCounts? = nil, invalidMessages: Int? = nil
+        ) {
+            self.invalidMessages = invalidMessages
             self.ingest = ingest
             self.name = name
             self.partitions = partitions

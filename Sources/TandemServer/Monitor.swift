@@ -91,13 +91,14 @@ public final class Monitor: Service, Sendable {
         let now = Timestamp.now()
         let tally = metrics.ingestCounts()
         let streams = catalog.all.map { definition in
-            let info = log.logTopic(definition.name)?.partitionInfo() ?? []
+            let topic = log.logTopic(definition.name)
+            let info = topic?.partitionInfo() ?? []
             let counts = tally[definition.name] ?? StatusResponse.IngestCounts(requests: 0, failed: 0, failures: [:])
             return StatusResponse.Stream(
                 name: definition.name, partitions: definition.partitions,
                 endOffsets: PartitionMap(Dictionary(uniqueKeysWithValues: info.map { ($0.partition, $0.endOffset) })),
                 sizeBytes: info.reduce(0) { $0 + $1.sizeBytes },
-                ingest: counts)
+                ingest: counts, invalidMessages: topic?.invalidMessages)
         }
         let batch = views.batch
         let compiled = Dictionary(views.compiledViews.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -8,6 +8,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Ingest
+import KafkaLog
 import Logging
 import NIOCore
 import NIOSSL
@@ -23,8 +24,10 @@ import Telemetry
 public enum TandemApplication {
     /// The parts of a running server, for tests and tools that need to reach past HTTP.
     public struct Components: Sendable {
-        /// The event log.
-        public var log: EventLog
+        /// The log the layers read and append to: the embedded log or Kafka.
+        public var log: any SharedLog
+        /// The embedded log, when it is the backend.
+        public var embeddedLog: EventLog?
         /// The stream catalog.
         public var catalog: StreamCatalog
         /// The ingest path.
@@ -220,10 +223,24 @@ public enum TandemApplication {
     static func openComponents(
         configuration: TandemConfiguration, logFileSystem: any LogFileSystem, batchFaults: BatchFaults, metrics: ServerMetrics, logger: Logger
     ) throws -> Components {
-        let log = try EventLog(
-            directory: configuration.dataDirectory + "/log", configuration: configuration.log,
-            fileSystem: MeasuredFileSystem(logFileSystem, telemetry: metrics.telemetry), logger: logger)
-        var services: [any Service] = [log]
+        let log: any SharedLog
+        let logService: any Service
+        let embeddedLog: EventLog?
+        let openTopic: @Sendable (StreamDefinition) async throws -> Void
+        let schemas = CatalogSchemas()
+        switch configuration.logBackend {
+        case .embedded:
+            let embedded = try EventLog(
+                directory: configuration.dataDirectory + "/log", configuration: configuration.log,
+                fileSystem: MeasuredFileSystem(logFileSystem, telemetry: metrics.telemetry), logger: logger)
+            (log, logService, embeddedLog) = (embedded, embedded, embedded)
+            openTopic = { stream in try embedded.createTopic(stream.name, partitions: stream.partitions) }
+        case .kafka(let settings):
+            let kafka = try KafkaLog(configuration: settings, schemas: schemas, logger: logger)
+            (log, logService, embeddedLog) = (kafka, kafka, nil)
+            openTopic = { stream in try await kafka.openTopic(stream: stream.name, partitions: stream.partitions) }
+        }
+        var services: [any Service] = [logService]
         var databaseURL: String?
         switch configuration.database {
         case .none:
@@ -254,9 +271,8 @@ public enum TandemApplication {
                 logger: logger)
         }
         let definitions: any DefinitionStore = mirroredDefinitions ?? FileDefinitionStore(root: configuration.dataDirectory)
-        let catalog = StreamCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger) { stream in
-            try log.createTopic(stream.name, partitions: stream.partitions)
-        }
+        let catalog = StreamCatalog(store: definitions, limits: configuration.catalogLimits, logger: logger, materialize: openTopic)
+        schemas.attach(catalog)
         let ingestor = Ingestor(catalog: catalog, log: log, configuration: configuration.ingest, logger: logger)
         let speed = SpeedLayer(log: log, configuration: configuration.speed, telemetry: metrics.telemetry, logger: logger)
         let registry = ViewRegistry()
@@ -277,7 +293,8 @@ public enum TandemApplication {
             catalog: catalog, log: log, speed: speed, views: views, metrics: metrics, thresholds: configuration.alerts, logger: logger)
         services.append(monitor)
         return Components(
-            log: log, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views, definitions: definitions,
+            log: log, embeddedLog: embeddedLog, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views,
+            definitions: definitions,
             databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services,
             access: AccessControl(
                 store: definitions, enabled: configuration.authEnabled, anonymousPaths: configuration.metricsPublic ? ["/metrics"] : [],

@@ -5,6 +5,8 @@ import EventLog
 import Events
 import Foundation
 import Ingest
+import Kafka
+import KafkaLog
 import ServingLayer
 import SpeedLayer
 import Yams
@@ -16,7 +18,9 @@ import Yams
 ///          shutdown_timeout: 30s, allowed_hosts: [localhost, 127.0.0.1, "::1"],
 ///          cors: {allowed_origins: []}}
 /// data_dir: data
-/// log: {segment_bytes: 268435456, durability: batch, sync_interval: 100ms, verify_on_start: tail}
+/// log: {backend: embedded, segment_bytes: 268435456, durability: batch, sync_interval: 100ms, verify_on_start: tail}
+/// kafka: {bootstrap_servers: "broker1:9092,broker2:9092", topic_prefix: tandem., replication_factor: 3,
+///         dead_letter_topics: true, properties: {security.protocol: SASL_SSL, sasl.mechanism: PLAIN}}
 /// ingest: {max_body_bytes: 33554432, max_events_per_request: 100000,
 ///          max_in_flight_bytes: 268435456, max_event_age: 30d, max_event_future: 1d,
 ///          min_event_time: 0001-01-01T00:00:00Z, max_event_time: 9999-12-31T23:59:59.999Z,
@@ -36,8 +40,18 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var port: Int = 8080
     /// Where the log and the stream catalog live.
     public var dataDirectory: String = "data"
-    /// Log storage settings.
+    /// Log storage settings (of the embedded log).
     public var log = LogConfiguration()
+    /// Which log holds the streams (`log.backend`): the embedded log in the data directory, or a
+    /// Kafka cluster (`kafka.*`).
+    public var logBackend = LogBackend.embedded
+    /// Where the streams' records live.
+    public enum LogBackend: Sendable, Equatable {
+        /// The embedded log, `<data_dir>/log`.
+        case embedded
+        /// A Kafka cluster: one topic per stream.
+        case kafka(KafkaLog.Configuration)
+    }
     /// Ingest limits.
     public var ingest = IngestConfiguration()
     /// Streams declared in the file; created or evolved on start.
@@ -184,6 +198,7 @@ public struct TandemConfiguration: Sendable, Equatable {
         }
         var limits: Limits?
         struct Log: Decodable {
+            var backend: String?
             var segment_bytes: Int?
             var durability: String?
             var sync_interval: String?
@@ -200,9 +215,33 @@ public struct TandemConfiguration: Sendable, Equatable {
             var max_long_polls: Int?
             var dedup_window: String?
         }
+        struct KafkaSection: Decodable {
+            var bootstrap_servers: String?
+            var topic_prefix: String?
+            var replication_factor: Int?
+            var dead_letter_topics: Bool?
+            var request_timeout: String?
+            var properties: [String: ScalarText]?
+        }
+        /// A YAML scalar taken as text (librdkafka properties are strings; YAML may read a number
+        /// or a boolean).
+        struct ScalarText: Decodable {
+            var text: String
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.singleValueContainer()
+                if let value = try? container.decode(Bool.self) {
+                    text = String(value)
+                } else if let value = try? container.decode(Int.self) {
+                    text = String(value)
+                } else {
+                    text = try container.decode(String.self)
+                }
+            }
+        }
         var server: Server?
         var data_dir: String?
         var log: Log?
+        var kafka: KafkaSection?
         var ingest: IngestSection?
         var streams: [StreamDefinition]?
         var views: [ViewDefinition]?
@@ -336,6 +375,31 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let value = try positive(limits?.max_views, "limits.max_views") { configuration.maxViews = value }
             if let value = try positive(limits?.max_partitions, "limits.max_partitions") { configuration.maxPartitions = value }
             if let dataDirectory = data_dir { configuration.dataDirectory = dataDirectory }
+            switch log?.backend {
+            case nil, "embedded":
+                if kafka != nil { throw Error(description: "\(source): a kafka section needs log.backend: kafka") }
+            case "kafka":
+                guard let kafka, let servers = kafka.bootstrap_servers, !servers.isEmpty else {
+                    throw Error(description: "\(source): log.backend: kafka needs kafka.bootstrap_servers (host:port, comma-separated)")
+                }
+                if let factor = kafka.replication_factor, factor < 1 {
+                    throw Error(description: "\(source): kafka.replication_factor must be at least 1, got \(factor)")
+                }
+                let prefix = kafka.topic_prefix ?? "tandem."
+                guard prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+                    throw Error(description: "\(source): kafka.topic_prefix may hold only letters, digits, '.', '_' and '-', got \"\(prefix)\"")
+                }
+                var client = KafkaConfiguration(
+                    bootstrapServers: servers, properties: (kafka.properties ?? [:]).mapValues(\.text), replicationFactor: kafka.replication_factor)
+                if let timeout = try duration(kafka.request_timeout, "kafka.request_timeout") {
+                    guard timeout >= 100 else { throw Error(description: "\(source): kafka.request_timeout must be at least 100ms") }
+                    client.requestTimeoutMilliseconds = Int(timeout)
+                }
+                configuration.logBackend = .kafka(
+                    KafkaLog.Configuration(client: client, topicPrefix: prefix, deadLetterTopics: kafka.dead_letter_topics ?? false))
+            case let other?:
+                throw Error(description: "\(source): log.backend must be embedded or kafka, got \"\(other)\"")
+            }
             if let log {
                 if let bytes = log.segment_bytes { configuration.log.segmentBytes = bytes }
                 switch log.verify_on_start {

@@ -53,7 +53,7 @@ import Testing
                 #expect(records.map(\.eventTime) == [1, 2, 6].map { LogBackendTests.start + $0 * 1_000 })
                 #expect(records.map { $0.key.map { String(decoding: $0, as: UTF8.self) } } == ["x", "y", nil])
             }
-            #expect(kafkaTopic.rejectedMessages == 4)
+            #expect(kafkaTopic.invalidMessages == 4)
             // The four copies are in the dead-letter topic, as they were written.
             let dlq = try KafkaPartitionReader(
                 configuration: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers), topic: kafkaTopic.kafkaName + ".dlq", partition: 0,

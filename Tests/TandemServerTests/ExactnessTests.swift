@@ -5,6 +5,8 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Ingest
+import Kafka
+import KafkaLog
 import NIOCore
 import TandemAPI
 import TandemServer
@@ -78,8 +80,17 @@ struct ExactnessTests {
         return late
     }
 
-    /// With the serving cache, and without it (every batch read goes to the version table).
-    @Test(arguments: [true, false]) func everyAnswerIsExact(cached: Bool) async throws {
+    /// The log the server runs on.
+    enum Backend: String, Sendable, CustomTestStringConvertible {
+        case embedded
+        case kafka
+        var testDescription: String { rawValue }
+    }
+
+    /// With the serving cache, and without it (every batch read goes to the version table), on
+    /// the embedded log; and on Kafka (through a real Kafka-protocol broker) with the cache.
+    @Test(arguments: [(true, Backend.embedded), (false, .embedded), (true, .kafka)])
+    func everyAnswerIsExact(cached: Bool, backend: Backend) async throws {
         let rounds = ProcessInfo.processInfo.environment["TANDEM_EXACTNESS_ROUNDS"].flatMap { Int($0) } ?? 12
         let directory = try TemporaryDirectory(prefix: "tandem-exact")
         defer { directory.remove() }
@@ -89,6 +100,8 @@ struct ExactnessTests {
         var queries = 0, mismatches = 0, batchAnswers = 0, jobs = 0
         var round = 0
         var life = 0
+        let kafka = backend == .kafka ? try TestKafka.current() : nil
+        let prefix = TestKafka.uniqueTopic("exact") + "."
         while round < rounds {
             life += 1
             let restartAfter = round + Int.random(in: 3...6, using: &random)
@@ -98,6 +111,11 @@ struct ExactnessTests {
                     configuration.ingest.eventTimeBounds.maxFutureMilliseconds = nil
                     configuration.batch.retryDelay = .milliseconds(50)
                     if !cached { configuration.batch.cacheMaxBytes = 0 }
+                    if let kafka {
+                        configuration.logBackend = .kafka(
+                            KafkaLog.Configuration(
+                                client: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, replicationFactor: 1), topicPrefix: prefix))
+                    }
                 }
             ) { [placed, random, round, life] client async throws -> ([Placed], SplitMix64, Int, Int, Int, Int, Int) in
                 var placed = placed, random = random, round = round
@@ -119,7 +137,11 @@ struct ExactnessTests {
                         let partitions = try decode(IngestResponse.self, response).partitions.values
                         var next = partitions.mapValues { Int($0.first) }
                         for event in events {
-                            let partition = Array(event.user!.utf8).withUnsafeBytes { Topic.partition(forKey: $0, partitions: 4) }
+                            let key = Array(event.user!.utf8)
+                            let partition =
+                                backend == .kafka
+                                ? KafkaPartitioner.partition(of: key, partitions: 4)
+                                : key.withUnsafeBytes { Topic.partition(forKey: $0, partitions: 4) }
                             placed.append(Placed(event: event, partition: partition, offset: next[partition]!))
                             next[partition]! += 1
                         }
@@ -197,7 +219,7 @@ struct ExactnessTests {
         #expect(jobs > 0)
         #expect(batchAnswers > 0, "no answer used a published batch version: the test proved nothing about merging")
         print(
-            "exactness (\(cached ? "serving cache" : "tables only")): \(rounds) rounds, \(life) server lives, \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
+            "exactness (\(backend.rawValue), \(cached ? "serving cache" : "tables only")): \(rounds) rounds, \(life) server lives, \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
         )
     }
 }

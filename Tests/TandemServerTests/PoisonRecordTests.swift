@@ -34,7 +34,7 @@ struct PoisonRecordTests {
                 [.timestamp(0), .string("/poison"), nil, nil, .int(1000)], schemaVersion: pageviewsDefinition.version, into: &payload)
             var batch = AppendBatch()
             batch.append(key: nil, payload: payload, eventTime: .min)
-            _ = try await components.log.topic("pageviews")!.append(batch, to: 0)
+            _ = try await components.log.logTopic("pageviews")!.append(batch, to: 0)
             let events = (0..<20).map { #"{"ts":1763596800000,"url":"/ok","n":\#($0)}"# }.joined(separator: "\n")
             #expect(try await client.post(events, contentType: "application/x-ndjson").status == .ok)
             #expect(try await post(client, "/v1/views", Self.view).status == .created)

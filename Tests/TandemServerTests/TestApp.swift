@@ -47,7 +47,7 @@ func withApp<Value: Sendable>(
     logger.logLevel = .warning
     let (app, components) = try TandemApplication.build(
         configuration: configuration, logger: logger, logFileSystem: logFileSystem, batchFaults: batchFaults)
-    defer { components.log.close() }
+    defer { components.embeddedLog?.close() }
     return try await TestComponents.$current.withValue(components) {
         try await app.test(.router) { client in try await body(client) }
     }
