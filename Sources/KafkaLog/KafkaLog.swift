@@ -79,6 +79,7 @@ public final class KafkaLog: SharedLog, Service, Sendable {
             stream: stream, kafkaName: name, id: "kafka:\(cluster):\(name)", partitions: partitions, configuration: configuration.client,
             producer: producer, schemas: schemas, deadLetterTopic: deadLetters, logger: logger)
         try await topic.refresh(using: admin)
+        try await topic.readToEnd()
         return topics.withLock { topics in
             if let raced = topics[stream] { return raced }
             topics[stream] = topic

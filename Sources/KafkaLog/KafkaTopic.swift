@@ -92,7 +92,13 @@ public final class KafkaTopic: LogTopic {
                 messages.append(value: text.utf8, partition: partition)
             }
         }
-        let deliveries = try await producer.send(messages, to: kafkaName)
+        let deliveries: [KafkaDelivery]
+        do {
+            deliveries = try await producer.send(messages, to: kafkaName)
+        } catch let error as KafkaError {
+            // The log's own error, so that ingest answers it as it answers the embedded log's.
+            throw LogError(error.code == .closed ? .closed : .io, "Kafka did not take the events: \(error)")
+        }
         let offsets = deliveries.compactMap(\.offset)
         guard let first = offsets.min(), let last = offsets.max() else {
             throw LogError(.io, "Kafka acknowledged the messages without their offsets")
@@ -211,6 +217,21 @@ public final class KafkaTopic: LogTopic {
             state.withLock { state in
                 state.starts[partition] = max(state.starts[partition], low)
                 state.ends[partition] = max(state.ends[partition], high)
+            }
+        }
+    }
+
+    /// Learns each partition's end by reading from the broker's answer on to the last message
+    /// (``KafkaLog`` calls it when it opens the topic, after ``refresh(using:)``). A broker whose
+    /// high watermark lags the real end (Tansu 0.6, after a multi-record batch) would otherwise
+    /// make a published cut look past the log's end at start, and the version be recomputed.
+    func readToEnd() async throws {
+        for partition in 0..<partitionCount {
+            let start = state.withLock { $0.ends[partition] }
+            let reader = try KafkaPartitionReader(configuration: configuration, topic: kafkaName, partition: partition, from: start, logger: logger)
+            while let messages = try await reader.next(maxMessages: 10_000, untilCaughtUp: true) {
+                learn(reader, messages)
+                if messages.isEmpty { break }
             }
         }
     }

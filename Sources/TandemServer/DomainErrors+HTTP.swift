@@ -4,6 +4,7 @@ import Catalog
 import Events
 import HTTPAPI
 import HTTPTypes
+import Kafka
 import TandemAPI
 
 /// The one place where the domain's errors get their HTTP status; the error middleware applies it.
@@ -41,6 +42,21 @@ extension BatchError: HTTPMappedError {
     public var errorMessage: String { message }
     public var errorDetails: [APIError.Detail] { [] }
     public var retryAfterSeconds: Int? { code == .unavailable ? 5 : nil }
+}
+
+/// What the Kafka cluster answered when a stream's topic was created or checked.
+extension KafkaError: HTTPMappedError {
+    public var httpStatus: HTTPResponse.Status {
+        switch code {
+        case .topicConflict: .conflict
+        case .configuration: .internalServerError
+        default: .serviceUnavailable
+        }
+    }
+    public var errorCode: String { code == .topicConflict ? code.rawValue : "log_unavailable" }
+    public var errorMessage: String { "Kafka: \(message)" }
+    public var errorDetails: [APIError.Detail] { [] }
+    public var retryAfterSeconds: Int? { httpStatus == .serviceUnavailable ? 5 : nil }
 }
 
 extension CatalogError: HTTPMappedError {

@@ -109,6 +109,31 @@ import Testing
         #expect(topic.id.hasSuffix(":" + prefix + "clicks"))
     }
 
+    @Test func aTopicOpensAtItsRealEndEvenWhenTheBrokerSaysLess() async throws {
+        let prefix = TestKafka.uniqueTopic("tandem") + "."
+        let configuration = KafkaLog.Configuration(
+            client: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, replicationFactor: 1), topicPrefix: prefix)
+        let admin = try KafkaAdmin(configuration: configuration.client, logger: Logger(label: "admin"))
+        try await admin.ensureTopic(prefix + "clicks", partitions: 3)
+        // Multi-record batches (lingering producer): Tansu then reports a high watermark below
+        // the end to ListOffsets.
+        _ = try kafka.runPython(
+            """
+            import os
+            from confluent_kafka import Producer
+            p = Producer({'bootstrap.servers': os.environ['KAFKA'], 'linger.ms': 200})
+            for i in range(10):
+                p.produce('\(prefix)clicks', partition=0, value=b'{}')
+            for i in range(3):
+                p.produce('\(prefix)clicks', partition=1, value=b'{}')
+            p.flush(30)
+            """)
+        let log = try KafkaLog(
+            configuration: configuration, schemas: FixedSchemas(definitions: [clicksStream.name: clicksStream]), logger: Logger(label: "log"))
+        let topic = try await log.openTopic(stream: "clicks", partitions: 3)
+        #expect(topic.endOffsets() == [10, 3, 0])
+    }
+
     @Test func keyedAppendsGoWhereJavaProducersPutTheKey() async throws {
         try await Backend.kafka.withTopic { topic, _ in
             for user in ["alice", "bob", "carol", "dave"] {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Ingest
 import Kafka
 import KafkaLog
+import Logging
 import NIOCore
 import TandemAPI
 import TandemServer
@@ -122,6 +123,36 @@ import Testing
                 stored += String(buffer: records.body).split(separator: "\n").count
             }
             #expect(stored == all.count)
+        }
+    }
+
+    @Test func aStreamWhoseTopicHasAnotherPartitionCountIsRefusedWithTopicConflict() async throws {
+        let kafka = try TestKafka.current()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let prefix = TestKafka.uniqueTopic("conflict") + "."
+        let admin = try KafkaAdmin(
+            configuration: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, replicationFactor: 1), logger: Logger(label: "admin"))
+        try await admin.ensureTopic(prefix + "orders", partitions: 5)
+        try await withApp(
+            directory: directory,
+            configure: { configuration in
+                configuration.logBackend = .kafka(
+                    KafkaLog.Configuration(
+                        client: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, replicationFactor: 1), topicPrefix: prefix))
+            }
+        ) { client in
+            let stream = #"{"name":"orders","partitions":2,"time_field":"ts","fields":{"ts":{"type":"timestamp","required":true}}}"#
+            let refused = try await post(client, "/v1/streams", stream)
+            #expect(refused.status == .conflict, "\(String(buffer: refused.body))")
+            #expect(try errorBody(refused).code == "topic_conflict")
+            #expect(try errorBody(refused).message.contains("5 partitions"))
+            // Nothing was defined; with the topic's own count it is.
+            #expect(try await client.execute(uri: "/v1/streams/orders", method: .get).status == .notFound)
+            let matching = stream.replacingOccurrences(of: #""partitions":2"#, with: #""partitions":5"#)
+            #expect(try await post(client, "/v1/streams", matching).status == .created)
+            let posted = try await client.post(#"{"ts":"2026-11-20T10:00:00Z"}"#, stream: "orders")
+            #expect(posted.status == .ok, "\(String(buffer: posted.body))")
         }
     }
 }

@@ -204,12 +204,17 @@ class Tandem:
         self.proc = None
         self.logpath = os.path.join(work, f"tandem-{name}.log")
 
-    def start(self):
+    def start(self, yaml_text=None):
+        """Starts `tandem serve`; `yaml_text`, when given, is its tandem.yaml (bench/kafka sets the
+        log backend with it)."""
         if os.path.exists(self.dir):
             shutil.rmtree(self.dir)
         os.makedirs(self.dir)
+        if yaml_text:
+            with open(os.path.join(self.dir, "tandem.yaml"), "w") as f:
+                f.write(yaml_text)
         self.logfile = open(self.logpath, "w")
-        # cwd = the data directory's parent, so that no ./tandem.yaml is picked up.
+        # cwd = the data directory's parent, so that no other ./tandem.yaml is picked up.
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--data-dir", os.path.join(self.dir, "data"),
              "--host", "127.0.0.1", "--port", str(self.port), "--no-auth"],

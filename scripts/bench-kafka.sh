@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Kafka backend benchmark (bench/kafka/run.py): one tandem serve on the embedded log and on
+# Kafka (a Tansu broker from scripts/kafka.sh), alternating. Builds the release binary first.
+# Arguments go to run.py (--events N, --repeat N).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+scripts/install-deps.sh --test
+swift build -c release --product tandem
+kafkadir=$(scripts/kafka.sh start)
+trap 'scripts/kafka.sh stop "$kafkadir"' EXIT
+# shellcheck disable=SC1091
+source "$kafkadir/env"
+# The event generator needs numpy: in the benchmarks' own virtual environment.
+venv=.build-bench/venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c "import numpy" 2>/dev/null || "$venv/bin/pip" install -q numpy
+"$venv/bin/python" bench/kafka/run.py --tandem .build/release/tandem "$@"
