@@ -15,4 +15,4 @@ source "$kafkadir/env"
 venv=.build-bench/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c "import numpy" 2>/dev/null || "$venv/bin/pip" install -q numpy
-"$venv/bin/python" bench/kafka/run.py --tandem .build/release/tandem "$@"
+"$venv/bin/python" bench/kafka/run.py --tandem "$PWD/.build/release/tandem" "$@"

@@ -74,7 +74,7 @@ def main():
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--tandem", default=os.path.join(REPO, ".build", "release", "tandem"))
+    ap.add_argument("--tandem", default=os.path.join(REPO, ".build", "release", "tandem"), type=os.path.abspath)
     ap.add_argument("--bootstrap", default=os.environ.get("TANDEM_TEST_KAFKA_BOOTSTRAP"))
     args = ap.parse_args()
     if not args.bootstrap:
