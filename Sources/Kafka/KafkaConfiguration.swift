@@ -26,6 +26,18 @@ public struct KafkaConfiguration: Sendable, Equatable {
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
     }
 
+    /// Defaults that passed-through properties may change.
+    static let producerDefaults: [(String, String)] = [
+        // A message that cannot be delivered fails the request within 30 s (503 log_unavailable)
+        // instead of librdkafka's 5 minutes, which would hold clients and buffered events.
+        ("message.timeout.ms", "30000")
+    ]
+
+    static let consumerDefaults: [(String, String)] = [
+        // Each view's consumer of each partition has its own fetch queue: 16 MiB each, not 64.
+        ("queued.max.messages.kbytes", "16384")
+    ]
+
     /// Properties that Tandem's guarantees rest on; they win over passed-through ones.
     static let producerGuarantees: [(String, String)] = [
         ("enable.idempotence", "true"),

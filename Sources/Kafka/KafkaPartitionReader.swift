@@ -29,7 +29,7 @@ public final class KafkaPartitionReader: Sendable {
     /// Starts reading `partition` of `topic` at `offset`.
     /// - Throws: ``KafkaError`` when the configuration is invalid or the assignment fails.
     public init(configuration: KafkaConfiguration, topic: String, partition: Int, from offset: Int64, logger: Logger) throws {
-        var settings = [("bootstrap.servers", configuration.bootstrapServers), ("group.id", "tandem-reader")]
+        var settings = [("bootstrap.servers", configuration.bootstrapServers), ("group.id", "tandem-reader")] + KafkaConfiguration.consumerDefaults
         settings += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         settings += KafkaConfiguration.consumerGuarantees
         self.handle = try KafkaHandle(.consumer, settings: settings, logger: logger)

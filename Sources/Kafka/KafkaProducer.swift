@@ -28,7 +28,7 @@ public final class KafkaProducer: Service, Sendable {
     /// Creates a producer.
     /// - Throws: ``KafkaError`` `kafka_configuration` when a property is unknown or invalid.
     public init(configuration: KafkaConfiguration, logger: Logger) throws {
-        var settings = [("bootstrap.servers", configuration.bootstrapServers)]
+        var settings = [("bootstrap.servers", configuration.bootstrapServers)] + KafkaConfiguration.producerDefaults
         settings += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         settings += KafkaConfiguration.producerGuarantees
         self.handle = try KafkaHandle(.producer, settings: settings, logger: logger) { conf in

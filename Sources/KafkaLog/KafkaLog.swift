@@ -40,6 +40,7 @@ public final class KafkaLog: SharedLog, Service, Sendable {
     private let schemas: any StreamSchemas
     private let logger: Logger
     private let topics = Mutex<[String: KafkaTopic]>([:])
+    private let problem = Mutex<String?>(nil)
 
     /// Connects to the cluster (lazily: the first topic opened reaches the brokers).
     /// - Throws: ``KafkaError`` `kafka_configuration` when a property is unknown or invalid.
@@ -93,8 +94,12 @@ public final class KafkaLog: SharedLog, Service, Sendable {
     public func kafkaTopic(_ stream: String) -> KafkaTopic? { topics.withLock { $0[stream] } }
 
     /// Kafka partitions do not fail-stop in this process; a cluster that cannot be reached shows
-    /// as failed appends and reads instead.
+    /// in ``unavailable`` and as failed appends instead.
     public var failedPartitions: [FailedPartition] { [] }
+
+    /// Why the cluster could not be reached at the last offset refresh (every
+    /// `offsetRefreshMilliseconds`), or `nil` when it answered.
+    public var unavailable: String? { problem.withLock { $0 } }
 
     /// Serves delivery reports and refreshes offsets until graceful shutdown, then flushes.
     public func run() async throws {
@@ -112,14 +117,30 @@ public final class KafkaLog: SharedLog, Service, Sendable {
         }
     }
 
-    /// Asks the brokers for every open topic's offsets now.
+    /// Asks the brokers for every open topic's offsets now; the cluster counts as unreachable
+    /// when no topic's offsets could be read.
     public func refreshOffsets() async {
-        for topic in topics.withLock({ Array($0.values) }) {
+        let open = topics.withLock { Array($0.values) }
+        var failure: String?
+        var answered = open.isEmpty
+        for topic in open {
             do {
                 try await topic.refresh(using: admin)
+                answered = true
             } catch {
+                failure = "\(error)"
                 logger.warning("kafka: could not refresh offsets", metadata: ["topic": "\(topic.kafkaName)", "error": "\(error)"])
             }
+        }
+        let now = answered ? nil : failure.map { "the Kafka cluster does not answer: \($0)" }
+        let before = problem.withLock { problem in
+            defer { problem = now }
+            return problem
+        }
+        if now != nil && before == nil {
+            logger.error("kafka: the cluster does not answer; not ready until it does", metadata: ["error": "\(failure ?? "")"])
+        } else if now == nil && before != nil {
+            logger.info("kafka: the cluster answers again")
         }
     }
 }

@@ -32,9 +32,12 @@ public struct HealthResponse: Codable, Sendable, Equatable {
     /// The batch layer's database (`/readyz` only): `"ok"`, `"none"` (run without one) or why it
     /// cannot be reached.
     public var database: String?
+    /// The log (`/readyz` only): `"ok"`, or why it cannot be reached (a Kafka cluster whose
+    /// brokers do not answer).
+    public var log: String?
 
     enum CodingKeys: String, CodingKey {
-        case status, ready, views
+        case status, ready, views, log
         case failedViews = "failed_views"
         case failedPartitions = "failed_partitions"
         case database
@@ -43,9 +46,10 @@ public struct HealthResponse: Codable, Sendable, Equatable {
     /// Creates an answer.
     public init(
         status: String, ready: Bool, views: [SpeedViewStatus], failedViews: [String: String], failedPartitions: [FailedPartition] = [],
-        database: String? = nil
+        database: String? = nil, log: String? = nil
     ) {
         self.database = database
+        self.log = log
         self.status = status
         self.ready = ready
         self.views = views

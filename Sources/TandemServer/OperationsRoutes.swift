@@ -36,11 +36,13 @@ struct OperationsRoutes: Sendable {
                 database = batch.isAttached ? ping ?? "ok" : "not attached since the start: " + (ping ?? "reachable, attaching")
             }
             let caughtUp = speed.isCaughtUp
-            let ready = caughtUp && failed.isEmpty && (database == "ok" || database == "none") && !status.contains { $0.failure != nil }
+            let logProblem = log.unavailable
+            let ready =
+                caughtUp && failed.isEmpty && logProblem == nil && (database == "ok" || database == "none") && !status.contains { $0.failure != nil }
             return try JSONCoding.response(
                 HealthResponse(
                     status: ready ? "ready" : (caughtUp ? "unready" : "replaying"), ready: ready, views: status, failedViews: views.failures,
-                    failedPartitions: failed, database: database),
+                    failedPartitions: failed, database: database, log: logProblem ?? "ok"),
                 status: ready ? .ok : .serviceUnavailable)
         }
         router.get("/v1/status") { _, _ in try JSONCoding.response(await monitor.statusWithHistory()) }

@@ -155,4 +155,45 @@ import Testing
             #expect(posted.status == .ok, "\(String(buffer: posted.body))")
         }
     }
+
+    @Test func whenTheBrokersStopAnsweringIngestIs503AndTheServerIsNotReady() async throws {
+        let broker = try TestKafka.current().startPrivateBroker()
+        defer { broker.kill() }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try await withApp(
+            directory: directory,
+            configure: { configuration in
+                configuration.logBackend = .kafka(
+                    KafkaLog.Configuration(
+                        client: KafkaConfiguration(
+                            bootstrapServers: broker.bootstrapServers, properties: ["message.timeout.ms": "2000"], replicationFactor: 1,
+                            requestTimeoutMilliseconds: 1_000),
+                        offsetRefreshMilliseconds: 200))
+            }
+        ) { client in
+            let event = #"{"ts":"2026-11-20T10:00:00Z","url":"/a","user_id":"u1"}"#
+            #expect(try await client.post(event).status == .ok)
+            let ready = try await client.execute(uri: "/readyz", method: .get)
+            #expect(try decode(HealthResponse.self, ready).log == "ok")
+
+            broker.kill()
+            // librdkafka gives up on the message after message.timeout.ms (with its default of
+            // 5 minutes, the suite's time limit would end the test).
+            let refused = try await client.post(event)
+            #expect(refused.status == .serviceUnavailable)
+            #expect(try errorBody(refused).code == "log_unavailable")
+            #expect(refused.headers[.retryAfter] != nil)
+
+            var health = try decode(HealthResponse.self, try await client.execute(uri: "/readyz", method: .get))
+            for _ in 0..<200 where health.log == "ok" {
+                try await Task.sleep(for: .milliseconds(50))
+                health = try decode(HealthResponse.self, try await client.execute(uri: "/readyz", method: .get))
+            }
+            #expect(health.ready == false)
+            #expect(health.log?.contains("does not answer") == true, "\(String(describing: health.log))")
+            // Liveness stays: an outage of the cluster is not a reason to restart Tandem.
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+        }
+    }
 }
