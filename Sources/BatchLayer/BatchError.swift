@@ -6,6 +6,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         case unknownView = "unknown_view"
         case unknownJob = "unknown_job"
         case unavailable = "database_unavailable"
+        /// Another server uses the database (see `InstanceRegistry`).
+        case anotherInstance = "another_instance"
     }
 
     public var code: Code

@@ -36,6 +36,9 @@ public final class BatchLayer: Service, Sendable {
         /// The speed layer's watermark delay (`speed.watermark_delay`), with which a job judges
         /// each record late or not exactly as the speed layer does (``Lateness``).
         public var watermarkDelayMilliseconds: Int64 = 5000
+        /// This server, as it registers in the database (`tandem_instances`); `nil` registers
+        /// nothing (tools that run a batch layer of their own).
+        public var instance: InstanceIdentity?
 
         /// Creates a configuration with the defaults.
         public init() {}
@@ -66,6 +69,7 @@ public final class BatchLayer: Service, Sendable {
 
     private let store: BatchStore
     private let jobStore: JobStore
+    private let registry: InstanceRegistry?
     /// The client this layer uses, for the other catalogs kept in the same database.
     public var client: PostgresClient { store.client }
     private let log: any SharedLog
@@ -105,6 +109,7 @@ public final class BatchLayer: Service, Sendable {
         (attachQueue, attachSink) = AsyncStream.makeStream(of: (@Sendable () async throws -> Void).self)
         self.store = BatchStore(client: client, logger: logger)
         self.jobStore = JobStore(client: client, logger: logger)
+        self.registry = configuration.instance.map { InstanceRegistry(client: client, identity: $0, logger: logger) }
         self.log = log
         self.views = views
         self.speed = speed
@@ -137,8 +142,11 @@ public final class BatchLayer: Service, Sendable {
         let store = self.store
         let jobStore = self.jobStore
         let logger = self.logger
+        let registry = self.registry
         let (publications, interrupted) = try await withTimeout(.seconds(60), "connecting to PostgreSQL and applying migrations") {
             try await Migrations.apply(on: store.client, logger: logger)
+            // Before anything that assumes this server is the database's only one.
+            try await registry?.register()
             let publications = try await store.loadPublications()
             try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
             let interrupted = try await jobStore.failInterrupted()
@@ -414,15 +422,33 @@ public final class BatchLayer: Service, Sendable {
             group.addTask {
                 for await attach in self.attachQueue { await self.reattach(attach) }
             }
+            group.addTask { await self.heartbeat() }
             for await id in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(id) }
             }
             group.cancelAll()
         }
+        if let registry, isAttached {
+            do { try await registry.unregister() } catch {
+                logger.warning("could not remove this server's row from tandem_instances; it goes stale", metadata: ["error": "\(error)"])
+            }
+        }
         // The jobs were released at once; their COPYs end (fail) shortly after. The client, a
         // service that stops after this one, must not close a connection under a COPY.
         let running = await store.copies.drained(within: .seconds(15))
         if running > 0 { logger.warning("a COPY was still running at shutdown", metadata: ["copies": "\(running)"]) }
+    }
+
+    /// Writes this server's heartbeat while the database is attached, until cancelled.
+    private func heartbeat() async {
+        guard let registry else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: InstanceRegistry.heartbeat)
+            guard isAttached, !Task.isCancelled else { continue }
+            do { try await registry.beat() } catch {
+                logger.warning("could not write this server's heartbeat", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Submits the incremental jobs that are due now (see ``SchedulePlan``); called by the

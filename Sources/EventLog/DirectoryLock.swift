@@ -6,7 +6,8 @@ import Synchronization
     import Darwin
 #endif
 
-/// An exclusive lock on a directory's `LOCK` file, so that two processes never write one log.
+/// An exclusive lock on a directory's `LOCK` file, so that two processes never write one log (or,
+/// with the Kafka backend, never share one data directory).
 ///
 /// A POSIX record lock (`fcntl(F_SETLK)`), which belongs to the process: the kernel drops it when
 /// the process dies, however it dies, so a crash never leaves a stale lock; a child process never
@@ -14,20 +15,22 @@ import Synchronization
 /// reopens a log while other tests spawn processes would find it taken). Record locks do not
 /// exclude a second open in the same process, so the process also keeps the set of directories it
 /// has locked. The file holds the owner's pid, and `F_GETLK` names the holder.
-final class DirectoryLock: Sendable {
+public final class DirectoryLock: Sendable {
     private static let held = Mutex<Set<String>>([])
     private let fd: Mutex<Int32>
     private let key: String
-    let path: String
+    /// The lock file.
+    public let path: String
 
-    init(directory: String) throws {
+    /// Takes the lock, or throws `log_locked` naming the process that holds it.
+    public init(directory: String) throws {
         path = directory + "/LOCK"
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let key = realpath(directory, &resolved) != nil ? String(cString: resolved) : directory
         self.key = key
         func locked(_ owner: String) -> LogError {
             LogError(
-                .locked, "the log directory is in use by \(owner); stop it first, or give this one another data directory", path: directory)
+                .locked, "the directory is in use by \(owner); stop it first, or give this one another data directory", path: directory)
         }
         guard Self.held.withLock({ $0.insert(key).inserted }) else { throw locked("this process (pid \(getpid()))") }
         let fd: Int32
@@ -59,7 +62,8 @@ final class DirectoryLock: Sendable {
     }
 
     /// Releases the lock (idempotent).
-    func release() {
+    /// Releases the lock (also done when the object goes away, and by the kernel when the process ends).
+    public func release() {
         fd.withLock { fd in
             guard fd >= 0 else { return }
             close(fd)

@@ -35,13 +35,13 @@ extension BatchError: HTTPMappedError {
         switch code {
         case .jobRunning: .conflict
         case .unknownView, .unknownJob: .notFound
-        case .unavailable: .serviceUnavailable
+        case .unavailable, .anotherInstance: .serviceUnavailable
         }
     }
     public var errorCode: String { code.rawValue }
     public var errorMessage: String { message }
     public var errorDetails: [APIError.Detail] { [] }
-    public var retryAfterSeconds: Int? { code == .unavailable ? 5 : nil }
+    public var retryAfterSeconds: Int? { code == .unavailable || code == .anotherInstance ? 5 : nil }
 }
 
 /// What the Kafka cluster answered when a stream's topic was created or checked.

@@ -3,6 +3,7 @@ import BatchLayer
 import Catalog
 import EventLog
 import Events
+import Foundation
 import HTTPAPI
 import Hummingbird
 import HummingbirdCore
@@ -28,6 +29,9 @@ public enum TandemApplication {
         public var log: any SharedLog
         /// The embedded log, when it is the backend.
         public var embeddedLog: EventLog?
+        /// The lock on the data directory when the log is elsewhere (the embedded log locks its
+        /// own directory): two servers never share one.
+        var dataLock: DirectoryLock?
         /// The stream catalog.
         public var catalog: StreamCatalog
         /// The ingest path.
@@ -220,6 +224,20 @@ public enum TandemApplication {
         }
     }
 
+    /// This data directory's instance id (`DATA_DIR/instance-id`, made on first use): the same
+    /// server after a restart, whatever its address.
+    static func instanceID(dataDirectory: String) throws -> String {
+        let path = dataDirectory + "/instance-id"
+        if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !id.isEmpty { return id }
+        }
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let id = UUID().uuidString.lowercased()
+        try (id + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return id
+    }
+
     static func openComponents(
         configuration: TandemConfiguration, logFileSystem: any LogFileSystem, batchFaults: BatchFaults, metrics: ServerMetrics, logger: Logger
     ) throws -> Components {
@@ -228,6 +246,7 @@ public enum TandemApplication {
         let embeddedLog: EventLog?
         let openTopic: @Sendable (StreamDefinition) async throws -> Void
         let schemas = CatalogSchemas()
+        var dataLock: DirectoryLock?
         switch configuration.logBackend {
         case .embedded:
             let embedded = try EventLog(
@@ -236,6 +255,8 @@ public enum TandemApplication {
             (log, logService, embeddedLog) = (embedded, embedded, embedded)
             openTopic = { stream in try embedded.createTopic(stream.name, partitions: stream.partitions) }
         case .kafka(let settings):
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory, withIntermediateDirectories: true)
+            dataLock = try DirectoryLock(directory: configuration.dataDirectory)
             let kafka = try KafkaLog(configuration: settings, schemas: schemas, logger: logger)
             (log, logService, embeddedLog) = (kafka, kafka, nil)
             openTopic = { stream in try await kafka.openTopic(stream: stream.name, partitions: stream.partitions) }
@@ -256,6 +277,10 @@ public enum TandemApplication {
         var batchConfiguration = configuration.batch
         // Both layers judge lateness with the same watermark delay.
         batchConfiguration.watermarkDelayMilliseconds = configuration.speed.watermarkDelayMilliseconds
+        batchConfiguration.instance = InstanceIdentity(
+            id: try instanceID(dataDirectory: configuration.dataDirectory),
+            address: "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)",
+            dataDirectory: configuration.dataDirectory)
         var databaseDefinitions: PostgresDefinitionStore?
         var mirroredDefinitions: MirroredDefinitionStore?
         if let databaseURL {
@@ -293,7 +318,7 @@ public enum TandemApplication {
             catalog: catalog, log: log, speed: speed, views: views, metrics: metrics, thresholds: configuration.alerts, logger: logger)
         services.append(monitor)
         return Components(
-            log: log, embeddedLog: embeddedLog, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views,
+            log: log, embeddedLog: embeddedLog, dataLock: dataLock, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views,
             definitions: definitions,
             databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services,
             access: AccessControl(

@@ -1,0 +1,83 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Who this server is, as it registers in PostgreSQL (`tandem_instances`).
+public struct InstanceIdentity: Sendable, Equatable {
+    /// Stable for a data directory (kept in it), so that a restart of the same server, even
+    /// right after a crash, is the same instance.
+    public var id: String
+    /// Where clients reach it (`http://host:port`).
+    public var address: String
+    /// Its data directory.
+    public var dataDirectory: String
+
+    /// Names an instance.
+    public init(id: String, address: String, dataDirectory: String) {
+        self.id = id
+        self.address = address
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// The servers that use this database, each with a heartbeat (`tandem_instances`).
+///
+/// One server per database for now: the speed and batch layers of two servers would each take
+/// cuts, publish versions and drop the other's tables. A server on another data directory
+/// therefore refuses to start (or to attach the database) while another one's heartbeat is
+/// fresh; a server that stops deletes its row, and the row of one that crashed goes stale after
+/// ``staleAfter``.
+struct InstanceRegistry: Sendable {
+    let client: PostgresClient
+    let identity: InstanceIdentity
+    let logger: Logger
+    /// How often the heartbeat is written.
+    static let heartbeat: Duration = .seconds(3)
+    /// A heartbeat older than this is a server that is gone.
+    static let staleAfter: Duration = .seconds(15)
+
+    /// Registers this server, unless another one is alive on this database.
+    /// - Throws: ``BatchError`` `another_instance` naming the other server.
+    func register() async throws {
+        let client = self.client, identity = self.identity, logger = self.logger
+        let stale = Int((Self.staleAfter / .milliseconds(1)).rounded())
+        try await client.withTransaction(logger: logger) { connection in
+            // Two servers starting at once: one registers, then the other sees it.
+            try await connection.query("SELECT pg_advisory_xact_lock(7351093)", logger: logger)
+            let rows = try await connection.query(
+                """
+                SELECT address, pid, data_dir, extract(epoch FROM now() - heartbeat_at)::float8 FROM tandem_instances
+                WHERE id <> \(identity.id) AND heartbeat_at > now() - make_interval(secs => \(Double(stale) / 1000))
+                ORDER BY heartbeat_at DESC LIMIT 1
+                """, logger: logger)
+            for try await (address, pid, dataDirectory, age) in rows.decode((String, Int32, String, Double).self) {
+                throw BatchError(
+                    .anotherInstance,
+                    "another Tandem server uses this database: \(address) (pid \(pid), data directory \(dataDirectory)), seen \(String(format: "%.1f", age)) s ago. Several servers on one database are not supported yet; stop it, or give this one another database"
+                )
+            }
+            try await connection.query(
+                """
+                INSERT INTO tandem_instances (id, address, pid, data_dir) VALUES (\(identity.id), \(identity.address), \(Int32(getpid())), \(identity.dataDirectory))
+                ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, pid = EXCLUDED.pid, data_dir = EXCLUDED.data_dir,
+                  started_at = now(), heartbeat_at = now()
+                """, logger: logger)
+        }
+    }
+
+    /// Writes the heartbeat.
+    func beat() async throws {
+        let client = self.client, id = identity.id, logger = self.logger
+        try await withTimeout(Self.heartbeat, "writing the instance heartbeat") {
+            try await client.query("UPDATE tandem_instances SET heartbeat_at = now() WHERE id = \(id)", logger: logger)
+        }
+    }
+
+    /// Deletes this server's row (at a graceful stop).
+    func unregister() async throws {
+        let client = self.client, id = identity.id, logger = self.logger
+        try await withTimeout(.seconds(5), "removing the instance row") {
+            try await client.query("DELETE FROM tandem_instances WHERE id = \(id)", logger: logger)
+        }
+    }
+}

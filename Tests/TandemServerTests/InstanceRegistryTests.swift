@@ -1,0 +1,44 @@
+import BatchLayer
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import TandemAPI
+import TandemServer
+import TandemTestSupport
+import Testing
+
+/// One server per database: a second one, on another data directory, refuses to start while
+/// the first runs, and starts once it stopped; the same data directory is the same server.
+@Suite struct InstanceRegistryTests {
+    @Test func aSecondServerOnTheSameDatabaseRefusesToStartUntilTheFirstStops() async throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        defer {
+            first.remove()
+            second.remove()
+        }
+        let database = try TestDatabase.create()
+        try await withApp(directory: first, database: database) { client async throws in
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            let rows = try database.scalar("SELECT count(*) || ' ' || min(data_dir) FROM tandem_instances")
+            #expect(rows == "1 \(first.path)")
+            let error = await #expect(throws: (any Error).self) {
+                try await withApp(directory: second, database: database) { _ in }
+            }
+            #expect("\(error.map { "\($0)" } ?? "")".contains("another Tandem server uses this database"), "\(String(describing: error))")
+            #expect("\(error.map { "\($0)" } ?? "")".contains(first.path))
+        }
+        // The first stopped and removed its row: the second starts.
+        #expect(try database.scalar("SELECT count(*) FROM tandem_instances") == "0")
+        try await withApp(directory: second, database: database) { client async throws in
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+        }
+        // The same data directory is the same instance, even when its row is still fresh (a
+        // restart right after a crash leaves one).
+        let id = try String(contentsOfFile: first.path + "/instance-id", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try database.execute("INSERT INTO tandem_instances (id, address, pid, data_dir) VALUES ('\(id)', 'http://gone:1', 1, '\(first.path)')")
+        try await withApp(directory: first, database: database) { client async throws in
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+        }
+    }
+}
