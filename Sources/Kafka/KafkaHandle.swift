@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 import Logging
 
 /// One librdkafka client instance (`rd_kafka_t`) and what its callbacks need.
@@ -59,8 +60,23 @@ final class KafkaHandle: @unchecked Sendable {
     }
 
     deinit {
-        rd_kafka_destroy(pointer)
-        context.release()
+        // rd_kafka_destroy waits for librdkafka's threads (up to a broker round trip or more):
+        // never on a thread of the cooperative pool or a NIO event loop, wherever the last
+        // reference goes.
+        let doomed = Doomed(pointer: pointer, context: context)
+        let thread = Thread {
+            rd_kafka_destroy(doomed.pointer)
+            doomed.context.release()
+        }
+        thread.name = "librdkafka-destroy"
+        thread.start()
+    }
+
+    /// A handle on its way to `rd_kafka_destroy`, handed to the thread that destroys it (the only
+    /// user from then on).
+    private struct Doomed: @unchecked Sendable {
+        let pointer: OpaquePointer
+        let context: Unmanaged<Context>
     }
 
     /// The text in a C buffer that librdkafka filled.

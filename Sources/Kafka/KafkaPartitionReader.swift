@@ -57,7 +57,8 @@ public final class KafkaPartitionReader: Sendable {
     deinit {
         rd_kafka_queue_cb_event_enable(queue, nil, nil)
         rd_kafka_queue_destroy(queue)
-        _ = rd_kafka_consumer_close(handle.pointer)
+        // The handle's own deinit closes the consumer on a thread of its own (rd_kafka_destroy
+        // closes a consumer first): nothing here may block.
     }
 
     /// The offset the next message will have at the earliest: one past the last message returned.

@@ -51,7 +51,9 @@ struct KafkaRecordDecoder {
                 rejections.append(Rejection(offset: message.offset, problem: problem))
             }
         }
-        batch.cover(upTo: messages.nextOffset)
+        // A batch that skipped messages still moves reading past them; an empty read stays empty
+        // (no next offset: the caller is at the end).
+        if !messages.isEmpty { batch.cover(upTo: messages.nextOffset) }
         return rejections
     }
 

@@ -73,6 +73,7 @@ import Testing
                 // At the end, a read returns nothing and says where the end is.
                 let atEnd = try await topic.read(partition: partition, from: ends[partition], maxRecords: 10, maxBytes: 1 << 20)
                 #expect(atEnd.isEmpty)
+                #expect(atEnd.nextOffset == nil, "an empty read at the end says there is no next offset")
             }
             #expect(topic.partitionInfo().map(\.endOffset) == ends)
         }

@@ -196,4 +196,35 @@ import Testing
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
         }
     }
+
+    @Test func idFieldDeduplicationHoldsOnKafkaAcrossARestart() async throws {
+        let kafka = try TestKafka.current()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let prefix = TestKafka.uniqueTopic("dedup") + "."
+        let configure: (inout TandemConfiguration) -> Void = { configuration in
+            configuration.streams = [IdempotentIngestTests.orders]
+            configuration.logBackend = .kafka(
+                KafkaLog.Configuration(
+                    client: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, replicationFactor: 1), topicPrefix: prefix))
+        }
+        let ids = (0..<40).map { "o-\($0)" }
+        try await withApp(directory: directory, configure: configure) { client in
+            let first = try await IdempotentIngestTests.ingest(client, IdempotentIngestTests.ndjson(ids))
+            #expect(first.accepted == 40 && first.duplicates == 0)
+            let retry = try await IdempotentIngestTests.ingest(client, IdempotentIngestTests.ndjson(ids))
+            #expect(retry.accepted == 0 && retry.duplicates == 40)
+        }
+        // After a restart the index is filled from the topic: still no id twice.
+        try await withApp(directory: directory, configure: configure) { client in
+            let again = try await IdempotentIngestTests.ingest(client, IdempotentIngestTests.ndjson(ids + ["o-new"]))
+            #expect(again.accepted == 1 && again.duplicates == 40)
+            var stored = 0
+            for partition in 0..<4 {
+                let records = try await client.execute(uri: "/v1/streams/orders/records?partition=\(partition)&limit=10000", method: .get)
+                stored += String(buffer: records.body).split(separator: "\n").count
+            }
+            #expect(stored == 41)
+        }
+    }
 }
