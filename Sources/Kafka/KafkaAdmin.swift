@@ -118,6 +118,26 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The earliest offset of a partition whose message timestamp is `time` or later (every
+    /// message stamped `time` or later is at or after it), or `nil` when no message is. A broker
+    /// without a time index may answer an earlier offset (Tansu 0.6 answers the first one).
+    public func offset(atOrAfterTime time: Int64, topic: String, partition: Int) async throws -> Int64? {
+        let handle = self.handle
+        let timeout = Int32(clamping: configuration.requestTimeoutMilliseconds)
+        return try await onOwnThread {
+            let list = rd_kafka_topic_partition_list_new(1)
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let entry = rd_kafka_topic_partition_list_add(list, topic, Int32(partition))!
+            entry.pointee.offset = time
+            let error = rd_kafka_offsets_for_times(handle.pointer, list, timeout)
+            guard error == RD_KAFKA_RESP_ERR_NO_ERROR, entry.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                let failure = error != RD_KAFKA_RESP_ERR_NO_ERROR ? error : entry.pointee.err
+                throw KafkaHandle.error(failure, "looking up partition \(partition) of \"\(topic)\" by time")
+            }
+            return entry.pointee.offset >= 0 ? entry.pointee.offset : nil
+        }
+    }
+
     /// The low and high watermarks of a partition: its first offset and the offset after its last
     /// committed message, as the broker reports them.
     public func watermarks(_ topic: String, partition: Int) async throws -> (low: Int64, high: Int64) {

@@ -78,7 +78,7 @@ public final class KafkaLog: SharedLog, Service, Sendable {
         let cluster = try await admin.clusterID() ?? configuration.client.bootstrapServers
         let topic = KafkaTopic(
             stream: stream, kafkaName: name, id: "kafka:\(cluster):\(name)", partitions: partitions, configuration: configuration.client,
-            producer: producer, schemas: schemas, deadLetterTopic: deadLetters, logger: logger)
+            producer: producer, admin: admin, schemas: schemas, deadLetterTopic: deadLetters, logger: logger)
         try await topic.refresh(using: admin)
         try await topic.readToEnd()
         return topics.withLock { topics in

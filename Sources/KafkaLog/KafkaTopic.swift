@@ -23,6 +23,7 @@ public final class KafkaTopic: LogTopic {
     public let partitionCount: Int
     private let configuration: KafkaConfiguration
     private let producer: KafkaProducer
+    private let admin: KafkaAdmin
     private let schemas: any StreamSchemas
     private let deadLetterTopic: String?
     private let logger: Logger
@@ -43,8 +44,9 @@ public final class KafkaTopic: LogTopic {
 
     init(
         stream: String, kafkaName: String, id: String, partitions: Int, configuration: KafkaConfiguration, producer: KafkaProducer,
-        schemas: any StreamSchemas, deadLetterTopic: String?, logger: Logger
+        admin: KafkaAdmin, schemas: any StreamSchemas, deadLetterTopic: String?, logger: Logger
     ) {
+        self.admin = admin
         self.name = stream
         self.kafkaName = kafkaName
         self.id = id
@@ -198,11 +200,21 @@ public final class KafkaTopic: LogTopic {
         }
     }
 
-    /// The partition's first offset: Kafka keeps no index by ingest time that every broker
-    /// answers, so a caller that filters by ingest time reads from there.
+    /// Where the messages stamped `time` or later start, by the brokers' time index (a record's
+    /// ingest time is its message's timestamp); the partition's first offset when the brokers
+    /// cannot say, which is always safe for a caller that filters by ingest time.
     public func startOffset(partition: Int, ingestTimeAtLeast time: Int64) async throws -> Int64 {
         try check(partition)
-        return state.withLock { $0.starts[partition] }
+        let (start, end) = state.withLock { ($0.starts[partition], $0.ends[partition]) }
+        do {
+            guard let found = try await admin.offset(atOrAfterTime: time, topic: kafkaName, partition: partition) else { return max(start, end) }
+            return max(start, found)
+        } catch {
+            logger.warning(
+                "kafka: could not look a partition up by time; reading it from its first offset",
+                metadata: ["topic": "\(kafkaName)", "partition": "\(partition)", "error": "\(error)"])
+            return start
+        }
     }
 
     /// Nothing to do: a message is acknowledged only once every in-sync replica has it.

@@ -112,6 +112,26 @@ import Testing
     }
 
     @Test(arguments: Backend.allCases)
+    func startOffsetsByIngestTimeNeverSkipALaterRecord(backend: Backend) async throws {
+        try await backend.withTopic { topic, _ in
+            _ = try await Self.append(Self.sample(40), to: topic)
+            let ends = topic.endOffsets()
+            for partition in 0..<3 {
+                let records = try await Self.readAll(topic, partition: partition, to: ends[partition])
+                #expect(try await topic.startOffset(partition: partition, ingestTimeAtLeast: 0) == 0)
+                // Far in the future: nothing is left to read, and the offset is within the partition.
+                let future = try await topic.startOffset(partition: partition, ingestTimeAtLeast: Int64.max / 2)
+                #expect((0...ends[partition]).contains(future))
+                for record in records {
+                    // Every record stamped at or after a record's time is at or after the answer.
+                    let offset = try await topic.startOffset(partition: partition, ingestTimeAtLeast: record.ingestTime)
+                    #expect(records.filter { $0.ingestTime >= record.ingestTime }.allSatisfy { $0.offset >= offset })
+                }
+            }
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
     func aKeyAlwaysGoesToOnePartitionInRange(backend: Backend) async throws {
         try await backend.withTopic { topic, _ in
             for user in (0..<200).map({ "user-\($0)" }) {
