@@ -32,6 +32,18 @@ public struct KafkaOutgoingBatch: Sendable {
         entries.append(Entry(key: keyStart..<valueStart, value: valueStart..<bytes.count, partition: partition.map(Int32.init) ?? -1))
     }
 
+    /// Adds a message whose value `writeValue` appends to the batch's buffer in place (no copy).
+    public mutating func append(
+        key: (some Collection<UInt8>)?, partition: Int? = nil, writeValue: (inout [UInt8]) throws -> Void
+    ) rethrows {
+        let keyStart = bytes.count
+        if let key { bytes.append(contentsOf: key) }
+        let valueStart = bytes.count
+        try writeValue(&bytes)
+        entries.append(
+            Entry(key: key == nil ? nil : keyStart..<valueStart, value: valueStart..<bytes.count, partition: partition.map(Int32.init) ?? -1))
+    }
+
     /// Adds a message without a key.
     public mutating func append(value: some Collection<UInt8>, partition: Int? = nil) {
         let valueStart = bytes.count

@@ -84,15 +84,8 @@ public final class KafkaTopic: LogTopic {
         try check(partition)
         let definition = try schema()
         var messages = KafkaOutgoingBatch()
-        var text = ""
         try batch.forEachRecord { _, key, payload, _ in
-            text.removeAll(keepingCapacity: true)
-            try RecordCodec.appendJSON(payload, definition: definition, to: &text)
-            if let key {
-                messages.append(key: key, value: text.utf8, partition: partition)
-            } else {
-                messages.append(value: text.utf8, partition: partition)
-            }
+            try messages.append(key: key, partition: partition) { try RecordCodec.appendJSON(payload, definition: definition, to: &$0) }
         }
         let deliveries: [KafkaDelivery]
         do {
