@@ -143,6 +143,7 @@ public final class KafkaPartitionReader: Sendable {
         public typealias Element = KafkaMessageBatch
         let reader: KafkaPartitionReader
 
+        /// Calls ``KafkaPartitionReader/next(maxMessages:untilCaughtUp:)`` once per element.
         public struct AsyncIterator: AsyncIteratorProtocol {
             let reader: KafkaPartitionReader
             public mutating func next() async throws -> KafkaMessageBatch? { try await reader.next() }

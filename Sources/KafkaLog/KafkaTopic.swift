@@ -16,10 +16,13 @@ import Synchronization
 /// - Offsets are Kafka's. End offsets are what this process last learned (its own deliveries, its
 ///   readers' fetches, and a periodic query of the brokers), never a blocking request.
 public final class KafkaTopic: LogTopic {
+    /// The stream's name (the layers look topics up by stream).
     public let name: String
     /// The Kafka topic's name.
     public let kafkaName: String
+    /// `kafka:<cluster id>:<topic>`: a cut taken from another cluster is never merged.
     public let id: String
+    /// The stream's partition count, which the topic's was checked to equal.
     public let partitionCount: Int
     private let configuration: KafkaConfiguration
     private let producer: KafkaProducer
@@ -153,6 +156,7 @@ public final class KafkaTopic: LogTopic {
         let reader: KafkaPartitionReader
         let maxRecords: Int
 
+        /// Reads and decodes the next messages.
         public struct AsyncIterator: AsyncIteratorProtocol {
             let topic: KafkaTopic
             let reader: KafkaPartitionReader
