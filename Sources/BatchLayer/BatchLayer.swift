@@ -445,7 +445,9 @@ public final class BatchLayer: Service, Sendable {
         while !Task.isCancelled {
             try? await Task.sleep(for: InstanceRegistry.heartbeat)
             guard isAttached, !Task.isCancelled else { continue }
-            do { try await registry.beat() } catch {
+            // A task of its own: the shutdown that cancels this loop must not cancel a query in
+            // flight, which makes PostgresNIO close its connection under it.
+            do { try await Task { try await registry.beat() }.value } catch {
                 logger.warning("could not write this server's heartbeat", metadata: ["error": "\(error)"])
             }
         }

@@ -25,13 +25,15 @@ public struct AlertThresholds: Sendable, Equatable {
     public var failedJobs: Int? = 1
     /// Late records per view over the last 5 minutes (`alerts.late_records`).
     public var lateRecords: Int? = 1000
+    /// How often the rules are evaluated (`alerts.interval`).
+    public var interval: Duration = .seconds(5)
 
     /// The defaults.
     public init() {}
 }
 
 /// Watches the server: gathers what `/v1/status`, `/metrics`, the dashboard and `tandem status`
-/// show, and evaluates the alert thresholds every 5 seconds (a service), logging each alert once
+/// show, and evaluates the alert thresholds every `alerts.interval` (a service), logging each alert once
 /// at warning level when it starts and once when it clears.
 public final class Monitor: Service, Sendable {
     let catalog: StreamCatalog
@@ -78,8 +80,11 @@ public final class Monitor: Service, Sendable {
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                // The first evaluation one interval after the start, when the views had a chance
+                // to replay.
+                try? await Task.sleep(for: self.thresholds.interval)
+                guard !Task.isCancelled else { break }
                 self.evaluate(await self.status())
-                try? await Task.sleep(for: .seconds(5))
             }
         }
     }

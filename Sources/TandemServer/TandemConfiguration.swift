@@ -286,6 +286,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             var error_rate: String?
             var failed_jobs: Int?
             var late_records: Int?
+            var interval: String?
         }
         var alerts: Alerts?
 
@@ -322,6 +323,12 @@ public struct TandemConfiguration: Sendable, Equatable {
             if let enabled = auth?.enabled { configuration.authEnabled = enabled }
             if let open = metrics?.public { configuration.metricsPublic = open }
             if let alerts {
+                if let text = alerts.interval {
+                    guard let milliseconds = try duration(text, "alerts.interval"), milliseconds >= 100 else {
+                        throw Error(description: "\(source): alerts.interval must be at least 100ms, got \"\(text)\"")
+                    }
+                    configuration.alerts.interval = .milliseconds(milliseconds)
+                }
                 // "none" turns a rule off, as 0 does for the counts.
                 if let text = alerts.lag_seconds {
                     configuration.alerts.lagSeconds = try duration(text, "alerts.lag_seconds").map { Double($0) / 1000 }

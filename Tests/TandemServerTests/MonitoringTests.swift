@@ -157,7 +157,15 @@ struct MonitoringTests {
     @Test func alertsStartOnceAndClear() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        try await withApp(directory: directory, configure: { $0.alerts.lagSeconds = 30 }) { _ in
+        try await withApp(
+            directory: directory,
+            configure: { configuration in
+                configuration.alerts.lagSeconds = 30
+                // The test evaluates its own statuses: the server's own evaluation of its real
+                // status (no view "v") would clear the alert between two of them.
+                configuration.alerts.interval = .seconds(3600)
+            }
+        ) { _ in
             let monitor = try #require(TestComponents.current?.monitor)
             func status(lag: Double) -> StatusResponse {
                 StatusResponse(
@@ -204,13 +212,18 @@ struct MonitoringTests {
 
     @Test func alertAndMetricsSettingsAreRead() throws {
         let configured = try TandemConfiguration.parse(
-            yaml: "metrics: {public: true}\nalerts: {lag_seconds: 2m, staleness: none, error_rate: 0.2, failed_jobs: 0, late_records: 50}")
+            yaml:
+                "metrics: {public: true}\nalerts: {lag_seconds: 2m, staleness: none, error_rate: 0.2, failed_jobs: 0, late_records: 50, interval: 2s}"
+        )
         #expect(configured.metricsPublic)
         #expect(configured.alerts.lagSeconds == 120)
         #expect(configured.alerts.stalenessSeconds == nil)
         #expect(configured.alerts.errorRate == 0.2)
         #expect(configured.alerts.failedJobs == nil)
         #expect(configured.alerts.lateRecords == 50)
+        #expect(configured.alerts.interval == .seconds(2))
+        #expect(TandemConfiguration().alerts.interval == .seconds(5))
+        #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "alerts: {interval: 10ms}") }
         #expect(TandemConfiguration().alerts.lagSeconds == 60)
         #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "alerts: {error_rate: 2}") }
         #expect(throws: (any Error).self) { try TandemConfiguration.parse(yaml: "alerts: {late_records: -1}") }
