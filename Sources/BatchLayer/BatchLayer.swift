@@ -439,6 +439,13 @@ public final class BatchLayer: Service, Sendable {
         if running > 0 { logger.warning("a COPY was still running at shutdown", metadata: ["copies": "\(running)"]) }
     }
 
+    /// The servers registered on the database, with whether each is this one (empty when this
+    /// layer registers nothing).
+    public func instances() async throws -> [(id: String, address: String, pid: Int32, dataDirectory: String, age: Double, current: Bool)] {
+        guard let registry else { return [] }
+        return try await registry.list().map { ($0.id, $0.address, $0.pid, $0.dataDirectory, $0.age, $0.id == registry.identity.id) }
+    }
+
     /// Writes this server's heartbeat while the database is attached, until cancelled.
     private func heartbeat() async {
         guard let registry else { return }

@@ -65,6 +65,21 @@ struct InstanceRegistry: Sendable {
         }
     }
 
+    /// Every registered server: id, address, pid, data directory, seconds since its heartbeat.
+    func list() async throws -> [(id: String, address: String, pid: Int32, dataDirectory: String, age: Double)] {
+        let client = self.client, logger = self.logger
+        return try await withTimeout(.seconds(5), "listing the instances") {
+            let rows = try await client.query(
+                "SELECT id, address, pid, data_dir, extract(epoch FROM now() - heartbeat_at)::float8 FROM tandem_instances ORDER BY started_at, id",
+                logger: logger)
+            var listed: [(id: String, address: String, pid: Int32, dataDirectory: String, age: Double)] = []
+            for try await row in rows.decode((String, String, Int32, String, Double).self) {
+                listed.append((row.0, row.1, row.2, row.3, row.4))
+            }
+            return listed
+        }
+    }
+
     /// Writes the heartbeat.
     func beat() async throws {
         let client = self.client, id = identity.id, logger = self.logger

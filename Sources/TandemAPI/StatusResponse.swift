@@ -261,6 +261,38 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         }
     }
 
+    /// A server registered on the database (`tandem_instances`).
+    public struct Instance: Codable, Sendable, Equatable {
+        /// Its id (stable for its data directory).
+        public var id: String
+        /// Where clients reach it.
+        public var address: String
+        /// Its process id.
+        public var pid: Int
+        /// Its data directory.
+        public var dataDir: String
+        /// Seconds since its last heartbeat.
+        public var heartbeatAgeSeconds: Double
+        /// Whether it is the server that answered.
+        public var current: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, address, pid, current
+            case dataDir = "data_dir"
+            case heartbeatAgeSeconds = "heartbeat_age_seconds"
+        }
+
+        /// Creates an entry.
+        public init(id: String, address: String, pid: Int, dataDir: String, heartbeatAgeSeconds: Double, current: Bool) {
+            self.id = id
+            self.address = address
+            self.pid = pid
+            self.dataDir = dataDir
+            self.heartbeatAgeSeconds = heartbeatAgeSeconds
+            self.current = current
+        }
+    }
+
     /// The server's version.
     public var version: String
     /// Seconds since the server started.
@@ -280,9 +312,11 @@ public struct StatusResponse: Codable, Sendable, Equatable {
     public var alerts: [Alert]
     /// The process.
     public var process: Process?
+    /// The servers registered on the database, when it answers (`nil` without one).
+    public var instances: [Instance]?
 
     enum CodingKeys: String, CodingKey {
-        case version, streams, views, jobs, alerts, process
+        case version, streams, views, jobs, alerts, process, instances
         case uptimeSeconds = "uptime_seconds"
         case servingCache = "serving_cache"
         case recentJobs = "recent_jobs"

@@ -169,6 +169,12 @@ public final class Monitor: Service, Sendable {
         if let batch = views.batch, batch.isAttached {
             let history = try? await withDeadline(.seconds(1), timeoutError: { CancellationError() }) { try await batch.jobs(limit: 20) }
             if let history { status.recentJobs = history.map(JobResponse.init) }
+            // Like the history: listed when the database answers within a second, absent otherwise.
+            let instances = try? await withDeadline(.seconds(1), timeoutError: { CancellationError() }) { try await batch.instances() }
+            status.instances = instances?.map {
+                StatusResponse.Instance(
+                    id: $0.id, address: $0.address, pid: Int($0.pid), dataDir: $0.dataDirectory, heartbeatAgeSeconds: $0.age, current: $0.current)
+            }
         }
         return status
     }

@@ -22,6 +22,11 @@ import Testing
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
             let rows = try database.scalar("SELECT count(*) || ' ' || min(data_dir) FROM tandem_instances")
             #expect(rows == "1 \(first.path)")
+            let status = try await client.get(StatusResponse.self, "/v1/status")
+            #expect(status.instances?.count == 1)
+            #expect(status.instances?.first?.dataDir == first.path)
+            #expect(status.instances?.first?.current == true)
+            #expect(status.instances?.first?.pid == Int(getpid()))
             let error = await #expect(throws: (any Error).self) {
                 try await withApp(directory: second, database: database) { _ in }
             }
