@@ -52,6 +52,9 @@ struct Status: AsyncParsableCommand {
                 if elapsed > 0 { rate = String(format: "%.0f", Double(events - before.endOffsets.values.values.reduce(0, +)) / elapsed) }
             }
             lines.append(pad(stream.name, 20) + pad(events, 14) + pad(rate, 12) + pad(stream.ingest?.failed ?? 0, 10) + "\(stream.sizeBytes)")
+            if let invalid = stream.invalidMessages, invalid > 0 {
+                lines.append("  \(invalid) messages in its Kafka topic are not valid events (skipped)")
+            }
         }
         lines.append("")
         lines.append(
@@ -77,6 +80,15 @@ struct Status: AsyncParsableCommand {
         } else {
             lines.append("ALERTS:")
             for alert in status.alerts { lines.append("  [\(alert.rule)] \(alert.subject) since \(alert.since): \(alert.message)") }
+        }
+        if let instances = status.instances, !instances.isEmpty {
+            lines.append("")
+            lines.append("SERVERS on the database:")
+            for instance in instances {
+                lines.append(
+                    "  \(pad(instance.address, 28))pid \(pad(instance.pid, 9))\(pad(instance.dataDir, 36))heartbeat \(seconds(instance.heartbeatAgeSeconds)) ago"
+                        + (instance.current ? " (this one)" : ""))
+            }
         }
         return lines.joined(separator: "\n")
     }

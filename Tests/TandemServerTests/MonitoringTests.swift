@@ -141,7 +141,9 @@ struct MonitoringTests {
         // `tandem status` sums it up on one screen.
         let screen = try await PostCommandTests.tandem(["status", "--server", server.baseURL], in: directory)
         #expect(screen.status == 0, "\(screen.errors)")
-        for expected in ["orders", "per_client", "JOBS since start", "succeeded", "[late_records] per_client"] {
+        for expected in [
+            "orders", "per_client", "JOBS since start", "succeeded", "[late_records] per_client", "SERVERS on the database", "(this one)",
+        ] {
             #expect(screen.output.contains(expected), "\(expected) in:\n\(screen.output)")
         }
 
