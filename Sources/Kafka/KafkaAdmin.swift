@@ -11,10 +11,8 @@ public final class KafkaAdmin: Sendable {
 
     /// Connects to the cluster (lazily: the first call reaches the brokers).
     public init(configuration: KafkaConfiguration, logger: Logger) throws {
-        var settings = [("bootstrap.servers", configuration.bootstrapServers)]
-        settings += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         // Asking about a topic must never create it.
-        settings.append(("allow.auto.create.topics", "false"))
+        let settings = configuration.settings(guarantees: [("allow.auto.create.topics", "false")])
         self.handle = try KafkaHandle(.producer, settings: settings, logger: logger)
         self.configuration = configuration
     }
@@ -67,7 +65,7 @@ public final class KafkaAdmin: Sendable {
         }
         let handle = self.handle
         let timeout = Int32(clamping: configuration.requestTimeoutMilliseconds)
-        let replication = Int32(configuration.replicationFactor ?? -1)
+        let replication = Int32(clamping: configuration.replicationFactor ?? -1)
         let created = try await onOwnThread { () throws -> Bool in
             var errorText = [CChar](repeating: 0, count: 512)
             guard let newTopic = rd_kafka_NewTopic_new(topic, Int32(partitions), replication, &errorText, errorText.count) else {
@@ -82,7 +80,7 @@ public final class KafkaAdmin: Sendable {
             var topics: [OpaquePointer?] = [newTopic]
             rd_kafka_CreateTopics(handle.pointer, &topics, 1, options, queue)
             // The answer, or an error event, comes within the request timeout; allow a margin.
-            guard let event = rd_kafka_queue_poll(queue, timeout + 5_000) else {
+            guard let event = rd_kafka_queue_poll(queue, Int32(clamping: Int(timeout) + 5_000)) else {
                 throw KafkaError(.unavailable, "creating topic \"\(topic)\": no answer within \(timeout) ms")
             }
             defer { rd_kafka_event_destroy(event) }

@@ -26,6 +26,12 @@ public struct KafkaConfiguration: Sendable, Equatable {
         self.requestTimeoutMilliseconds = requestTimeoutMilliseconds
     }
 
+    /// The librdkafka settings of one client, in the order that decides which wins: the bootstrap
+    /// servers, then `defaults`, then the passed-through properties, then `guarantees`.
+    func settings(defaults: [(String, String)] = [], guarantees: [(String, String)] = []) -> [(String, String)] {
+        [("bootstrap.servers", bootstrapServers)] + defaults + properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + guarantees
+    }
+
     /// Defaults that passed-through properties may change.
     static let producerDefaults: [(String, String)] = [
         // A message that cannot be delivered fails the request within 30 s (503 log_unavailable)

@@ -36,15 +36,6 @@ public struct KafkaMessageBatch: Sendable, RandomAccessCollection {
             key: reference.key.map { storage[$0] }, value: storage[reference.value])
     }
 
-    /// Calls `body` with each message's offset and value, without copying the value.
-    public func forEachValue(_ body: (_ offset: Int64, _ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
-        try storage.withUnsafeBytes { bytes in
-            for reference in references {
-                try body(reference.offset, UnsafeRawBufferPointer(rebasing: bytes[reference.value]))
-            }
-        }
-    }
-
     mutating func append(offset: Int64, timestamp: Int64, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) {
         let keyRange = key.map { key -> Range<Int> in
             let start = storage.count

@@ -24,12 +24,8 @@ public struct KafkaOutgoingBatch: Sendable {
     ///   - value: the message value.
     ///   - partition: the partition; `nil` lets the producer's partitioner choose (murmur2 of the
     ///     key, as Java clients do; a random partition without a key).
-    public mutating func append(key: some Collection<UInt8>, value: some Collection<UInt8>, partition: Int? = nil) {
-        let keyStart = bytes.count
-        bytes.append(contentsOf: key)
-        let valueStart = bytes.count
-        bytes.append(contentsOf: value)
-        entries.append(Entry(key: keyStart..<valueStart, value: valueStart..<bytes.count, partition: partition.map(Int32.init) ?? -1))
+    public mutating func append(key: (some Collection<UInt8>)?, value: some Collection<UInt8>, partition: Int? = nil) {
+        append(key: key, partition: partition) { $0.append(contentsOf: value) }
     }
 
     /// Adds a message whose value `writeValue` appends to the batch's buffer in place (no copy).
@@ -46,9 +42,7 @@ public struct KafkaOutgoingBatch: Sendable {
 
     /// Adds a message without a key.
     public mutating func append(value: some Collection<UInt8>, partition: Int? = nil) {
-        let valueStart = bytes.count
-        bytes.append(contentsOf: value)
-        entries.append(Entry(key: nil, value: valueStart..<bytes.count, partition: partition.map(Int32.init) ?? -1))
+        append(key: [UInt8]?.none, value: value, partition: partition)
     }
 }
 

@@ -29,9 +29,8 @@ public final class KafkaPartitionReader: Sendable {
     /// Starts reading `partition` of `topic` at `offset`.
     /// - Throws: ``KafkaError`` when the configuration is invalid or the assignment fails.
     public init(configuration: KafkaConfiguration, topic: String, partition: Int, from offset: Int64, logger: Logger) throws {
-        var settings = [("bootstrap.servers", configuration.bootstrapServers), ("group.id", "tandem-reader")] + KafkaConfiguration.consumerDefaults
-        settings += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        settings += KafkaConfiguration.consumerGuarantees
+        let settings = configuration.settings(
+            defaults: [("group.id", "tandem-reader")] + KafkaConfiguration.consumerDefaults, guarantees: KafkaConfiguration.consumerGuarantees)
         self.handle = try KafkaHandle(.consumer, settings: settings, logger: logger)
         self.topic = topic
         self.partition = partition
@@ -39,12 +38,7 @@ public final class KafkaPartitionReader: Sendable {
         self.position = Mutex(Position(next: offset))
         rd_kafka_poll_set_consumer(handle.pointer)
         self.queue = rd_kafka_queue_get_consumer(handle.pointer)
-        rd_kafka_queue_cb_event_enable(
-            queue,
-            { _, opaque in
-                guard let opaque else { return }
-                Unmanaged<Wakeup>.fromOpaque(opaque).takeUnretainedValue().signal()
-            }, Unmanaged.passUnretained(wakeup).toOpaque())
+        wakeup.signal(whenFilled: queue)
         let list = rd_kafka_topic_partition_list_new(1)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = offset
@@ -55,7 +49,7 @@ public final class KafkaPartitionReader: Sendable {
     }
 
     deinit {
-        rd_kafka_queue_cb_event_enable(queue, nil, nil)
+        Wakeup.stopSignalling(for: queue)
         rd_kafka_queue_destroy(queue)
         // The handle's own deinit closes the consumer on a thread of its own (rd_kafka_destroy
         // closes a consumer first): nothing here may block.

@@ -28,9 +28,7 @@ public final class KafkaProducer: Service, Sendable {
     /// Creates a producer.
     /// - Throws: ``KafkaError`` `kafka_configuration` when a property is unknown or invalid.
     public init(configuration: KafkaConfiguration, logger: Logger) throws {
-        var settings = [("bootstrap.servers", configuration.bootstrapServers)] + KafkaConfiguration.producerDefaults
-        settings += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        settings += KafkaConfiguration.producerGuarantees
+        let settings = configuration.settings(defaults: KafkaConfiguration.producerDefaults, guarantees: KafkaConfiguration.producerGuarantees)
         self.handle = try KafkaHandle(.producer, settings: settings, logger: logger) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
                 guard let message, let opaque = message.pointee._private else { return }
@@ -44,17 +42,11 @@ public final class KafkaProducer: Service, Sendable {
         self.reports = rd_kafka_queue_get_main(handle.pointer)
         self.flushMilliseconds = Int32(clamping: configuration.requestTimeoutMilliseconds)
         self.logger = logger
-        let wakeup = Unmanaged.passUnretained(self.wakeup).toOpaque()
-        rd_kafka_queue_cb_event_enable(
-            reports,
-            { _, opaque in
-                guard let opaque else { return }
-                Unmanaged<Wakeup>.fromOpaque(opaque).takeUnretainedValue().signal()
-            }, wakeup)
+        wakeup.signal(whenFilled: reports)
     }
 
     deinit {
-        rd_kafka_queue_cb_event_enable(reports, nil, nil)
+        Wakeup.stopSignalling(for: reports)
         rd_kafka_queue_destroy(reports)
         topics.withLock { $0.removeAll() }
     }

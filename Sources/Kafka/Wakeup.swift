@@ -1,3 +1,4 @@
+import CRdKafka
 import Synchronization
 
 /// Wakes tasks when something happened, without a polling loop and without lost wake-ups.
@@ -14,6 +15,22 @@ final class Wakeup: Sendable {
     }
 
     private let state = Mutex(State())
+
+    /// Signals each time librdkafka's `queue` goes from empty to non-empty. The caller must call
+    /// ``stopSignalling(for:)`` before the queue or this object goes away.
+    func signal(whenFilled queue: OpaquePointer) {
+        rd_kafka_queue_cb_event_enable(
+            queue,
+            { _, opaque in
+                guard let opaque else { return }
+                Unmanaged<Wakeup>.fromOpaque(opaque).takeUnretainedValue().signal()
+            }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    /// Undoes ``signal(whenFilled:)``.
+    static func stopSignalling(for queue: OpaquePointer) {
+        rd_kafka_queue_cb_event_enable(queue, nil, nil)
+    }
 
     /// The current generation; pass it to ``wait(after:)``.
     var generation: UInt64 { state.withLock { $0.generation } }

@@ -79,7 +79,7 @@ public final class KafkaLog: SharedLog, Service, Sendable {
         let topic = KafkaTopic(
             stream: stream, kafkaName: name, id: "kafka:\(cluster):\(name)", partitions: partitions, configuration: configuration.client,
             producer: producer, admin: admin, schemas: schemas, deadLetterTopic: deadLetters, logger: logger)
-        try await topic.refresh(using: admin)
+        try await topic.refresh()
         try await topic.readToEnd()
         return topics.withLock { topics in
             if let raced = topics[stream] { return raced }
@@ -121,15 +121,19 @@ public final class KafkaLog: SharedLog, Service, Sendable {
     /// when no topic's offsets could be read.
     public func refreshOffsets() async {
         let open = topics.withLock { Array($0.values) }
+        // While the cluster is known to be away, one line says so (below), not one per topic and second.
+        let wasAway = problem.withLock { $0 != nil }
         var failure: String?
         var answered = open.isEmpty
         for topic in open {
             do {
-                try await topic.refresh(using: admin)
+                try await topic.refresh()
                 answered = true
             } catch {
                 failure = "\(error)"
-                logger.warning("kafka: could not refresh offsets", metadata: ["topic": "\(topic.kafkaName)", "error": "\(error)"])
+                if !wasAway {
+                    logger.warning("kafka: could not refresh offsets", metadata: ["topic": "\(topic.kafkaName)", "error": "\(error)"])
+                }
             }
         }
         let now = answered ? nil : failure.map { "the Kafka cluster does not answer: \($0)" }

@@ -112,8 +112,21 @@ public final class KafkaTopic: LogTopic {
             guard let index = state.idle[partition]?.firstIndex(where: { $0.nextOffset == offset }) else { return nil }
             return state.idle[partition]!.remove(at: index)
         }
-        if let idle { return idle }
-        return try KafkaPartitionReader(configuration: configuration, topic: kafkaName, partition: partition, from: offset, logger: logger)
+        return try idle ?? newReader(partition, at: offset)
+    }
+
+    private func newReader(_ partition: Int, at offset: Int64) throws -> KafkaPartitionReader {
+        try KafkaPartitionReader(configuration: configuration, topic: kafkaName, partition: partition, from: offset, logger: logger)
+    }
+
+    /// The records of `messages`, read by `reader`; learns the end and handles the rejected ones.
+    fileprivate func records(_ messages: KafkaMessageBatch, from reader: KafkaPartitionReader, decoder: inout KafkaRecordDecoder) async -> RecordBatch
+    {
+        var batch = RecordBatch()
+        let rejections = decoder.decode(messages, into: &batch)
+        learn(reader, messages)
+        await handle(rejections, partition: reader.partition, messages: messages)
+        return batch
     }
 
     private func keep(_ reader: KafkaPartitionReader) {
@@ -134,18 +147,13 @@ public final class KafkaTopic: LogTopic {
         guard let messages = try await reader.next(maxMessages: maxRecords, untilCaughtUp: offset >= known) else {
             throw CancellationError()
         }
-        var batch = RecordBatch()
-        let rejections = decoder.decode(messages, into: &batch)
-        learn(reader, messages)
         keep(reader)
-        await handle(rejections, partition: partition, messages: messages)
-        return batch
+        return await records(messages, from: reader, decoder: &decoder)
     }
 
     public func tail(partition: Int, from offset: Int64, maxRecords: Int, maxBytes: Int) throws -> Tail {
         try check(partition)
-        let reader = try KafkaPartitionReader(configuration: configuration, topic: kafkaName, partition: partition, from: offset, logger: logger)
-        return Tail(topic: self, reader: reader, maxRecords: maxRecords)
+        return Tail(topic: self, reader: try newReader(partition, at: offset), maxRecords: maxRecords)
     }
 
     /// The records of a partition as they arrive, decoded; a batch may be empty when every message
@@ -161,14 +169,15 @@ public final class KafkaTopic: LogTopic {
             let topic: KafkaTopic
             let reader: KafkaPartitionReader
             let maxRecords: Int
+            /// Kept from batch to batch while the stream's schema stays the same.
+            var decoder: (definition: StreamDefinition, decoder: KafkaRecordDecoder)?
 
             public mutating func next() async throws -> RecordBatch? {
                 guard let messages = try await reader.next(maxMessages: maxRecords) else { return nil }
-                var decoder = KafkaRecordDecoder(definition: try topic.schema())
-                var batch = RecordBatch()
-                let rejections = decoder.decode(messages, into: &batch)
-                topic.learn(reader, messages)
-                await topic.handle(rejections, partition: reader.partition, messages: messages)
+                let definition = try topic.schema()
+                var current = decoder?.definition == definition ? decoder!.decoder : KafkaRecordDecoder(definition: definition)
+                let batch = await topic.records(messages, from: reader, decoder: &current)
+                decoder = (definition, current)
                 return batch
             }
         }
@@ -179,7 +188,7 @@ public final class KafkaTopic: LogTopic {
     public func waitForData(partition: Int, at offset: Int64) async throws -> Bool {
         try check(partition)
         if offset < state.withLock({ $0.ends[partition] }) { return true }
-        let reader = try KafkaPartitionReader(configuration: configuration, topic: kafkaName, partition: partition, from: offset, logger: logger)
+        let reader = try newReader(partition, at: offset)
         guard let messages = try await reader.next(maxMessages: 1) else { return false }
         learn(reader, messages)
         return true
@@ -220,7 +229,7 @@ public final class KafkaTopic: LogTopic {
     /// Learns a partition's offsets from the brokers (``KafkaLog`` calls it periodically). Some
     /// brokers (Tansu 0.6) answer a high watermark below the real end; end offsets only grow, so
     /// such an answer never moves them back.
-    func refresh(using admin: KafkaAdmin) async throws {
+    func refresh() async throws {
         for partition in 0..<partitionCount {
             let (low, high) = try await admin.watermarks(kafkaName, partition: partition)
             state.withLock { state in
@@ -231,13 +240,13 @@ public final class KafkaTopic: LogTopic {
     }
 
     /// Learns each partition's end by reading from the broker's answer on to the last message
-    /// (``KafkaLog`` calls it when it opens the topic, after ``refresh(using:)``). A broker whose
+    /// (``KafkaLog`` calls it when it opens the topic, after ``refresh()``). A broker whose
     /// high watermark lags the real end (Tansu 0.6, after a multi-record batch) would otherwise
     /// make a published cut look past the log's end at start, and the version be recomputed.
     func readToEnd() async throws {
         for partition in 0..<partitionCount {
             let start = state.withLock { $0.ends[partition] }
-            let reader = try KafkaPartitionReader(configuration: configuration, topic: kafkaName, partition: partition, from: start, logger: logger)
+            let reader = try newReader(partition, at: start)
             while let messages = try await reader.next(maxMessages: 10_000, untilCaughtUp: true) {
                 learn(reader, messages)
                 if messages.isEmpty { break }
@@ -272,7 +281,7 @@ public final class KafkaTopic: LogTopic {
         let wanted = Set(fresh.map(\.offset))
         var copies = KafkaOutgoingBatch()
         for message in messages where wanted.contains(message.offset) {
-            if let key = message.key { copies.append(key: key, value: message.value) } else { copies.append(value: message.value) }
+            copies.append(key: message.key, value: message.value)
         }
         do {
             _ = try await producer.send(copies, to: deadLetterTopic)

@@ -389,8 +389,9 @@ public struct TandemConfiguration: Sendable, Equatable {
                 guard let kafka, let servers = kafka.bootstrap_servers, !servers.isEmpty else {
                     throw Error(description: "\(source): log.backend: kafka needs kafka.bootstrap_servers (host:port, comma-separated)")
                 }
-                if let factor = kafka.replication_factor, factor < 1 {
-                    throw Error(description: "\(source): kafka.replication_factor must be at least 1, got \(factor)")
+                // Kafka's replication factor is a 16-bit number.
+                if let factor = kafka.replication_factor, !(1...Int(Int16.max)).contains(factor) {
+                    throw Error(description: "\(source): kafka.replication_factor must be from 1 to \(Int16.max), got \(factor)")
                 }
                 let prefix = kafka.topic_prefix ?? "tandem."
                 guard prefix.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {

@@ -39,6 +39,7 @@ import Testing
         ("log: {backend: pulsar}", "log.backend must be embedded or kafka"),
         ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", topic_prefix: \"a b\"}", "kafka.topic_prefix"),
         ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", replication_factor: 0}", "kafka.replication_factor"),
+        ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", replication_factor: 5000000000}", "kafka.replication_factor"),
         ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", request_timeout: 10ms}", "kafka.request_timeout"),
     ])
     func badSettingsAreRefusedNamingTheKey(yaml: String, named: String) {
