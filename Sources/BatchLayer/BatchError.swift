@@ -8,6 +8,8 @@ public struct BatchError: Error, Sendable, CustomStringConvertible {
         case unavailable = "database_unavailable"
         /// Another server uses the database (see `InstanceRegistry`).
         case anotherInstance = "another_instance"
+        /// Another server was elected batch runner while this one ran a job (see `RunnerLease`).
+        case notRunner = "not_runner"
     }
 
     public var code: Code

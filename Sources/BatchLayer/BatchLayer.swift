@@ -39,6 +39,10 @@ public final class BatchLayer: Service, Sendable {
         /// This server, as it registers in the database (`tandem_instances`); `nil` registers
         /// nothing (tools that run a batch layer of their own).
         public var instance: InstanceIdentity?
+        /// When servers share the database (``InstanceIdentity/shared``): how long the runner keeps
+        /// the table of a version it replaced before dropping it, for the other servers, which
+        /// keep answering from it until they have caught up with the new one.
+        public var retiredGrace: Duration = .seconds(60)
 
         /// Creates a configuration with the defaults.
         public init() {}
@@ -57,6 +61,10 @@ public final class BatchLayer: Service, Sendable {
         var invalidated: [String: String] = [:]
         /// Views whose jobs a crash or a stop interrupted, with the mode to run again.
         var interrupted: [String: JobMode] = [:]
+        /// What this server is to the jobs.
+        var role: Role
+        /// Queued jobs of views this runner does not run, with when it first saw each.
+        var orphans: [Int64: ContinuousClock.Instant] = [:]
 
         /// The canonical JSON of `definition`, from the cache when it has not changed.
         mutating func canonical(_ definition: ViewDefinition) -> String {
@@ -67,9 +75,22 @@ public final class BatchLayer: Service, Sendable {
         }
     }
 
+    /// What a server is to the jobs.
+    enum Role: Equatable {
+        /// The database's only server: it runs its jobs.
+        case sole
+        /// Elected among the servers that share the database, with this epoch: it runs every job.
+        case runner(epoch: Int64)
+        /// Another server is the runner: jobs queued here are queued in the database for it, and
+        /// its publications are followed.
+        case follower
+    }
+
     private let store: BatchStore
     private let jobStore: JobStore
     private let registry: InstanceRegistry?
+    /// The runner's election, when servers share the database.
+    private let lease: RunnerLease?
     /// The client this layer uses, for the other catalogs kept in the same database.
     public var client: PostgresClient { store.client }
     private let log: any SharedLog
@@ -90,6 +111,10 @@ public final class BatchLayer: Service, Sendable {
     /// Whether the database has been reached and prepared (``prepare()``); until then jobs,
     /// version reads and the job history answer `database_unavailable` at once.
     private let attached = Atomic<Bool>(false)
+    /// Tables of replaced versions to drop after ``Configuration/retiredGrace`` (``run()`` drops
+    /// them; a shutdown first leaves them retired, for the next runner's election to drop).
+    private let retiredTables: AsyncStream<Int64>
+    private let retiredSink: AsyncStream<Int64>.Continuation
     /// Asks ``run()`` to reattach (see ``attachWhenReachable(_:)``).
     private let attachQueue: AsyncStream<@Sendable () async throws -> Void>
     private let attachSink: AsyncStream<@Sendable () async throws -> Void>.Continuation
@@ -110,14 +135,16 @@ public final class BatchLayer: Service, Sendable {
         self.store = BatchStore(client: client, logger: logger)
         self.jobStore = JobStore(client: client, logger: logger)
         self.registry = configuration.instance.map { InstanceRegistry(client: client, identity: $0, logger: logger) }
+        self.lease = configuration.instance.flatMap { $0.shared ? RunnerLease(client: client, instance: $0.id, logger: logger) : nil }
         self.log = log
         self.views = views
         self.speed = speed
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(plan: SchedulePlan()))
+        self.state = Mutex(State(plan: SchedulePlan(), role: configuration.instance?.shared == true ? .follower : .sole))
         (queue, queueSink) = AsyncStream.makeStream(of: Int64.self)
         (warmQueue, warmSink) = AsyncStream.makeStream(of: String.self)
+        (retiredTables, retiredSink) = AsyncStream.makeStream(of: Int64.self)
     }
 
     /// The canonical JSON of a view definition, stored with each version so that a version of a
@@ -143,11 +170,14 @@ public final class BatchLayer: Service, Sendable {
         let jobStore = self.jobStore
         let logger = self.logger
         let registry = self.registry
+        let sole = lease == nil
         let (publications, interrupted) = try await withTimeout(.seconds(60), "connecting to PostgreSQL and applying migrations") {
             try await Migrations.apply(on: store.client, logger: logger)
             // Before anything that assumes this server is the database's only one.
             try await registry?.register()
             let publications = try await store.loadPublications()
+            // Servers that share the database leave this to the runner they elect.
+            guard sole else { return (publications, [(view: String, mode: String)]()) }
             try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
             let interrupted = try await jobStore.failInterrupted()
             return (publications, interrupted)
@@ -341,6 +371,14 @@ public final class BatchLayer: Service, Sendable {
     public func submit(view name: String, mode: JobMode, trigger: String) async throws -> Job {
         guard views.compiledView(name) != nil else { throw BatchError(.unknownView, "view \"\(name)\" does not exist") }
         guard isAttached else { throw detachedError }
+        if !isRunner {
+            // Queued in the database, where the runner adopts it within a second.
+            let id = try await jobStore.insert(view: name, mode: mode, trigger: trigger)
+            logger.info(
+                "job queued for the batch runner",
+                metadata: ["job": "\(id)", "view": "\(name)", "mode": "\(mode.rawValue)", "trigger": "\(trigger)"])
+            return Job(id: id, view: name, mode: mode, trigger: trigger, state: .queued, createdAt: Date())
+        }
         let claimed = state.withLock { $0.jobs.claim(name) }
         guard claimed else { throw BatchError(.jobRunning, "view \"\(name)\" already has a queued or running job; wait for it to finish") }
         do {
@@ -423,6 +461,21 @@ public final class BatchLayer: Service, Sendable {
                 for await attach in self.attachQueue { await self.reattach(attach) }
             }
             group.addTask { await self.heartbeat() }
+            if lease != nil {
+                group.addTask { await self.campaign() }
+                group.addTask { await self.followPublications() }
+                group.addTask {
+                    await withDiscardingTaskGroup { drops in
+                        for await id in self.retiredTables {
+                            drops.addTask {
+                                try? await Task.sleep(for: self.configuration.retiredGrace)
+                                guard !Task.isCancelled else { return }
+                                await self.dropRetired(id)
+                            }
+                        }
+                    }
+                }
+            }
             for await id in queue.cancelOnGracefulShutdown() {
                 group.addTask { await self.execute(id) }
             }
@@ -441,9 +494,168 @@ public final class BatchLayer: Service, Sendable {
 
     /// The servers registered on the database, with whether each is this one (empty when this
     /// layer registers nothing).
-    public func instances() async throws -> [(id: String, address: String, pid: Int32, dataDirectory: String, age: Double, current: Bool)] {
+    public func instances() async throws -> [(
+        id: String, address: String, pid: Int32, dataDirectory: String, age: Double, current: Bool, runner: Bool
+    )] {
         guard let registry else { return [] }
-        return try await registry.list().map { ($0.id, $0.address, $0.pid, $0.dataDirectory, $0.age, $0.id == registry.identity.id) }
+        let sole = lease == nil
+        return try await registry.list().map {
+            ($0.id, $0.address, $0.pid, $0.dataDirectory, $0.age, $0.id == registry.identity.id, sole ? $0.id == registry.identity.id : $0.runner)
+        }
+    }
+
+    /// Whether this server runs the jobs: it is the database's only server, or the elected runner.
+    public var isRunner: Bool {
+        state.withLock { $0.role != .follower }
+    }
+
+    /// The epoch this server was elected runner with, when servers share the database.
+    private var epoch: Int64? {
+        if case .runner(let epoch) = state.withLock({ $0.role }) { return epoch }
+        return nil
+    }
+
+    // MARK: Several servers
+
+    /// Stands for batch runner every second while the database is attached, and runs the jobs
+    /// for as long as this server is elected (``RunnerLease``).
+    private func campaign() async {
+        guard let lease else { return }
+        var lastFailure: String?
+        while !Task.isCancelled {
+            if isAttached {
+                do {
+                    _ = try await lease.campaign(
+                        elected: { epoch in await self.elected(epoch) }, tick: { await self.adoptQueuedJobs() },
+                        deposed: { self.state.withLock { $0.role = .follower } })
+                    lastFailure = nil
+                } catch {
+                    let failure = Self.describe(error)
+                    if failure != lastFailure { logger.warning("could not stand for batch runner", metadata: ["error": "\(failure)"]) }
+                    lastFailure = failure
+                }
+            }
+            try? await Task.sleep(for: RunnerLease.checkEvery)
+        }
+    }
+
+    /// This server was elected runner: it cleans up after the previous one (the versions it left
+    /// building, its retired tables), queues again the jobs it left running, and adopts the
+    /// queued ones.
+    private func elected(_ epoch: Int64) async {
+        state.withLock { $0.role = .runner(epoch: epoch) }
+        logger.notice("this server is the batch runner now", metadata: ["epoch": "\(epoch)"])
+        let store = self.store, jobStore = self.jobStore
+        let local = Set(state.withLock { $0.publications.publications.values.map(\.id) })
+        do {
+            let interrupted = try await withTimeout(.seconds(60), "taking over the jobs") {
+                let published = try await store.loadPublications()
+                try await store.cleanUp(keeping: local.union(published.values.map(\.id)))
+                return try await jobStore.failRunning()
+            }
+            // Queued in the database, and adopted below once the view runs here (at a start, the
+            // election may come before the views have started).
+            for (view, mode) in interrupted {
+                do {
+                    let id = try await jobStore.insert(view: view, mode: JobMode(rawValue: mode) ?? .full, trigger: "requeued")
+                    logger.info("queued again a job the previous runner left running", metadata: ["view": "\(view)", "job": "\(id)"])
+                } catch let error as BatchError where error.code == .jobRunning {
+                    // Another job of the view is queued already: it covers this one.
+                } catch {
+                    logger.warning("could not queue again an interrupted job", metadata: ["view": "\(view)", "error": "\(error)"])
+                }
+            }
+        } catch {
+            logger.warning("could not take over the previous runner's jobs", metadata: ["error": "\(Self.describe(error))"])
+        }
+        await adoptQueuedJobs()
+    }
+
+    /// Runs the jobs that other servers queued in the database (the runner, every second).
+    private func adoptQueuedJobs() async {
+        guard isRunner, isAttached else { return }
+        let jobStore = self.jobStore
+        let queued: [Job]
+        do { queued = try await withTimeout(JobStore.deadline, "reading the queued jobs") { try await jobStore.queued() } } catch { return }
+        for var job in queued {
+            guard views.compiledView(job.view) != nil else {
+                // A view defined on another server reaches this one within a second or two (and at
+                // a start, the views start after the election); one that never does was deleted,
+                // and its job must not hold the view's name.
+                let now = ContinuousClock.now
+                let since = state.withLock { state in
+                    if state.orphans[job.id] == nil { state.orphans[job.id] = now }
+                    return state.orphans[job.id]!
+                }
+                guard now - since > .seconds(30) else { continue }
+                state.withLock { _ = $0.orphans.removeValue(forKey: job.id) }
+                job.state = .failed
+                job.error = "the view does not exist (deleted before its job ran)"
+                job.finishedAt = Date()
+                _ = try? await withTimeout(JobStore.deadline, "failing a job of a deleted view") { [job] in try await jobStore.record(job) }
+                continue
+            }
+            let adopted = state.withLock { state -> Bool in
+                guard state.jobs.job(job.id) == nil, state.jobs.claim(job.view) else { return false }
+                state.jobs.queued(job)
+                return true
+            }
+            guard adopted else { continue }
+            logger.info("job adopted from the database", metadata: ["job": "\(job.name)", "view": "\(job.view)", "trigger": "\(job.trigger)"])
+            queueSink.yield(job.id)
+        }
+    }
+
+    /// A server that is not the runner follows the runner's publications: for each view whose
+    /// published version in the database is newer than the one it serves, it first brings its
+    /// speed state to the new cut (``SpeedSegments/follow(view:from:maxEventTimes:)``), which
+    /// answers keep using the version it serves meanwhile, then serves the new version and
+    /// retires the old one's speed state once no query reads it.
+    private func followPublications() async {
+        let store = self.store
+        var lastFailure: String?
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard isAttached, !isRunner, !Task.isCancelled else { continue }
+                let stored: [String: PublishedVersion]
+                do {
+                    stored = try await Task { try await withTimeout(.seconds(5), "reading the publications") { try await store.loadPublications() } }
+                        .value
+                    lastFailure = nil
+                } catch {
+                    let failure = Self.describe(error)
+                    if failure != lastFailure { logger.warning("could not read the runner's publications", metadata: ["error": "\(failure)"]) }
+                    lastFailure = failure
+                    continue
+                }
+                for view in views.compiledViews {
+                    guard let version = stored[view.name], !isRunner else { continue }
+                    let current = state.withLock { state in
+                        (id: state.publications.publications[view.name]?.id, definition: state.canonical(view.definition))
+                    }
+                    guard version.id > current.id ?? 0, version.definition == current.definition else { continue }
+                    do {
+                        try await speed.follow(view: view.name, from: version.cut, maxEventTimes: version.maxEventTimes)
+                    } catch {
+                        logger.warning(
+                            "could not bring the speed state to a new publication's cut", metadata: ["view": "\(view.name)", "error": "\(error)"])
+                        continue
+                    }
+                    // Elected meanwhile, this server may have published a newer version itself.
+                    let installed = state.withLock { state -> Bool in
+                        guard state.role == .follower, version.id > state.publications.publications[view.name]?.id ?? 0 else { return false }
+                        state.publications.publish(version)
+                        return true
+                    }
+                    guard installed else { continue }
+                    saveLocal()
+                    warm(view: view.name)
+                    logger.info("serving the runner's new version", metadata: ["view": "\(view.name)", "version": "\(version.id)"])
+                    group.addTask { await self.retire(view: view.name, keeping: version.id, below: version.cut, replaced: nil) }
+                }
+            }
+        }
     }
 
     /// Writes this server's heartbeat while the database is attached, until cancelled.
@@ -463,7 +675,7 @@ public final class BatchLayer: Service, Sendable {
     /// Submits the incremental jobs that are due now (see ``SchedulePlan``); called by the
     /// ``Scheduler`` every second.
     func submitDueJobs() async {
-        guard isAttached else { return }
+        guard isAttached, isRunner else { return }
         let due = views.compiledViews.map { view in
             SchedulePlan.View(
                 // Schedules are checked when a view is defined; one that fails here never fires.
@@ -486,6 +698,12 @@ public final class BatchLayer: Service, Sendable {
         guard let job = state.withLock({ $0.jobs.job(id) }) else { return }
         defer { state.withLock { $0.jobs.release(job.view) } }
         for attempt in 1...configuration.maxAttempts {
+            guard isRunner else {
+                // Deposed: the next runner fails this job and queues its view again.
+                // Its row stays `running`: the next runner fails it and queues the view again.
+                logger.notice("job left to the next batch runner", metadata: ["job": "\(job.name)"])
+                return
+            }
             await update(id) { job in
                 job.state = .running
                 job.attempts = attempt
@@ -519,7 +737,7 @@ public final class BatchLayer: Service, Sendable {
         let started = ContinuousClock.now
         let recompute = Recompute(
             store: store, log: log, speed: speed, logger: logger, watermarkDelay: configuration.watermarkDelayMilliseconds, faults: faults,
-            longestCall: configuration.statementTimeout + .seconds(30))
+            longestCall: configuration.statementTimeout + .seconds(30), epoch: epoch)
         let budget = configuration.cacheMaxBytes - state.withLock { $0.publications.cacheBytes(excluding: view.name) }
         let outcome = try await recompute.run(
             view, mode: job.mode, previous: publication(for: view), definition: Self.canonical(view.definition), cacheBudget: budget,
@@ -565,10 +783,15 @@ public final class BatchLayer: Service, Sendable {
             state.withLock { $0.publications.cancel(waitID) }?.resume()
         }
         speed.dropSegments(view: view, below: cut)
-        if let replaced {
-            do { try await store.drop(id: replaced, state: "dropped") } catch {
-                logger.warning("could not drop a retired version", metadata: ["version": "\(replaced)", "error": "\(error)"])
-            }
+        guard let replaced else { return }
+        // Servers sharing the database answer from it until they serve the new one.
+        if lease != nil { retiredSink.yield(replaced) } else { await dropRetired(replaced) }
+    }
+
+    /// Drops the table of a version that a newer one replaced.
+    private func dropRetired(_ id: Int64) async {
+        do { try await store.drop(id: id, state: "dropped") } catch {
+            logger.warning("could not drop a retired version", metadata: ["version": "\(id)", "error": "\(error)"])
         }
     }
 
@@ -651,6 +874,12 @@ public final class BatchLayer: Service, Sendable {
             return "PostgreSQL: \(server)"
         }
         return "\(error)"
+    }
+
+    /// Forgets the publication of a view that another server deleted (it dropped the versions).
+    public func forgetLocally(view: String) {
+        state.withLock { $0.publications.forget(view: view) }
+        saveLocal()
     }
 
     /// Forgets a deleted view's versions.

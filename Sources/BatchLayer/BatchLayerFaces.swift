@@ -15,6 +15,13 @@ public protocol SpeedSegments: Sendable {
     func openSegmentAtLogEnd(view: String) throws -> [Int64]
     /// Drops the speed-layer segments below a cut (their records are in a published version).
     func dropSegments(view: String, below cut: [Int64])
+    /// Brings a view's speed state to a cut that another server published: computes the
+    /// records from `cut` on beside the state in use (which keeps answering for the version
+    /// served until then), and returns once it has caught up with the log. ``dropSegments(view:below:)``
+    /// with that cut then drops the state it replaces.
+    /// - Parameter maxEventTimes: per partition, the largest event time below `cut`, as the
+    ///   version recorded it.
+    func follow(view: String, from cut: [Int64], maxEventTimes: [Int64?]?) async throws
     /// Whether the speed layer holds more rows of state for a view than its limit
     /// (`batch.speed_state_row_limit`, owned by the speed layer's configuration): such a view gets
     /// an incremental job, whose publish drops the segments below its cut.

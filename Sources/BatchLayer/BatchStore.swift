@@ -237,10 +237,27 @@ struct BatchStore: Sendable {
     /// Publishes a built version in one transaction: the publication switches to it, the SQL view
     /// `tandem."<view>"` is re-pointed at its table, and the previous version is retired. Returns
     /// the previous publication's id, if any.
-    func publish(view compiled: CompiledView, id: Int64, table: String, cut: [Int64], rows: Int) async throws -> Int64? {
+    /// - Parameter epoch: the runner epoch this server was elected with (``RunnerLease``), when
+    ///   several servers share the database: the publish commits only if no other server has
+    ///   been elected since (the row lock also waits for an election in flight).
+    func publish(view compiled: CompiledView, id: Int64, table: String, cut: [Int64], rows: Int, epoch: Int64? = nil) async throws -> Int64? {
         let view = compiled.name
         let statements = TypedColumns(compiled).viewStatements(table: table, version: id, cut: cut)
         return try await client.withTransaction(logger: logger) { connection in
+            if let epoch {
+                var current: Int64?
+                for try await value in try await connection.query("SELECT epoch FROM tandem_runner WHERE id = 1 FOR SHARE", logger: logger)
+                    .decode(Int64.self)
+                {
+                    current = value
+                }
+                guard current == epoch else {
+                    throw BatchError(
+                        .notRunner,
+                        "this server is no longer the batch runner (elected with epoch \(epoch), the database's is \(current.map(String.init) ?? "none")): another server took over, and runs the job again"
+                    )
+                }
+            }
             // One publish of this view at a time also keeps the SQL view's re-creation serial.
             for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
             var previous: Int64?

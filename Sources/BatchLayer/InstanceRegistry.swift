@@ -11,22 +11,29 @@ public struct InstanceIdentity: Sendable, Equatable {
     public var address: String
     /// Its data directory.
     public var dataDirectory: String
+    /// Whether it shares the database with other servers (its log is Kafka, which they all
+    /// read): such servers elect one batch runner among them (``RunnerLease``). A server with
+    /// a log of its own never shares its database.
+    public var shared: Bool
 
     /// Names an instance.
-    public init(id: String, address: String, dataDirectory: String) {
+    public init(id: String, address: String, dataDirectory: String, shared: Bool = false) {
         self.id = id
         self.address = address
         self.dataDirectory = dataDirectory
+        self.shared = shared
     }
 }
 
 /// The servers that use this database, each with a heartbeat (`tandem_instances`).
 ///
-/// One server per database for now: the speed and batch layers of two servers would each take
-/// cuts, publish versions and drop the other's tables. A server on another data directory
-/// therefore refuses to start (or to attach the database) while another one's heartbeat is
-/// fresh; a server that stops deletes its row, and the row of one that crashed goes stale after
-/// ``staleAfter``.
+/// Servers whose log is Kafka share the database: they read the same log, elect one batch runner
+/// (``RunnerLease``) and follow its publications. A server with a log of its own (the embedded
+/// log) never shares it: two such servers would each take cuts over different logs, publish
+/// versions and drop each other's tables. Such a server therefore refuses to start (or to attach
+/// the database) while another one's heartbeat is fresh, and a sharing server refuses while such
+/// a server's is; a server that stops deletes its row, and the row of one that crashed goes stale
+/// after ``staleAfter``.
 struct InstanceRegistry: Sendable {
     let client: PostgresClient
     let identity: InstanceIdentity
@@ -48,36 +55,54 @@ struct InstanceRegistry: Sendable {
                 """
                 SELECT address, pid, data_dir, extract(epoch FROM now() - heartbeat_at)::float8 FROM tandem_instances
                 WHERE id <> \(identity.id) AND heartbeat_at > now() - make_interval(secs => \(Double(stale) / 1000))
+                  AND NOT (shared AND \(identity.shared))
                 ORDER BY heartbeat_at DESC LIMIT 1
                 """, logger: logger)
             for try await (address, pid, dataDirectory, age) in rows.decode((String, Int32, String, Double).self) {
                 throw BatchError(
                     .anotherInstance,
-                    "another Tandem server uses this database: \(address) (pid \(pid), data directory \(dataDirectory)), seen \(String(format: "%.1f", age)) s ago. Several servers on one database are not supported yet; stop it, or give this one another database"
+                    "another Tandem server uses this database: \(address) (pid \(pid), data directory \(dataDirectory)), seen \(String(format: "%.1f", age)) s ago. Only servers whose log is Kafka (log.backend: kafka) share a database; stop it, or give this one another database"
                 )
             }
             try await connection.query(
                 """
-                INSERT INTO tandem_instances (id, address, pid, data_dir) VALUES (\(identity.id), \(identity.address), \(Int32(getpid())), \(identity.dataDirectory))
+                INSERT INTO tandem_instances (id, address, pid, data_dir, shared)
+                VALUES (\(identity.id), \(identity.address), \(Int32(getpid())), \(identity.dataDirectory), \(identity.shared))
                 ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, pid = EXCLUDED.pid, data_dir = EXCLUDED.data_dir,
-                  started_at = now(), heartbeat_at = now()
+                  shared = EXCLUDED.shared, started_at = now(), heartbeat_at = now()
                 """, logger: logger)
         }
     }
 
-    /// Every registered server: id, address, pid, data directory, seconds since its heartbeat.
-    func list() async throws -> [(id: String, address: String, pid: Int32, dataDirectory: String, age: Double)] {
+    /// Every registered server: id, address, pid, data directory, seconds since its heartbeat,
+    /// and whether it is the elected batch runner.
+    func list() async throws -> [Listed] {
         let client = self.client, logger = self.logger
         return try await withTimeout(.seconds(5), "listing the instances") {
             let rows = try await client.query(
-                "SELECT id, address, pid, data_dir, extract(epoch FROM now() - heartbeat_at)::float8 FROM tandem_instances ORDER BY started_at, id",
+                """
+                SELECT i.id, i.address, i.pid, i.data_dir, extract(epoch FROM now() - i.heartbeat_at)::float8, r.instance IS NOT NULL
+                FROM tandem_instances i LEFT JOIN tandem_runner r ON r.instance = i.id ORDER BY i.started_at, i.id
+                """,
                 logger: logger)
-            var listed: [(id: String, address: String, pid: Int32, dataDirectory: String, age: Double)] = []
-            for try await row in rows.decode((String, String, Int32, String, Double).self) {
-                listed.append((row.0, row.1, row.2, row.3, row.4))
+            var listed: [Listed] = []
+            for try await row in rows.decode((String, String, Int32, String, Double, Bool).self) {
+                listed.append(Listed(id: row.0, address: row.1, pid: row.2, dataDirectory: row.3, age: row.4, runner: row.5))
             }
             return listed
         }
+    }
+
+    /// A registered server.
+    struct Listed: Sendable {
+        var id: String
+        var address: String
+        var pid: Int32
+        var dataDirectory: String
+        /// Seconds since its heartbeat.
+        var age: Double
+        /// Whether it was the last server elected batch runner.
+        var runner: Bool
     }
 
     /// Writes the heartbeat.

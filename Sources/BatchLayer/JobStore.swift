@@ -16,15 +16,44 @@ struct JobStore: Sendable {
     static let maxListed = 10_000
 
     /// Records a new queued job and returns its id.
+    /// - Throws: ``BatchError`` `job_running` when the view already has a queued or running job
+    ///   in the database (queued by another server sharing it).
     func insert(view: String, mode: JobMode, trigger: String) async throws -> Int64 {
         let client = self.client, logger = self.logger
         return try await withTimeout(Self.deadline, "recording a job of \(view)") {
             var id: Int64 = 0
-            let rows = try await client.query(
-                "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(view), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
-                logger: logger)
-            for try await value in rows.decode(Int64.self) { id = value }
+            do {
+                let rows = try await client.query(
+                    "INSERT INTO tandem_jobs (view, mode, trigger, state) VALUES (\(view), \(mode.rawValue), \(trigger), 'queued') RETURNING id",
+                    logger: logger)
+                for try await value in rows.decode(Int64.self) { id = value }
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+                throw BatchError(.jobRunning, "view \"\(view)\" already has a queued or running job; wait for it to finish")
+            }
             return id
+        }
+    }
+
+    /// The queued jobs, oldest first: what a batch runner adopts (servers that share the
+    /// database queue jobs there for it).
+    func queued() async throws -> [Job] {
+        try await select("reading the queued jobs", "WHERE state = 'queued' ORDER BY id", PostgresBindings())
+    }
+
+    /// Marks the jobs left running by a batch runner that is gone as failed (when this server is
+    /// elected): their views are queued again. Queued jobs stay queued, for the new runner.
+    /// - Returns: the view and mode of each job interrupted.
+    func failRunning() async throws -> [(view: String, mode: String)] {
+        let client = self.client, logger = self.logger
+        return try await withTimeout(Self.deadline, "marking the interrupted jobs") {
+            let rows = try await client.query(
+                """
+                UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the batch runner stopped (queued again by the next one)', finished_at = now()
+                WHERE state = 'running' RETURNING view, mode
+                """, logger: logger)
+            var interrupted: [(view: String, mode: String)] = []
+            for try await (view, mode) in rows.decode((String, String).self) { interrupted.append((view, mode)) }
+            return interrupted
         }
     }
 

@@ -21,6 +21,8 @@ struct Recompute: Sendable {
     /// How long a call that writes or reads a whole version (a COPY with its index builds, a
     /// read of the published rows) may take; shorter calls have 30 seconds.
     var longestCall: Duration = .seconds(330)
+    /// The runner epoch a publish must still hold (``RunnerLease``), when servers share the database.
+    var epoch: Int64?
 
     /// What the attempt published.
     struct Outcome: Sendable {
@@ -137,7 +139,7 @@ struct Recompute: Sendable {
         }
         do {
             replaced = try await withTimeout(.seconds(30), "publishing version \(version.id)") {
-                try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows)
+                try await store.publish(view: view, id: version.id, table: version.table, cut: cut, rows: rows, epoch: epoch)
             }
             if faults.publishAnswerLost(view.name) { throw BatchError(.unavailable, "injected: the answer to the publish's COMMIT was lost") }
         } catch {

@@ -52,6 +52,50 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
         entries.withLock { $0.merge(loaded) { _, stored in stored } }
     }
 
+    /// What ``reload()`` found changed in the store.
+    public struct Changes: Sendable {
+        /// Entries that are new.
+        public var added: [Entry] = []
+        /// Entries whose definition changed (as stored now).
+        public var changed: [Entry] = []
+        /// Names of entries deleted.
+        public var removed: [String] = []
+
+        /// Whether nothing changed.
+        public var isEmpty: Bool { added.isEmpty && changed.isEmpty && removed.isEmpty }
+    }
+
+    /// Makes the catalog equal to its store, which other servers that share it may have changed:
+    /// new and changed entries are materialized, then taken. An entry that does not decode or
+    /// materialize is left as it was, and reported in the error after the others are taken.
+    public func reload() async throws -> Changes {
+        try await changes.withLock {
+            let stored = try await store.loadAll(kind: Entry.kind)
+            let current = entries.withLock { $0 }
+            var changes = Changes()
+            var failures: [String] = []
+            for (name, json) in stored.sorted(by: { $0.key < $1.key }) {
+                do {
+                    let entry = try JSONDecoder().decode(Entry.self, from: Data(json.utf8))
+                    guard entry != current[name] else { continue }
+                    try await materialize(entry)
+                    if current[name] == nil { changes.added.append(entry) } else { changes.changed.append(entry) }
+                } catch {
+                    failures.append("\(name): \(error)")
+                }
+            }
+            changes.removed = current.keys.filter { stored[$0] == nil }.sorted()
+            entries.withLock { entries in
+                for entry in changes.added + changes.changed { entries[entry.name] = entry }
+                for name in changes.removed { entries.removeValue(forKey: name) }
+            }
+            if !failures.isEmpty {
+                throw CatalogError(.invalidStored, "\(Entry.kind) that could not be taken from the store: \(failures.joined(separator: "; "))")
+            }
+            return changes
+        }
+    }
+
     /// The entry with this name.
     public subscript(name: String) -> Entry? { entries.withLock { $0[name] } }
 

@@ -5,6 +5,8 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         /// The definition store (PostgreSQL) did not answer in time.
         case unavailable = "database_unavailable"
+        /// A stored definition that another server wrote could not be decoded or materialized.
+        case invalidStored = "invalid_stored_definition"
     }
 
     /// What went wrong.

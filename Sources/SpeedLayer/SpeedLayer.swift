@@ -23,7 +23,10 @@ public final class SpeedLayer: Service, Sendable {
     private let configuration: SpeedLayerConfiguration
     private let logger: Logger
     private let telemetry: Telemetry
-    private let runtimes = Mutex<[String: ViewRuntime]>([:])
+    /// Each view's runtimes, oldest first: one, except while the view follows a cut another
+    /// server published (``follow(view:from:maxEventTimes:)``), when the runtime from the new cut
+    /// is computed beside the one that serves the version in use.
+    private let runtimes = Mutex<[String: [ViewRuntime]]>([:])
     private let commands: AsyncStream<Command>
     private let commandSink: AsyncStream<Command>.Continuation
 
@@ -56,10 +59,10 @@ public final class SpeedLayer: Service, Sendable {
             view: view, cut: start, maxEventTimes: maxEventTimes, delay: configuration.watermarkDelayMilliseconds,
             replayTarget: topic.endOffsets())
         let previous = runtimes.withLock { runtimes in
-            defer { runtimes[view.name] = runtime }
-            return runtimes[view.name]
+            defer { runtimes[view.name] = [runtime] }
+            return runtimes[view.name] ?? []
         }
-        previous?.stop()
+        for runtime in previous { runtime.stop() }
         commandSink.yield(.start(runtime))
         logger.info(
             "speed layer: view started", metadata: ["view": "\(view.name)", "replay_records": "\(runtime.consumedReplayTotal)"])
@@ -67,7 +70,7 @@ public final class SpeedLayer: Service, Sendable {
 
     /// Stops computing a view and drops its state.
     public func removeView(_ name: String) {
-        runtimes.withLock { $0.removeValue(forKey: name) }?.stop()
+        for runtime in runtimes.withLock({ $0.removeValue(forKey: name) }) ?? [] { runtime.stop() }
     }
 
     /// The names of the views being computed.
@@ -85,7 +88,7 @@ public final class SpeedLayer: Service, Sendable {
                     group.addTask { await self.reportReplay(runtime) }
                 }
             }
-            for runtime in runtimes.withLock({ Array($0.values) }) { runtime.stop() }
+            for runtime in runtimes.withLock({ $0.values.flatMap { $0 } }) { runtime.stop() }
             group.cancelAll()
         }
     }
@@ -146,7 +149,15 @@ public final class SpeedLayer: Service, Sendable {
                 partition.state.withLock { state in
                     // The segment of each record: the last whose cut is at or below its offset.
                     var segment = state.segments.count - 1
+                    let floor = state.segments[0].cut[p]
                     batch.forEachPayload { offset, eventTime, payload in
+                        guard offset >= floor else {
+                            // Below every segment: a job cut ahead of this consumer and published,
+                            // and the segment that would hold it was dropped. The version counts it;
+                            // only the lateness rule must still see it.
+                            _ = state.lateness.admit(eventTime)
+                            return
+                        }
                         while segment > 0 && state.segments[segment].cut[p] > offset { segment -= 1 }
                         while segment + 1 < state.segments.count && state.segments[segment + 1].cut[p] <= offset { segment += 1 }
                         let isLate = state.lateness.admit(eventTime)
@@ -217,7 +228,7 @@ public final class SpeedLayer: Service, Sendable {
         guard total > 0 else { return }
         while !runtime.caughtUp && !Task.isCancelled {
             try? await Task.sleep(for: .seconds(2))  // cancellation is checked next
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled, !runtime.isStopped else { return }
             logger.info(
                 "speed layer: replaying",
                 metadata: ["view": "\(runtime.view.name)", "consumed": "\(runtime.consumedSinceStart)", "total": "\(total)"])
@@ -247,7 +258,7 @@ public final class SpeedLayer: Service, Sendable {
     public func read<E: Error>(view name: String, atOrAfter cut: [Int64]? = nil, _ body: (borrowing EncodedState) throws(E) -> Void) throws(E)
         -> SpeedProgress?
     {
-        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
+        guard let runtime = serving(name, at: cut), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
         var offsets: [Int64] = []
         var partitionMaxima: [Int64?] = []
@@ -282,7 +293,7 @@ public final class SpeedLayer: Service, Sendable {
         view name: String, atOrAfter cut: [Int64]? = nil, parallelRows: Int = 65_536, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
-        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
+        guard let runtime = serving(name, at: cut), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
         typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?, ingestTime: Int64?)
         @Sendable func read(_ partition: PartitionRuntime) throws -> Read {
@@ -344,7 +355,7 @@ public final class SpeedLayer: Service, Sendable {
     /// below what a consumer has already taken; the cut is then that consumer's position, so that
     /// no record it consumed lies past the cut.
     public func openSegmentAtLogEnd(view name: String) throws -> [Int64] {
-        guard let runtime = runtimes.withLock({ $0[name] }), let topic = log.logTopic(runtime.view.stream.name) else {
+        guard let runtime = runtimes.withLock({ $0[name]?.last }), let topic = log.logTopic(runtime.view.stream.name) else {
             throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
         }
         return Self.withAllLocks(runtime.partitions) { states in
@@ -358,7 +369,7 @@ public final class SpeedLayer: Service, Sendable {
 
     /// Opens a new segment at `cut`. Every partition's consumer must not have passed the cut.
     public func openSegment(view name: String, at cut: [Int64]) throws {
-        guard let runtime = runtimes.withLock({ $0[name] }) else {
+        guard let runtime = runtimes.withLock({ $0[name]?.last }) else {
             throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
         }
         try Self.withAllLocks(runtime.partitions) { states throws(ViewError) in
@@ -371,14 +382,76 @@ public final class SpeedLayer: Service, Sendable {
         }
     }
 
-    /// Drops the segments wholly below `cut` (their records are all in a published batch version).
+    /// Drops the segments wholly below `cut` (their records are all in a published batch version),
+    /// and the runtimes that a runtime starting at or below `cut` replaces.
     public func dropSegments(view name: String, below cut: [Int64]) {
-        guard let runtime = runtimes.withLock({ $0[name] }) else { return }
-        for partition in runtime.partitions {
-            partition.state.withLock { state in
-                while state.segments.count > 1 && Self.isAtOrAfter(cut, state.segments[1].cut) { state.segments.removeFirst() }
+        let (replaced, kept) = runtimes.withLock { runtimes -> ([ViewRuntime], [ViewRuntime]) in
+            guard var generations = runtimes[name] else { return ([], []) }
+            var replaced: [ViewRuntime] = []
+            while generations.count > 1 && Self.isAtOrAfter(cut, generations[1].startCut) { replaced.append(generations.removeFirst()) }
+            runtimes[name] = generations
+            return (replaced, generations)
+        }
+        for runtime in replaced { runtime.stop() }
+        for runtime in kept {
+            for partition in runtime.partitions {
+                partition.state.withLock { state in
+                    while state.segments.count > 1 && Self.isAtOrAfter(cut, state.segments[1].cut) { state.segments.removeFirst() }
+                }
             }
         }
+    }
+
+    /// Computes a view from a cut that another server published, beside the runtime in use, and
+    /// returns once it has consumed up to the log's end as it was at the start (see
+    /// ``SpeedSegments/follow(view:from:maxEventTimes:)``). Queries pinned to that cut read it
+    /// from then on; ``dropSegments(view:below:)`` with the cut stops the runtime it replaces.
+    /// - Throws: ``ViewError`` when the view is not running or was replaced meanwhile, or a
+    ///   consumer failed; `CancellationError` when cancelled.
+    public func follow(view name: String, from cut: [Int64], maxEventTimes: [Int64?]?) async throws {
+        guard let newest = runtimes.withLock({ $0[name]?.last }), let topic = log.logTopic(newest.view.stream.name) else {
+            throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
+        }
+        var runtime = newest
+        if newest.startCut != cut {
+            runtime = ViewRuntime(
+                view: newest.view, cut: cut, maxEventTimes: maxEventTimes, delay: configuration.watermarkDelayMilliseconds,
+                replayTarget: topic.endOffsets())
+            let added = runtimes.withLock { runtimes -> Bool in
+                guard let last = runtimes[name]?.last, last === newest else { return false }
+                runtimes[name]!.append(runtime)
+                return true
+            }
+            guard added else { throw ViewError(.unknownView, "view \"\(name)\" was replaced while it followed a cut") }
+            commandSink.yield(.start(runtime))
+            logger.info(
+                "speed layer: following a published cut", metadata: ["view": "\(name)", "replay_records": "\(runtime.consumedReplayTotal)"])
+        }
+        while !runtime.caughtUp {
+            try Task.checkCancellation()
+            if runtime.isStopped { throw ViewError(.unknownView, "view \"\(name)\" was stopped while it followed a cut") }
+            if let failure = runtime.partitions.lazy.compactMap({ $0.state.withLock { $0.failure } }).first {
+                throw ViewError(.unknownView, "view \"\(name)\" could not follow a cut: \(failure)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// The runtime that serves queries pinned to `cut` (the latest starting at or below it), or
+    /// the oldest when no version is pinned.
+    private func serving(_ name: String, at cut: [Int64]?) -> ViewRuntime? {
+        runtimes.withLock { runtimes in
+            guard let generations = runtimes[name] else { return nil }
+            guard let cut else { return generations.first }
+            return generations.last { Self.isAtOrAfter(cut, $0.startCut) } ?? generations.first
+        }
+    }
+
+    /// The runtime a view's status describes: the newest that has caught up, else the oldest.
+    private var described: [ViewRuntime] {
+        runtimes.withLock { runtimes in
+            runtimes.values.compactMap { generations in generations.last(where: \.caughtUp) ?? generations.first }
+        }.sorted { $0.view.name < $1.view.name }
     }
 
     private static func withAllLocks<T: Sendable, E: Error>(
@@ -405,7 +478,7 @@ public final class SpeedLayer: Service, Sendable {
 
     /// Progress of every view.
     public func status() -> [SpeedViewStatus] {
-        let all = runtimes.withLock { $0.values.sorted { $0.view.name < $1.view.name } }
+        let all = described
         return all.map { runtime in
             var offsets: [Int64] = []
             var rows = 0
@@ -433,7 +506,7 @@ public final class SpeedLayer: Service, Sendable {
     /// Where each partition of each running view stands, for monitoring: what it consumed, when
     /// the last record it consumed arrived, and how many late records it counted.
     public func partitionProgress() -> [ViewProgress] {
-        let all = runtimes.withLock { $0.values.sorted { $0.view.name < $1.view.name } }
+        let all = described
         return all.compactMap { runtime in
             guard let topic = log.logTopic(runtime.view.stream.name) else { return nil }
             let partitions = runtime.partitions.map { partition in
@@ -453,7 +526,7 @@ public final class SpeedLayer: Service, Sendable {
     }
 
     /// Whether every view has replayed up to the log end seen when it started.
-    public var isCaughtUp: Bool { runtimes.withLock { Array($0.values) }.allSatisfy(\.caughtUp) }
+    public var isCaughtUp: Bool { described.allSatisfy(\.caughtUp) }
 }
 
 extension ViewRuntime {

@@ -35,6 +35,9 @@ final class ViewRuntime: Sendable {
         waiter?.resume()
     }
 
+    /// Whether ``stop()`` was called.
+    var isStopped: Bool { stopSignal.withLock { $0.stopped } }
+
     /// Returns once ``stop()`` is called or the task is cancelled.
     func waitUntilStopped() async {
         await withTaskCancellationHandler {

@@ -275,15 +275,19 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         public var heartbeatAgeSeconds: Double
         /// Whether it is the server that answered.
         public var current: Bool
+        /// Whether it is the batch runner (the one server that runs jobs, elected when several
+        /// share the database).
+        public var runner: Bool
 
         enum CodingKeys: String, CodingKey {
-            case id, address, pid, current
+            case id, address, pid, current, runner
             case dataDir = "data_dir"
             case heartbeatAgeSeconds = "heartbeat_age_seconds"
         }
 
         /// Creates an entry.
-        public init(id: String, address: String, pid: Int, dataDir: String, heartbeatAgeSeconds: Double, current: Bool) {
+        public init(id: String, address: String, pid: Int, dataDir: String, heartbeatAgeSeconds: Double, current: Bool, runner: Bool = false) {
+            self.runner = runner
             self.id = id
             self.address = address
             self.pid = pid

@@ -56,6 +56,15 @@ public final class AccessControl: Sendable {
         return token
     }
 
+    /// Takes the tokens that other servers sharing the database made or revoked.
+    func reload() async throws {
+        let changes = try await catalog.reload()
+        guard !changes.isEmpty else { return }
+        reindex()
+        logger.info(
+            "tokens changed by another server", metadata: ["added": "\(changes.added.count)", "revoked": "\(changes.removed.count)"])
+    }
+
     private func reindex() {
         let all = catalog.all
         byID.withLock { index in index = Dictionary(all.map { ($0.id, ($0, $0.digestBytes)) }, uniquingKeysWith: { first, _ in first }) }

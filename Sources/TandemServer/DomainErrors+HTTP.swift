@@ -35,13 +35,13 @@ extension BatchError: HTTPMappedError {
         switch code {
         case .jobRunning: .conflict
         case .unknownView, .unknownJob: .notFound
-        case .unavailable, .anotherInstance: .serviceUnavailable
+        case .unavailable, .anotherInstance, .notRunner: .serviceUnavailable
         }
     }
     public var errorCode: String { code.rawValue }
     public var errorMessage: String { message }
     public var errorDetails: [APIError.Detail] { [] }
-    public var retryAfterSeconds: Int? { code == .unavailable || code == .anotherInstance ? 5 : nil }
+    public var retryAfterSeconds: Int? { code == .jobRunning || code == .unknownView || code == .unknownJob ? nil : 5 }
 }
 
 /// What the Kafka cluster answered when a stream's topic was created or checked.

@@ -173,7 +173,8 @@ public final class Monitor: Service, Sendable {
             let instances = try? await withDeadline(.seconds(1), timeoutError: { CancellationError() }) { try await batch.instances() }
             status.instances = instances?.map {
                 StatusResponse.Instance(
-                    id: $0.id, address: $0.address, pid: Int($0.pid), dataDir: $0.dataDirectory, heartbeatAgeSeconds: $0.age, current: $0.current)
+                    id: $0.id, address: $0.address, pid: Int($0.pid), dataDir: $0.dataDirectory, heartbeatAgeSeconds: $0.age, current: $0.current,
+                    runner: $0.runner)
             }
         }
         return status

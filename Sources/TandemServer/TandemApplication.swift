@@ -280,7 +280,7 @@ public enum TandemApplication {
         batchConfiguration.instance = InstanceIdentity(
             id: try instanceID(dataDirectory: configuration.dataDirectory),
             address: "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)",
-            dataDirectory: configuration.dataDirectory)
+            dataDirectory: configuration.dataDirectory, shared: embeddedLog == nil)
         var databaseDefinitions: PostgresDefinitionStore?
         var mirroredDefinitions: MirroredDefinitionStore?
         if let databaseURL {
@@ -317,13 +317,18 @@ public enum TandemApplication {
         let monitor = Monitor(
             catalog: catalog, log: log, speed: speed, views: views, metrics: metrics, thresholds: configuration.alerts, logger: logger)
         services.append(monitor)
+        let access = AccessControl(
+            store: definitions, enabled: configuration.authEnabled, anonymousPaths: configuration.metricsPublic ? ["/metrics"] : [],
+            logger: logger)
+        if let batch, embeddedLog == nil {
+            // Servers on Kafka share the database: each follows the definitions the others make.
+            services.append(CatalogFollower(streams: catalog, views: views, access: access, batch: batch, logger: logger))
+        }
         return Components(
             log: log, embeddedLog: embeddedLog, dataLock: dataLock, catalog: catalog, ingestor: ingestor, speed: speed, batch: batch, views: views,
             definitions: definitions,
             databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services,
-            access: AccessControl(
-                store: definitions, enabled: configuration.authEnabled, anonymousPaths: configuration.metricsPublic ? ["/metrics"] : [],
-                logger: logger),
+            access: access,
             metrics: metrics, monitor: monitor)
     }
 }

@@ -19,6 +19,8 @@ public final class ViewService: Sendable {
     /// The running views, shared with the batch layer.
     let registry: ViewRegistry
     private let failed = Mutex<[String: String]>([:])
+    /// Set once ``startAll()`` has run: the catalogs are loaded and the stored views started.
+    private let started = Atomic<Bool>(false)
     private let logger: Logger
 
     init(catalog: ViewCatalog, streams: StreamCatalog, speed: SpeedLayer, batch: BatchLayer?, registry: ViewRegistry, logger: Logger) {
@@ -58,7 +60,12 @@ public final class ViewService: Sendable {
                 logger.error("view failed to start; the server runs without it", metadata: ["view": "\(view.name)", "error": "\(error)"])
             }
         }
+        started.store(true, ordering: .releasing)
     }
+
+    /// Whether the stored views have been started (``startAll()``): until then, nothing else
+    /// may start or stop views.
+    var isStarted: Bool { started.load(ordering: .acquiring) }
 
     /// Restarts a view's speed state from its published cut (after the publication changed
     /// under it, as when the database is attached after a start without it).
@@ -117,6 +124,34 @@ public final class ViewService: Sendable {
         await batch?.forget(view: name)
         logger.info("view deleted", metadata: ["view": "\(name)"])
         return true
+    }
+
+    /// Takes the views that other servers sharing the database defined or deleted: a new one
+    /// starts from its published cut (its first job is the defining server's to queue), a
+    /// deleted one stops (its versions were dropped by the server that deleted it), and a
+    /// changed one starts again.
+    func follow(_ changes: ViewCatalog.Changes) {
+        for name in changes.removed + changes.changed.map(\.name) {
+            registry.remove(name)
+            speed.removeView(name)
+            failed.withLock { _ = $0.removeValue(forKey: name) }
+            if changes.removed.contains(name) {
+                batch?.forgetLocally(view: name)
+                logger.info("view deleted by another server", metadata: ["view": "\(name)"])
+            }
+        }
+        for view in changes.added + changes.changed {
+            do {
+                let compiledView = try compile(view)
+                try start(compiledView)
+                registry.add(compiledView)
+                batch?.warm(view: view.name)
+                logger.info("view defined by another server", metadata: ["view": "\(view.name)", "stream": "\(view.stream)"])
+            } catch {
+                failed.withLock { $0[view.name] = "\(error)" }
+                logger.error("a view defined by another server failed to start", metadata: ["view": "\(view.name)", "error": "\(error)"])
+            }
+        }
     }
 
     /// The running, compiled view with this name.

@@ -87,7 +87,7 @@ struct Status: AsyncParsableCommand {
             for instance in instances {
                 lines.append(
                     "  \(pad(instance.address, 28))pid \(pad(instance.pid, 9))\(pad(instance.dataDir, 36))heartbeat \(seconds(instance.heartbeatAgeSeconds)) ago"
-                        + (instance.current ? " (this one)" : ""))
+                        + (instance.runner ? " batch runner" : "") + (instance.current ? " (this one)" : ""))
             }
         }
         return lines.joined(separator: "\n")

@@ -2,6 +2,8 @@ import BatchLayer
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Kafka
+import KafkaLog
 import TandemAPI
 import TandemServer
 import TandemTestSupport
@@ -27,6 +29,7 @@ import Testing
             #expect(status.instances?.first?.dataDir == first.path)
             #expect(status.instances?.first?.current == true)
             #expect(status.instances?.first?.pid == Int(getpid()))
+            #expect(status.instances?.first?.runner == true, "the database's only server runs its jobs")
             let error = await #expect(throws: (any Error).self) {
                 try await withApp(directory: second, database: database) { _ in }
             }
@@ -44,6 +47,34 @@ import Testing
         try database.execute("INSERT INTO tandem_instances (id, address, pid, data_dir) VALUES ('\(id)', 'http://gone:1', 1, '\(first.path)')")
         try await withApp(directory: first, database: database) { client async throws in
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+        }
+    }
+
+    /// Servers on Kafka share a database with each other (``ClusterTests``), never with a server
+    /// whose log is its own.
+    @Test func aServerOnKafkaRefusesADatabaseThatAServerWithItsOwnLogUses() async throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        defer {
+            first.remove()
+            second.remove()
+        }
+        let database = try TestDatabase.create()
+        let kafka = try TestKafka.current()
+        let prefix = TestKafka.uniqueTopic("registry") + "."
+        try await withApp(directory: first, database: database) { client async throws in
+            #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
+            let error = await #expect(throws: (any Error).self) {
+                try await withApp(
+                    directory: second, database: database,
+                    configure: { configuration in
+                        configuration.logBackend = .kafka(
+                            KafkaLog.Configuration(
+                                client: KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, replicationFactor: 1), topicPrefix: prefix))
+                    }
+                ) { _ in }
+            }
+            #expect("\(error.map { "\($0)" } ?? "")".contains("another Tandem server uses this database"), "\(String(describing: error))")
         }
     }
 }

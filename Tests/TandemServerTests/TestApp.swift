@@ -44,7 +44,7 @@ func withApp<Value: Sendable>(
     configuration.authEnabled = false
     configure(&configuration)
     var logger = Logger(label: "test")
-    logger.logLevel = .warning
+    logger.logLevel = ProcessInfo.processInfo.environment["TANDEM_TEST_LOG"] == "info" ? .info : .warning
     let (app, components) = try TandemApplication.build(
         configuration: configuration, logger: logger, logFileSystem: logFileSystem, batchFaults: batchFaults)
     defer { components.embeddedLog?.close() }

@@ -1,0 +1,235 @@
+import Foundation
+import Kafka
+import NIOHTTP1
+import TandemAPI
+import TandemTestSupport
+import Testing
+
+/// Three real `tandem serve` processes on one Kafka-protocol broker and one PostgreSQL, as the
+/// README's deployment section runs them. Events are posted, jobs queued and queries sent to
+/// random servers; servers are SIGKILLed and started again at random, and the batch runner is
+/// killed while a job runs. Every answer is compared with a brute-force recomputation of the
+/// acknowledged events that the answering server's speed layer had consumed (its provenance).
+///
+/// CI runs a short version; `TANDEM_CLUSTER_ROUNDS=60 scripts/test.sh --filter ClusterTests` a
+/// long one.
+@Suite(.serialized, .timeLimit(.minutes(10))) struct ClusterTests {
+    static func config(bootstrap: String, prefix: String) -> String {
+        """
+        server: {host: 127.0.0.1, port: 0}
+        ingest: {max_event_future: none}
+        batch: {retry_delay: 50ms}
+        log: {backend: kafka}
+        kafka: {bootstrap_servers: "\(bootstrap)", topic_prefix: "\(prefix)", replication_factor: 1}
+        streams:
+          - name: pageviews
+            partitions: 4
+            time_field: ts
+            key_field: user_id
+            fields:
+              ts: {type: timestamp, required: true}
+              url: {type: string, required: true}
+              user_id: {type: string}
+              latency_ms: {type: double}
+              n: {type: int}
+        """
+    }
+
+    /// One server of the cluster: its directory and, while it runs, its process.
+    final class Node: @unchecked Sendable {
+        // @unchecked: used by the one test task.
+        let directory: TemporaryDirectory
+        let database: String
+        var server: ServerProcess?
+        var runs = 0
+
+        init(directory: TemporaryDirectory, database: String) {
+            self.directory = directory
+            self.database = database
+        }
+
+        var client: HTTPTestClient { HTTPTestClient(baseURL: server!.baseURL) }
+
+        func start() async throws {
+            runs += 1
+            server = try await ServerProcess.start(in: directory, run: runs, database: database)
+        }
+
+        func kill() {
+            server?.kill()
+            server = nil
+        }
+    }
+
+    /// The pid of the batch runner, as the servers' status lists them.
+    static func runnerPID(_ client: HTTPTestClient) async throws -> Int? {
+        let (status, body) = try await client.send(.GET, "/v1/status")
+        guard status == 200 else { return nil }
+        let answer = try JSONDecoder().decode(StatusResponse.self, from: Data(body.utf8))
+        return answer.instances?.first { $0.runner && $0.heartbeatAgeSeconds < 10 }?.pid
+    }
+
+    @Test func threeServersAnswerExactlyThroughKillsRestartsAndRunnerFailover() async throws {
+        let rounds = ProcessInfo.processInfo.environment["TANDEM_CLUSTER_ROUNDS"].flatMap { Int($0) } ?? 16
+        let kafka = try TestKafka.current()
+        let database = try TestDatabase.create()
+        let prefix = TestKafka.uniqueTopic("cluster") + "."
+        var nodes: [Node] = []
+        for index in 0..<3 {
+            let directory = try TemporaryDirectory(prefix: "tandem-cluster-\(index)")
+            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix).write(
+                toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+            nodes.append(Node(directory: directory, database: database.url))
+        }
+        var keep = false
+        defer {
+            for node in nodes {
+                node.kill()
+                // The servers' logs stay for a failed run.
+                if keep { print("cluster test: server logs kept in \(node.directory.path)") } else { node.directory.remove() }
+            }
+        }
+        for node in nodes { try await node.start() }
+
+        // A view defined on one server reaches the others.
+        let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
+        #expect(created == 201, "\(createdBody)")
+        for node in nodes[1...] {
+            var status = 0
+            for _ in 0..<200 where status != 200 {
+                status = try await node.client.send(.GET, "/v1/views/exact").status
+                if status != 200 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(status == 200, "the view defined on another server never reached this one")
+        }
+
+        var random = SplitMix64(seed: ProcessInfo.processInfo.environment["TANDEM_CLUSTER_SEED"].flatMap { UInt64($0) } ?? 1129)
+        var placed: [ExactnessTests.Placed] = []
+        var queries = 0, mismatches = 0, batchAnswers = 0, jobs = 0, kills = 0, runnerKills = 0
+        for round in 1...rounds {
+            let live = nodes.filter { $0.server != nil }
+            // Post a few requests of random events to random servers.
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                let node = live.randomElement(using: &random)!
+                var events = TestEvent.random(count: Int.random(in: 1...200, using: &random), seed: random.next())
+                for index in events.indices where events[index].user == nil { events[index].user = "u\(index % 17)" }
+                let (status, body) = try await node.client.send(
+                    .POST, "/v1/streams/pageviews/events", body: events.map(\.json).joined(separator: "\n"), contentType: "application/x-ndjson")
+                #expect(status == 200, "\(body)")
+                guard status == 200 else { continue }
+                let partitions = try JSONDecoder().decode(IngestResponse.self, from: Data(body.utf8)).partitions.values
+                var next = partitions.mapValues { Int($0.first) }
+                for event in events {
+                    let partition = KafkaPartitioner.partition(of: Array(event.user!.utf8), partitions: 4)
+                    placed.append(ExactnessTests.Placed(event: event, partition: partition, offset: next[partition]!))
+                    next[partition]! += 1
+                }
+            }
+            // Maybe queue a job, on any server: the runner runs it.
+            if Bool.random(using: &random) {
+                let mode = Bool.random(using: &random) ? "full" : "incremental"
+                let (status, body) = try await live.randomElement(using: &random)!.client.send(
+                    .POST, "/v1/jobs", body: #"{"view":"exact","mode":"\#(mode)"}"#)
+                #expect(status == 202 || status == 409, "\(body)")
+                if status == 202 { jobs += 1 }
+            }
+            // Query random servers, over random ranges and granularities.
+            for _ in 0..<Int.random(in: 2...5, using: &random) {
+                let node = live.randomElement(using: &random)!
+                let (request, from, to, granularity, urls) = ExactnessTests.randomQuery(using: &random)
+                let (status, body) = try await node.client.send(.POST, "/v1/query", body: request)
+                #expect(status == 200, "\(body)")
+                guard status == 200 else { continue }
+                let answer = try JSONDecoder().decode(QueryResponse.self, from: Data(body.utf8))
+                queries += 1
+                if answer.provenance.source == "batch+speed" { batchAnswers += 1 }
+                let check = try ExactnessTests.check(answer, placed: placed, from: from, to: to, granularity: granularity, urls: urls)
+                if let problem = check {
+                    mismatches += 1
+                    keep = true
+                    // A second opinion: the same question to every live server, this one again last.
+                    var opinions: [String] = []
+                    for other in live.filter({ $0 !== node }) + [node] {
+                        let (_, text) = try await other.client.send(.POST, "/v1/query", body: request)
+                        guard let again = try? JSONDecoder().decode(QueryResponse.self, from: Data(text.utf8)) else { continue }
+                        let verdict = try ExactnessTests.check(again, placed: placed, from: from, to: to, granularity: granularity, urls: urls)
+                        opinions.append(
+                            "server \(nodes.firstIndex { $0 === other }!) on version \(again.provenance.batchVersion.map(String.init) ?? "none"): \(verdict == nil ? "exact" : "wrong")"
+                        )
+                    }
+                    Issue.record(
+                        "mismatch in round \(round) on server \(nodes.firstIndex { $0 === node }!) run \(node.runs) for \(request): \(problem); provenance \(answer.provenance); asked again: \(opinions.joined(separator: ", "))"
+                    )
+                }
+            }
+            // Every few rounds a server dies; every other time it is the runner, while a job runs.
+            if round % 3 == 0 {
+                let victim: Node
+                if kills % 2 == 0, let pid = try await Self.runnerPID(live[0].client),
+                    let runner = live.first(where: { $0.server?.processIdentifier == Int32(pid) })
+                {
+                    let (status, _) = try await runner.client.send(.POST, "/v1/jobs", body: #"{"view":"exact","mode":"full"}"#)
+                    if status == 202 { jobs += 1 }
+                    try await Task.sleep(for: .milliseconds(Int.random(in: 0...150, using: &random)))
+                    victim = runner
+                    runnerKills += 1
+                } else {
+                    victim = live.randomElement(using: &random)!
+                }
+                victim.kill()
+                kills += 1
+                // Sometimes it comes back at once, sometimes after a round without it.
+                if Bool.random(using: &random) { try await victim.start() }
+            } else {
+                for node in nodes where node.server == nil { try await node.start() }
+            }
+        }
+        for node in nodes where node.server == nil { try await node.start() }
+
+        // The cluster still runs jobs after its runners died: a last full job, queued on one
+        // server, succeeds; then every server answers from that version, exactly.
+        let (status, body) = try await nodes[2].client.send(.POST, "/v1/jobs", body: #"{"view":"exact","mode":"full"}"#)
+        var jobID: String?
+        if status == 202 {
+            jobID = try JSONDecoder().decode(JobResponse.self, from: Data(body.utf8)).id
+        } else {
+            // One was queued or running already: wait for it, then queue the last one.
+            #expect(status == 409, "\(body)")
+            for _ in 0..<600 where jobID == nil {
+                try await Task.sleep(for: .milliseconds(100))
+                let (again, text) = try await nodes[2].client.send(.POST, "/v1/jobs", body: #"{"view":"exact","mode":"full"}"#)
+                if again == 202 { jobID = try JSONDecoder().decode(JobResponse.self, from: Data(text.utf8)).id }
+            }
+        }
+        let id = try #require(jobID)
+        var state = ""
+        for _ in 0..<1200 where state != "succeeded" && state != "failed" {
+            try await Task.sleep(for: .milliseconds(100))
+            let (_, text) = try await nodes[0].client.send(.GET, "/v1/jobs/\(id)")
+            state = (try? JSONDecoder().decode(JobResponse.self, from: Data(text.utf8)).state) ?? ""
+        }
+        #expect(state == "succeeded")
+        let version = try #require(Int64(try database.scalar("SELECT version_id FROM tandem_publications WHERE view = 'exact'")))
+        let request = #"{"view":"exact","from":"1763589600000","to":"1763625600000","granularity":"all","group_by":["url"]}"#
+        for node in nodes {
+            var answer: QueryResponse?
+            for _ in 0..<600 {
+                let (_, text) = try await node.client.send(.POST, "/v1/query", body: request)
+                answer = try JSONDecoder().decode(QueryResponse.self, from: Data(text.utf8))
+                if answer?.provenance.batchVersion == version && answer?.provenance.lagRecords == 0 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let last = try #require(answer)
+            #expect(last.provenance.batchVersion == version, "a server never served the last version")
+            #expect((0..<4).reduce(0) { $0 + (last.provenance.speedOffsets[$1] ?? 0) } == Int64(placed.count), "a server never caught up")
+            let problem = try ExactnessTests.check(last, placed: placed, from: 1_763_589_600_000, to: 1_763_625_600_000, granularity: nil, urls: nil)
+            #expect(problem == nil, "server \(nodes.firstIndex { $0 === node }!): \(problem ?? "")")
+        }
+        #expect(mismatches == 0)
+        #expect(runnerKills > 0 && jobs > 0 && queries > 0)
+        #expect(batchAnswers > 0, "no answer used a published batch version: the test proved nothing about merging")
+        print(
+            "cluster exactness: 3 servers, \(rounds) rounds, \(kills) kills (\(runnerKills) of the runner), \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
+        )
+    }
+}
