@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Kafka backend benchmark (bench/kafka/run.py): one tandem serve on the embedded log and on
 # Kafka (a Tansu broker from scripts/kafka.sh), alternating. Builds the release binary first.
-# Arguments go to run.py (--events N, --repeat N).
+# Arguments go to run.py (--events N, --repeat N). With --cluster first: bench/kafka/cluster.py, one
+# server against three sharing the broker and one PostgreSQL cluster (scripts/postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -15,4 +16,13 @@ source "$kafkadir/env"
 venv=.build-bench/venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/python" -c "import numpy" 2>/dev/null || "$venv/bin/pip" install -q numpy
-"$venv/bin/python" bench/kafka/run.py --tandem "$PWD/.build/release/tandem" "$@"
+if [ "${1:-}" = "--cluster" ]; then
+    shift
+    pgdir=$(scripts/postgres.sh start)
+    trap 'scripts/kafka.sh stop "$kafkadir"; scripts/postgres.sh stop "$pgdir"' EXIT
+    # shellcheck disable=SC1091
+    source "$pgdir/env"
+    "$venv/bin/python" bench/kafka/cluster.py --tandem "$PWD/.build/release/tandem" "$@"
+else
+    "$venv/bin/python" bench/kafka/run.py --tandem "$PWD/.build/release/tandem" "$@"
+fi

@@ -204,9 +204,10 @@ class Tandem:
         self.proc = None
         self.logpath = os.path.join(work, f"tandem-{name}.log")
 
-    def start(self, yaml_text=None):
+    def start(self, yaml_text=None, extra_args=()):
         """Starts `tandem serve`; `yaml_text`, when given, is its tandem.yaml (bench/kafka sets the
-        log backend with it)."""
+        log backend with it); `extra_args` go to `tandem serve` (bench/kafka/cluster.py gives the
+        servers one database with --postgres-url)."""
         if os.path.exists(self.dir):
             shutil.rmtree(self.dir)
         os.makedirs(self.dir)
@@ -217,7 +218,7 @@ class Tandem:
         # cwd = the data directory's parent, so that no other ./tandem.yaml is picked up.
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--data-dir", os.path.join(self.dir, "data"),
-             "--host", "127.0.0.1", "--port", str(self.port), "--no-auth"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--no-auth", *extra_args],
             cwd=self.dir, stdout=self.logfile, stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while time.time() < deadline:
