@@ -504,6 +504,17 @@ public final class BatchLayer: Service, Sendable {
         }
     }
 
+    /// Records the address this server is reached at (once it knows the port it bound), in the
+    /// registry row and in every heartbeat from now on.
+    public func advertise(_ address: String) async {
+        guard let registry else { return }
+        registry.address.withLock { $0 = address }
+        guard isAttached else { return }
+        do { try await Task { try await registry.beat() }.value } catch {
+            logger.warning("could not record this server's address", metadata: ["address": "\(address)", "error": "\(error)"])
+        }
+    }
+
     /// Whether this server runs the jobs: it is the database's only server, or the elected runner.
     public var isRunner: Bool {
         state.withLock { $0.role != .follower }

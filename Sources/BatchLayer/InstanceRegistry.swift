@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Who this server is, as it registers in PostgreSQL (`tandem_instances`).
 public struct InstanceIdentity: Sendable, Equatable {
@@ -34,10 +35,19 @@ public struct InstanceIdentity: Sendable, Equatable {
 /// the database) while another one's heartbeat is fresh, and a sharing server refuses while such
 /// a server's is; a server that stops deletes its row, and the row of one that crashed goes stale
 /// after ``staleAfter``.
-struct InstanceRegistry: Sendable {
+final class InstanceRegistry: Sendable {
     let client: PostgresClient
     let identity: InstanceIdentity
     let logger: Logger
+    /// Where this server is reached: the identity's, until the server knows the port it bound.
+    let address: Mutex<String>
+
+    init(client: PostgresClient, identity: InstanceIdentity, logger: Logger) {
+        self.client = client
+        self.identity = identity
+        self.logger = logger
+        self.address = Mutex(identity.address)
+    }
     /// How often the heartbeat is written.
     static let heartbeat: Duration = .seconds(3)
     /// A heartbeat older than this is a server that is gone.
@@ -47,6 +57,7 @@ struct InstanceRegistry: Sendable {
     /// - Throws: ``BatchError`` `another_instance` naming the other server.
     func register() async throws {
         let client = self.client, identity = self.identity, logger = self.logger
+        let address = self.address.withLock { $0 }
         let stale = Int((Self.staleAfter / .milliseconds(1)).rounded())
         try await client.withTransaction(logger: logger) { connection in
             // Two servers starting at once: one registers, then the other sees it.
@@ -67,7 +78,7 @@ struct InstanceRegistry: Sendable {
             try await connection.query(
                 """
                 INSERT INTO tandem_instances (id, address, pid, data_dir, shared)
-                VALUES (\(identity.id), \(identity.address), \(Int32(getpid())), \(identity.dataDirectory), \(identity.shared))
+                VALUES (\(identity.id), \(address), \(Int32(getpid())), \(identity.dataDirectory), \(identity.shared))
                 ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, pid = EXCLUDED.pid, data_dir = EXCLUDED.data_dir,
                   shared = EXCLUDED.shared, started_at = now(), heartbeat_at = now()
                 """, logger: logger)
@@ -107,9 +118,9 @@ struct InstanceRegistry: Sendable {
 
     /// Writes the heartbeat.
     func beat() async throws {
-        let client = self.client, id = identity.id, logger = self.logger
+        let client = self.client, id = identity.id, logger = self.logger, address = self.address.withLock { $0 }
         try await withTimeout(Self.heartbeat, "writing the instance heartbeat") {
-            try await client.query("UPDATE tandem_instances SET heartbeat_at = now() WHERE id = \(id)", logger: logger)
+            try await client.query("UPDATE tandem_instances SET heartbeat_at = now(), address = \(address) WHERE id = \(id)", logger: logger)
         }
     }
 

@@ -116,7 +116,14 @@ public enum TandemApplication {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "tandem",
                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)),
             services: components.services,
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                // The port bound, when it was 0, in the address the server registered.
+                if configuration.advertise == nil, configuration.port != port {
+                    await components.batch?.advertise(Self.address(configuration, port: port))
+                }
+                await onServerRunning(port)
+            },
             logger: logger
         )
         let configuredStreams = configuration.streams
@@ -224,6 +231,14 @@ public enum TandemApplication {
         }
     }
 
+    /// Where this server is reached, unless `server.advertise` says: its scheme, host and port,
+    /// with the machine's host name in place of an address that means every interface.
+    static func address(_ configuration: TandemConfiguration, port: Int) -> String {
+        let everywhere = ["0.0.0.0", "::", "[::]", ""].contains(configuration.host)
+        let host = everywhere ? ProcessInfo.processInfo.hostName : configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        return "\(configuration.tls == nil ? "http" : "https")://\(host):\(port)"
+    }
+
     /// This data directory's instance id (`DATA_DIR/instance-id`, made on first use): the same
     /// server after a restart, whatever its address.
     static func instanceID(dataDirectory: String) throws -> String {
@@ -279,7 +294,7 @@ public enum TandemApplication {
         batchConfiguration.watermarkDelayMilliseconds = configuration.speed.watermarkDelayMilliseconds
         batchConfiguration.instance = InstanceIdentity(
             id: try instanceID(dataDirectory: configuration.dataDirectory),
-            address: "\(configuration.tls == nil ? "http" : "https")://\(configuration.host):\(configuration.port)",
+            address: configuration.advertise ?? address(configuration, port: configuration.port),
             dataDirectory: configuration.dataDirectory, shared: embeddedLog == nil)
         var databaseDefinitions: PostgresDefinitionStore?
         var mirroredDefinitions: MirroredDefinitionStore?

@@ -38,6 +38,10 @@ public struct TandemConfiguration: Sendable, Equatable {
     public var host: String = "127.0.0.1"
     /// Port to listen on (0 picks a free one).
     public var port: Int = 8080
+    /// The URL other servers and clients reach this one at (`server.advertise`), as it registers
+    /// in the database; `nil`: `http(s)://HOST:PORT` with the port bound, and this machine's host
+    /// name when it listens on every address.
+    public var advertise: String?
     /// Where the log and the stream catalog live.
     public var dataDirectory: String = "data"
     /// Log storage settings (of the embedded log).
@@ -176,6 +180,7 @@ public struct TandemConfiguration: Sendable, Equatable {
         struct Server: Decodable {
             var host: String?
             var port: Int?
+            var advertise: String?
             var idle_timeout: String?
             var shutdown_timeout: String?
             var read_timeout: String?
@@ -269,6 +274,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             var max_attempts: Int?
             var retry_delay: String?
             var speed_state_row_limit: Int?
+            var retired_grace: String?
         }
         var postgres: Postgres?
         var batch: Batch?
@@ -314,6 +320,14 @@ public struct TandemConfiguration: Sendable, Equatable {
             }
             if let host = server?.host { configuration.host = host }
             if let port = server?.port { configuration.port = port }
+            if let advertise = server?.advertise {
+                guard let url = URL(string: advertise), ["http", "https"].contains(url.scheme ?? ""), url.host != nil,
+                    url.path.isEmpty || url.path == "/"
+                else {
+                    throw Error(description: "\(source): server.advertise must be a URL such as http://tandem-1.internal:8080, got \"\(advertise)\"")
+                }
+                configuration.advertise = advertise.hasSuffix("/") ? String(advertise.dropLast()) : advertise
+            }
             if let value = try duration(server?.idle_timeout, "server.idle_timeout") { configuration.server.idleTimeout = .milliseconds(value) }
             if let value = try duration(server?.shutdown_timeout, "server.shutdown_timeout") {
                 configuration.server.shutdownTimeout = .milliseconds(value)
@@ -486,6 +500,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             }
             if let attempts = batch?.max_attempts { configuration.batch.maxAttempts = max(1, attempts) }
             if let delay = try duration(batch?.retry_delay, "batch.retry_delay") { configuration.batch.retryDelay = .milliseconds(delay) }
+            if let grace = try duration(batch?.retired_grace, "batch.retired_grace") { configuration.batch.retiredGrace = .milliseconds(grace) }
             if let limit = batch?.speed_state_row_limit {
                 configuration.speed.stateRowLimit = limit > 0 ? limit : nil
             }

@@ -90,6 +90,15 @@ import Testing
             }
         }
         for node in nodes { try await node.start() }
+        // Each registered with the address it is reached at (the port it bound, not 0).
+        var addresses: Set<String> = []
+        for _ in 0..<100 {
+            let (_, text) = try await nodes[0].client.send(.GET, "/v1/status")
+            addresses = Set(try JSONDecoder().decode(StatusResponse.self, from: Data(text.utf8)).instances?.map(\.address) ?? [])
+            if addresses == Set(nodes.map { $0.server!.baseURL }) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(addresses == Set(nodes.map { $0.server!.baseURL }))
 
         // A view defined on one server reaches the others.
         let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)

@@ -1,3 +1,4 @@
+import BatchLayer
 import Foundation
 import Kafka
 import KafkaLog
@@ -41,6 +42,9 @@ import Testing
         ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", replication_factor: 0}", "kafka.replication_factor"),
         ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", replication_factor: 5000000000}", "kafka.replication_factor"),
         ("log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", request_timeout: 10ms}", "kafka.request_timeout"),
+        ("server: {advertise: \"tandem-1:8080\"}", "server.advertise"),
+        ("server: {advertise: \"http://tandem-1:8080/api\"}", "server.advertise"),
+        ("batch: {retired_grace: soon}", "batch.retired_grace"),
     ])
     func badSettingsAreRefusedNamingTheKey(yaml: String, named: String) {
         let error = #expect(throws: TandemConfiguration.Error.self) { try TandemConfiguration.parse(yaml: yaml) }
@@ -57,5 +61,23 @@ import Testing
         #expect(settings.topicPrefix == "tandem.")
         #expect(settings.deadLetterTopics)
         #expect(configuration.streams.map(\.name) == ["pageviews"])
+    }
+
+    /// What several servers sharing a database set: where each is reached, and how long replaced
+    /// version tables stay for the others; every deployed example of the cluster parses.
+    @Test func clusterSettingsAndExamplesAreRead() throws {
+        let configuration = try TandemConfiguration.parse(
+            yaml: "server: {advertise: \"https://tandem-1.internal:8443/\"}\nbatch: {retired_grace: 2m}")
+        #expect(configuration.advertise == "https://tandem-1.internal:8443")
+        #expect(configuration.batch.retiredGrace == .seconds(120))
+        for file in ["tandem-cluster.yaml", "tandem-compose.yaml"] {
+            let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../deploy/\(file)").path
+            let loaded = try TandemConfiguration.load(path: path)
+            guard case .kafka = loaded.logBackend else {
+                Issue.record("deploy/\(file) does not select the Kafka backend")
+                continue
+            }
+            #expect(loaded.views.map(\.name) == ["url_hourly"], "deploy/\(file)")
+        }
     }
 }
