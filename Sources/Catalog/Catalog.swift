@@ -122,6 +122,25 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
         }
     }
 
+    /// Creates an entry unless the store holds one of that name already (another server that
+    /// shares the store made it first): then the catalog takes the stored one instead.
+    /// - Returns: whether this call created it.
+    public func defineIfAbsent(_ entry: Entry) async throws -> Bool {
+        let created = try await changes.withLock {
+            guard self[entry.name] == nil else { return false }
+            try await materialize(entry)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let json = String(decoding: try encoder.encode(entry), as: UTF8.self)
+            guard try await store.saveIfAbsent(kind: Entry.kind, name: entry.name, json: json) else { return false }
+            entries.withLock { $0[entry.name] = entry }
+            logger.info("definition created", metadata: ["kind": "\(Entry.kind)", "name": "\(entry.name)"])
+            return true
+        }
+        if !created { _ = try await reload() }
+        return created
+    }
+
     /// Deletes an entry; `false` when there was none.
     public func remove(_ name: String) async throws -> Bool {
         try await changes.withLock {

@@ -70,6 +70,19 @@ public final class MirroredDefinitionStore: DefinitionStore {
         }
     }
 
+    public func saveIfAbsent(kind: String, name: String, json: String) async throws -> Bool {
+        guard isAttached else {
+            guard try await copy.loadAll(kind: kind)[name] == nil else { return false }
+            try await save(kind: kind, name: name, json: json)
+            return true
+        }
+        guard try await primary.saveIfAbsent(kind: kind, name: name, json: json) else { return false }
+        do { try await copy.save(kind: kind, name: name, json: json) } catch {
+            logger.warning("could not update the local copy of a definition", metadata: ["kind": "\(kind)", "name": "\(name)", "error": "\(error)"])
+        }
+        return true
+    }
+
     public func delete(kind: String, name: String) async throws {
         guard isAttached else {
             throw CatalogError(.unavailable, "PostgreSQL is not reachable: a definition can be deleted once it is back")

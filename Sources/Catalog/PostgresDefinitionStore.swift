@@ -37,6 +37,20 @@ public struct PostgresDefinitionStore: DefinitionStore {
         }
     }
 
+    public func saveIfAbsent(kind: String, name: String, json: String) async throws -> Bool {
+        let client = self.client, logger = self.logger
+        return try await Self.withTimeout("saving \(kind) \(name)") {
+            var stored = false
+            let rows = try await client.query(
+                """
+                INSERT INTO tandem_definitions (kind, name, definition) VALUES (\(kind), \(name), \(json))
+                ON CONFLICT (kind, name) DO NOTHING RETURNING name
+                """, logger: logger)
+            for try await _ in rows.decode(String.self) { stored = true }
+            return stored
+        }
+    }
+
     public func delete(kind: String, name: String) async throws {
         let client = self.client, logger = self.logger
         try await Self.withTimeout("deleting \(kind) \(name)") {

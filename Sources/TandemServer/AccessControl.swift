@@ -35,7 +35,8 @@ public final class AccessControl: Sendable {
     }
 
     /// Loads the tokens; with none and auth on, makes the admin token, writes it to
-    /// `DATA/admin.token` (readable by its owner only) and returns it, to be shown once.
+    /// `DATA/admin.token` (readable by its owner only) and returns it, to be shown once; `nil`
+    /// when tokens exist, or another server sharing the database made it at the same moment.
     func load(dataDirectory: String) async throws -> String? {
         try await catalog.load()
         reindex()
@@ -50,7 +51,13 @@ public final class AccessControl: Sendable {
         fsync(descriptor)
         close(descriptor)
         guard written == bytes.count else { throw APIError(.internalServerError, code: "internal", "cannot write \(path)") }
-        try await catalog.define(record)
+        // Servers sharing a database and starting together: the first to store it makes it.
+        guard try await catalog.defineIfAbsent(record) else {
+            unlink(path)
+            reindex()
+            logger.notice("another server sharing the database made the admin token; it printed it once")
+            return nil
+        }
         reindex()
         logger.notice("made the admin token; it is shown once and kept in the data directory", metadata: ["file": "\(path)"])
         return token

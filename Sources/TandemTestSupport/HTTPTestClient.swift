@@ -16,9 +16,9 @@ public struct HTTPTestClient: Sendable {
     /// Sends a request and returns the status code and body text.
     public func send(
         _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
-        timeout: TimeAmount = .seconds(30)
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
     ) async throws -> (status: Int, body: String) {
-        let (status, _, text) = try await exchange(method, path, body: body, contentType: contentType, timeout: timeout)
+        let (status, _, text) = try await exchange(method, path, body: body, contentType: contentType, headers: headers, timeout: timeout)
         return (status, text)
     }
 
@@ -26,10 +26,11 @@ public struct HTTPTestClient: Sendable {
     /// response's headers too.
     public func exchange(
         _ method: HTTPMethod, _ path: String, body: String? = nil, contentType: String = "application/json",
-        timeout: TimeAmount = .seconds(30)
+        headers: [(String, String)] = [], timeout: TimeAmount = .seconds(30)
     ) async throws -> (status: Int, headers: HTTPHeaders, body: String) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(string: body))

@@ -241,4 +241,48 @@ import Testing
             "cluster exactness: 3 servers, \(rounds) rounds, \(kills) kills (\(runnerKills) of the runner), \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
         )
     }
+
+    /// Servers with auth on, started at the same moment on an empty database: one makes the admin
+    /// token and prints it; the token works on every server.
+    @Test func serversStartingTogetherMakeOneAdminTokenThatWorksOnEach() async throws {
+        let kafka = try TestKafka.current()
+        let database = try TestDatabase.create()
+        let prefix = TestKafka.uniqueTopic("tokens") + "."
+        var directories: [TemporaryDirectory] = []
+        var servers: [ServerProcess] = []
+        defer {
+            for server in servers { server.kill() }
+            for directory in directories { directory.remove() }
+        }
+        for index in 0..<2 {
+            let directory = try TemporaryDirectory(prefix: "tandem-cluster-auth-\(index)")
+            directories.append(directory)
+            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix).write(
+                toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+        }
+        for directory in directories {
+            servers.append(
+                try ServerProcess(
+                    arguments: [
+                        "--config", directory.path + "/tandem.yaml", "--data-dir", directory.path + "/data", "--port", "0", "--postgres-url",
+                        database.url,
+                    ], outputPath: directory.path + "/server.log"))
+        }
+        for server in servers { try await server.waitUntilListening() }
+        let printed = servers.compactMap { server in
+            server.output.split(separator: "\n").first { $0.hasPrefix("tandem admin token") }.map { String($0.split(separator: " ").last!) }
+        }
+        #expect(printed.count == 1, "\(printed.count) servers printed an admin token")
+        let token = try #require(printed.first)
+        for server in servers {
+            let client = HTTPTestClient(baseURL: server.baseURL)
+            var status = 0
+            for _ in 0..<100 where status != 200 {
+                status = try await client.send(.GET, "/v1/status", headers: [("Authorization", "Bearer \(token)")]).status
+                if status != 200 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(status == 200, "the admin token does not work on \(server.baseURL)")
+            #expect(try await client.send(.GET, "/v1/status").status == 401)
+        }
+    }
 }
