@@ -179,7 +179,7 @@ public final class BatchLayer: Service, Sendable {
             // Servers that share the database leave this to the runner they elect.
             guard sole else { return (publications, [(view: String, mode: String)]()) }
             try await store.cleanUp(keeping: Set(publications.values.map(\.id)))
-            let interrupted = try await jobStore.failInterrupted()
+            let interrupted = try await jobStore.failInterrupted(.serverStopped)
             return (publications, interrupted)
         }
         var requeue: [String: JobMode] = [:]
@@ -562,7 +562,7 @@ public final class BatchLayer: Service, Sendable {
             let interrupted = try await withTimeout(.seconds(60), "taking over the jobs") {
                 let published = try await store.loadPublications()
                 try await store.cleanUp(keeping: local.union(published.values.map(\.id)))
-                return try await jobStore.failRunning()
+                return try await jobStore.failInterrupted(.runnerStopped)
             }
             // Queued in the database, and adopted below once the view runs here (at a start, the
             // election may come before the views have started).
@@ -588,6 +588,9 @@ public final class BatchLayer: Service, Sendable {
         let jobStore = self.jobStore
         let queued: [Job]
         do { queued = try await withTimeout(JobStore.deadline, "reading the queued jobs") { try await jobStore.queued() } } catch { return }
+        // Only jobs still queued can be orphans.
+        let ids = Set(queued.map(\.id))
+        state.withLock { $0.orphans = $0.orphans.filter { ids.contains($0.key) } }
         for var job in queued {
             guard views.compiledView(job.view) != nil else {
                 // A view defined on another server reaches this one within a second or two (and at

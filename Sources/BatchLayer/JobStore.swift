@@ -40,16 +40,22 @@ struct JobStore: Sendable {
         try await select("reading the queued jobs", "WHERE state = 'queued' ORDER BY id", PostgresBindings())
     }
 
-    /// Marks the jobs left running by a batch runner that is gone as failed (when this server is
-    /// elected): their views are queued again. Queued jobs stay queued, for the new runner.
+    /// Marks as failed the jobs a server left behind, to queue their views again: at the start
+    /// of the database's only server, those it left queued or running
+    /// (``Interruption/serverStopped``); when a server is elected batch runner, those the previous
+    /// runner left running (``Interruption/runnerStopped``; queued jobs stay, for the new runner).
     /// - Returns: the view and mode of each job interrupted.
-    func failRunning() async throws -> [(view: String, mode: String)] {
+    func failInterrupted(_ interruption: Interruption) async throws -> [(view: String, mode: String)] {
         let client = self.client, logger = self.logger
+        let (states, error) =
+            interruption == .serverStopped
+            ? (["queued", "running"], "interrupted: the server stopped (queued again at start)")
+            : (["running"], "interrupted: the batch runner stopped (queued again by the next one)")
         return try await withTimeout(Self.deadline, "marking the interrupted jobs") {
             let rows = try await client.query(
                 """
-                UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the batch runner stopped (queued again by the next one)', finished_at = now()
-                WHERE state = 'running' RETURNING view, mode
+                UPDATE tandem_jobs SET state = 'failed', error = \(error), finished_at = now()
+                WHERE state = ANY(\(states)) RETURNING view, mode
                 """, logger: logger)
             var interrupted: [(view: String, mode: String)] = []
             for try await (view, mode) in rows.decode((String, String).self) { interrupted.append((view, mode)) }
@@ -57,17 +63,10 @@ struct JobStore: Sendable {
         }
     }
 
-    /// Marks the jobs a stopped server left queued or running as failed (at start).
-    /// - Returns: the view and mode of each job interrupted, to queue again.
-    func failInterrupted() async throws -> [(view: String, mode: String)] {
-        let rows = try await client.query(
-            """
-            UPDATE tandem_jobs SET state = 'failed', error = 'interrupted: the server stopped (queued again at start)', finished_at = now()
-            WHERE state IN ('queued', 'running') RETURNING view, mode
-            """, logger: logger)
-        var interrupted: [(view: String, mode: String)] = []
-        for try await (view, mode) in rows.decode((String, String).self) { interrupted.append((view, mode)) }
-        return interrupted
+    /// Who left the jobs that ``failInterrupted(_:)`` fails.
+    enum Interruption {
+        case serverStopped
+        case runnerStopped
     }
 
     /// Records a job's state and progress.

@@ -113,9 +113,7 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
             let outcome: Outcome = existing == nil ? .created : stored == existing ? .unchanged : .updated
             guard outcome != .unchanged else { return (stored, outcome) }
             try await materialize(stored)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try await store.save(kind: Entry.kind, name: stored.name, json: String(decoding: try encoder.encode(stored), as: UTF8.self))
+            try await store.save(kind: Entry.kind, name: stored.name, json: try Self.json(stored))
             entries.withLock { $0[stored.name] = stored }
             logger.info("definition \(outcome == .created ? "created" : "updated")", metadata: ["kind": "\(Entry.kind)", "name": "\(stored.name)"])
             return (stored, outcome)
@@ -129,16 +127,20 @@ public final class Catalog<Entry: CatalogEntry>: Sendable {
         let created = try await changes.withLock {
             guard self[entry.name] == nil else { return false }
             try await materialize(entry)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            let json = String(decoding: try encoder.encode(entry), as: UTF8.self)
-            guard try await store.saveIfAbsent(kind: Entry.kind, name: entry.name, json: json) else { return false }
+            guard try await store.saveIfAbsent(kind: Entry.kind, name: entry.name, json: try Self.json(entry)) else { return false }
             entries.withLock { $0[entry.name] = entry }
             logger.info("definition created", metadata: ["kind": "\(Entry.kind)", "name": "\(entry.name)"])
             return true
         }
         if !created { _ = try await reload() }
         return created
+    }
+
+    /// An entry as the store keeps it.
+    private static func json(_ entry: Entry) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(entry), as: UTF8.self)
     }
 
     /// Deletes an entry; `false` when there was none.
