@@ -256,6 +256,7 @@ let package = Package(
         .testTarget(
             name: "SpeedLayerTests",
             dependencies: [
+                "TandemTestSupport",
                 "TandemAPI",
                 "SpeedLayer",
                 "Aggregation",

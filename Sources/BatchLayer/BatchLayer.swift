@@ -666,7 +666,10 @@ public final class BatchLayer: Service, Sendable {
                     saveLocal()
                     warm(view: view.name)
                     logger.info("serving the runner's new version", metadata: ["view": "\(view.name)", "version": "\(version.id)"])
-                    group.addTask { await self.retire(view: view.name, keeping: version.id, below: version.cut, replaced: nil) }
+                    group.addTask {
+                        await self.retire(
+                            view: view.name, keeping: version.id, below: version.cut, maxEventTimes: version.maxEventTimes, replaced: nil)
+                    }
                 }
             }
         }
@@ -781,12 +784,12 @@ public final class BatchLayer: Service, Sendable {
                 "view": "\(view.name)", "version": "\(published.id)", "mode": "\(outcome.mode.rawValue)", "rows": "\(outcome.rows)",
                 "records": "\(outcome.total)", "seconds": "\(ContinuousClock.now - started)", "phases": "\(outcome.phases)",
             ])
-        await retire(view: view.name, keeping: published.id, below: published.cut, replaced: outcome.replaced)
+        await retire(view: view.name, keeping: published.id, below: published.cut, maxEventTimes: published.maxEventTimes, replaced: outcome.replaced)
     }
 
     /// Once no query reads an older version (or the speed-only state), drops the speed segments
     /// below the new cut and the replaced version's table.
-    private func retire(view: String, keeping id: Int64, below cut: [Int64], replaced: Int64?) async {
+    private func retire(view: String, keeping id: Int64, below cut: [Int64], maxEventTimes: [Int64?]?, replaced: Int64?) async {
         let waitID = state.withLock { $0.publications.makeWaitID() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -796,7 +799,7 @@ public final class BatchLayer: Service, Sendable {
         } onCancel: {
             state.withLock { $0.publications.cancel(waitID) }?.resume()
         }
-        speed.dropSegments(view: view, below: cut)
+        speed.dropSegments(view: view, below: cut, maxEventTimes: maxEventTimes)
         guard let replaced else { return }
         // Servers sharing the database answer from it until they serve the new one.
         if lease != nil { retiredSink.yield(replaced) } else { await dropRetired(replaced) }

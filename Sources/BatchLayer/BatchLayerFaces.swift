@@ -14,10 +14,12 @@ public protocol SpeedSegments: Sendable {
     /// Opens a speed-layer segment at the log's current end and returns that cut.
     func openSegmentAtLogEnd(view: String) throws -> [Int64]
     /// Drops the speed-layer segments below a cut (their records are in a published version).
-    func dropSegments(view: String, below cut: [Int64])
+    /// - Parameter maxEventTimes: per partition, the largest event time below `cut`, as the
+    ///   version recorded it (`nil` when it did not).
+    func dropSegments(view: String, below cut: [Int64], maxEventTimes: [Int64?]?)
     /// Brings a view's speed state to a cut that another server published: computes the
     /// records from `cut` on beside the state in use (which keeps answering for the version
-    /// served until then), and returns once it has caught up with the log. ``dropSegments(view:below:)``
+    /// served until then), and returns once it has caught up with the log. ``dropSegments(view:below:maxEventTimes:)``
     /// with that cut then drops the state it replaces.
     /// - Parameter maxEventTimes: per partition, the largest event time below `cut`, as the
     ///   version recorded it.

@@ -4,6 +4,9 @@ import Synchronization
 /// One partition's share of a view in the speed layer: its consumer position and its state,
 /// split into segments by cut. Only the partition's consumer task writes it, one log batch at a
 /// time under the lock (never a lock per event); queries read it under the same lock.
+///
+/// A partition that this server does not own keeps its segments' cuts (so that it can be taken
+/// over from the first one) but no state, and has no consumer.
 final class PartitionRuntime: Sendable {
     struct Segment: Sendable {
         /// The cut this segment starts at: it holds this partition's records at offsets from
@@ -43,20 +46,38 @@ final class PartitionRuntime: Sendable {
         var lateBuckets: [Int64: Int64] = [:]
         /// Set when the consumer stopped on an error.
         var failure: String?
+        /// Whether this server owns the partition (computes it).
+        var owned = false
+        /// Where the log ended when this server took the partition: caught up once consumed.
+        var target: Int64 = 0
+        /// The running consumer's stop signal; a consumer whose signal is no longer this one
+        /// (the partition moved away, and maybe back) must not touch the state.
+        var consumer: StopSignal?
+
+        /// Empty segments at the same cuts, consumed from the first one, for a partition this
+        /// server takes (`owned`) or gives up.
+        mutating func reset(partition: Int, view: CompiledView, delay: Int64, maxEventTime: Int64??, owned: Bool, target: Int64) {
+            segments = segments.map { Segment(cut: $0.cut, view: view) }
+            position = segments[0].cut[partition]
+            lateness = Lateness(delay: delay, maxEventTime: maxEventTime ?? nil)
+            maximumUnknown = maxEventTime == nil && position > 0
+            undecodable = 0
+            late = 0
+            lastIngestTime = nil
+            lateBuckets = [:]
+            failure = nil
+            self.owned = owned
+            self.target = target
+        }
     }
 
     let partition: Int
     let state: Mutex<State>
 
-    /// A partition starting at `cut`, below which its largest event time is `maxEventTime`:
-    /// `.some(nil)` when it is known that no record there has one, `nil` when it is unknown (the
-    /// consumer then reads it from the log first).
-    init(partition: Int, cut: [Int64], view: CompiledView, delay: Int64, maxEventTime: Int64??) {
+    /// A partition starting at `cut`, not owned.
+    init(partition: Int, cut: [Int64], view: CompiledView, delay: Int64) {
         self.partition = partition
         self.state = Mutex(
-            State(
-                position: cut[partition], segments: [Segment(cut: cut, view: view)],
-                lateness: Lateness(delay: delay, maxEventTime: maxEventTime ?? nil),
-                maximumUnknown: maxEventTime == nil && cut[partition] > 0))
+            State(position: cut[partition], segments: [Segment(cut: cut, view: view)], lateness: Lateness(delay: delay), maximumUnknown: false))
     }
 }

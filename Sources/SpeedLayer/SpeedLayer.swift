@@ -16,7 +16,10 @@ import Telemetry
 /// whose cut range holds `o`, whatever its event time, so late events need no cut-off.
 public final class SpeedLayer: Service, Sendable {
     enum Command: Sendable {
+        /// A runtime was added: report its replay.
         case start(ViewRuntime)
+        /// A partition of a runtime is to be consumed until its signal stops.
+        case consume(ViewRuntime, PartitionRuntime, StopSignal)
     }
 
     private let log: any SharedLog
@@ -27,6 +30,8 @@ public final class SpeedLayer: Service, Sendable {
     /// server published (``follow(view:from:maxEventTimes:)``), when the runtime from the new cut
     /// is computed beside the one that serves the version in use.
     private let runtimes = Mutex<[String: [ViewRuntime]]>([:])
+    /// The partitions of each stream that this server computes (``own(_:)``); `nil`: all of them.
+    private let owned = Mutex<[String: Set<Int>]?>(nil)
     private let commands: AsyncStream<Command>
     private let commandSink: AsyncStream<Command>.Continuation
 
@@ -64,6 +69,7 @@ public final class SpeedLayer: Service, Sendable {
         }
         for runtime in previous { runtime.stop() }
         commandSink.yield(.start(runtime))
+        owned.withLock { owned in reconcile(runtime, owned) }
         logger.info(
             "speed layer: view started", metadata: ["view": "\(view.name)", "replay_records": "\(runtime.consumedReplayTotal)"])
     }
@@ -76,6 +82,52 @@ public final class SpeedLayer: Service, Sendable {
     /// The names of the views being computed.
     public var viewNames: [String] { runtimes.withLock { $0.keys.sorted() } }
 
+    // MARK: Ownership
+
+    /// Sets the partitions this server computes: per stream, the partitions it owns (a stream
+    /// left out: none), or `nil` for every partition of every stream (a server alone, the
+    /// default). A partition taken is computed from its view's first segment (the last
+    /// published cut), in that segment and every later one; a partition given up stops its
+    /// consumer and drops its state (its segments' cuts are kept).
+    public func own(_ partitions: [String: Set<Int>]?) {
+        owned.withLock { owned in
+            owned = partitions
+            for runtime in runtimes.withLock({ $0.values.flatMap { $0 } }) { reconcile(runtime, owned) }
+        }
+    }
+
+    /// The partitions of `stream` this server computes; `nil`: all of them.
+    public func ownedPartitions(of stream: String) -> Set<Int>? {
+        owned.withLock { owned in owned.map { $0[stream] ?? [] } }
+    }
+
+    /// Starts and stops `runtime`'s partition consumers to match `owned`. Called under the
+    /// ownership lock, so that two changes cannot interleave.
+    private func reconcile(_ runtime: ViewRuntime, _ owned: [String: Set<Int>]?) {
+        guard !runtime.isStopped, let topic = log.logTopic(runtime.view.stream.name) else { return }
+        let ends = topic.endOffsets()
+        let delay = configuration.watermarkDelayMilliseconds
+        for partition in runtime.partitions {
+            let p = partition.partition
+            let wanted = owned.map { $0[runtime.view.stream.name]?.contains(p) ?? false } ?? true
+            let first = partition.state.withLock { $0.segments[0].cut[p] }
+            let known = runtime.knownMaxEventTime(partition: p, below: first)
+            let (started, stopped) = partition.state.withLock { state -> (StopSignal?, StopSignal?) in
+                guard wanted != state.owned else { return (nil, nil) }
+                let previous = state.consumer
+                state.consumer = wanted ? StopSignal() : nil
+                // The first segment may have moved since `known` was read; then it is unknown.
+                let maximum: Int64?? = wanted ? (state.segments[0].cut[p] == first ? known : nil) : .some(nil)
+                state.reset(
+                    partition: p, view: runtime.view, delay: delay, maxEventTime: maximum, owned: wanted,
+                    target: ends.indices.contains(p) ? ends[p] : 0)
+                return (state.consumer, previous)
+            }
+            stopped?.stop()
+            if let started { commandSink.yield(.consume(runtime, partition, started)) }
+        }
+    }
+
     // MARK: Running
 
     /// Runs every view's consumers until graceful shutdown.
@@ -84,8 +136,9 @@ public final class SpeedLayer: Service, Sendable {
             for await command in commands.cancelOnGracefulShutdown() {
                 switch command {
                 case .start(let runtime):
-                    group.addTask { await self.consume(runtime) }
                     group.addTask { await self.reportReplay(runtime) }
+                case .consume(let runtime, let partition, let signal):
+                    group.addTask { await self.consume(runtime, partition, until: signal) }
                 }
             }
             for runtime in runtimes.withLock({ $0.values.flatMap { $0 } }) { runtime.stop() }
@@ -93,17 +146,17 @@ public final class SpeedLayer: Service, Sendable {
         }
     }
 
-    private func consume(_ runtime: ViewRuntime) async {
+    /// Consumes one partition of a runtime until `signal` stops (the view stopped, or the
+    /// partition moved away).
+    private func consume(_ runtime: ViewRuntime, _ partition: PartitionRuntime, until signal: StopSignal) async {
         await withDiscardingTaskGroup { group in
-            for partition in runtime.partitions {
-                group.addTask { await self.consume(runtime, partition) }
-            }
-            await runtime.waitUntilStopped()
+            group.addTask { await self.consume(runtime, partition, signal) }
+            await signal.wait()
             group.cancelAll()
         }
     }
 
-    private func consume(_ runtime: ViewRuntime, _ partition: PartitionRuntime) async {
+    private func consume(_ runtime: ViewRuntime, _ partition: PartitionRuntime, _ signal: StopSignal) async {
         // A private copy of the compiled view: consumers on different cores must not share the
         // arrays they touch per event, or reference counting alone makes them contend.
         let view: CompiledView
@@ -122,20 +175,25 @@ public final class SpeedLayer: Service, Sendable {
         }
         var scratch = view.makeDecodeScratch()
         let p = partition.partition
-        let start = partition.state.withLock { $0.position }
+        // Only the consumer that `signal` belongs to may write the state: a partition that moved
+        // away (and maybe back) has another one.
+        guard let start = partition.state.withLock({ $0.consumer === signal ? $0.position : nil }) else { return }
         if start > 0, let before = try? await topic.read(partition: p, from: start - 1, maxRecords: 1, maxBytes: 1 << 20).first {
             // The record below the starting cut: how fresh an answer is before anything new arrives.
-            partition.state.withLock { state in state.lastIngestTime = state.lastIngestTime ?? before.ingestTime }
+            partition.state.withLock { state in
+                if state.consumer === signal { state.lastIngestTime = state.lastIngestTime ?? before.ingestTime }
+            }
         }
         if partition.state.withLock({ $0.maximumUnknown }) {
             do {
                 let maximum = try await Self.maxEventTime(topic, partition: p, below: start)
                 partition.state.withLock { state in
+                    guard state.consumer === signal else { return }
                     state.lateness = Lateness(delay: state.lateness.delay, maxEventTime: maximum)
                     state.maximumUnknown = false
                 }
             } catch {
-                partition.state.withLock { $0.failure = "\(error)" }
+                if !signal.isStopped { partition.state.withLock { if $0.consumer === signal { $0.failure = "\(error)" } } }
                 logger.error("speed layer: consumer stopped", metadata: ["view": "\(view.name)", "partition": "\(p)", "error": "\(error)"])
                 return
             }
@@ -146,7 +204,8 @@ public final class SpeedLayer: Service, Sendable {
             for try await batch in try topic.tail(partition: p, from: start, maxRecords: configuration.batchRecords, maxBytes: 4 << 20) {
                 var undecodable: [(Int64, String)] = []
                 var late: Int64 = 0
-                partition.state.withLock { state in
+                let current = partition.state.withLock { state -> Bool in
+                    guard state.consumer === signal else { return false }
                     // The segment of each record: the last whose cut is at or below its offset.
                     var segment = state.segments.count - 1
                     let floor = state.segments[0].cut[p]
@@ -176,7 +235,9 @@ public final class SpeedLayer: Service, Sendable {
                     state.late += late
                     state.position = batch.nextOffset ?? state.position
                     state.lastIngestTime = batch.lastIngestTime ?? state.lastIngestTime
+                    return true
                 }
+                guard current else { return }
                 if late > 0 { lateCounter.increment(by: late) }
                 if !undecodable.isEmpty { poisonCounter.increment(by: undecodable.count) }
                 for (offset, error) in undecodable.prefix(5) {
@@ -186,7 +247,8 @@ public final class SpeedLayer: Service, Sendable {
                 }
             }
         } catch {
-            partition.state.withLock { $0.failure = "\(error)" }
+            guard !signal.isStopped else { return }
+            partition.state.withLock { if $0.consumer === signal { $0.failure = "\(error)" } }
             logger.error("speed layer: consumer stopped", metadata: ["view": "\(view.name)", "partition": "\(p)", "error": "\(error)"])
         }
     }
@@ -265,7 +327,9 @@ public final class SpeedLayer: Service, Sendable {
         var ingestTimes: [Int64?] = []
         for partition in runtime.partitions {
             try partition.state.withLock { (partitionState: inout PartitionRuntime.State) throws(E) in
-                for segment in partitionState.segments where Self.isAtOrAfter(segment.cut, floor) { try body(segment.state) }
+                for segment in partitionState.segments where segment.cut[partition.partition] >= floor[partition.partition] {
+                    try body(segment.state)
+                }
                 offsets.append(partitionState.position)
                 partitionMaxima.append(partitionState.maxEventTime)
                 ingestTimes.append(partitionState.lastIngestTime)
@@ -299,12 +363,17 @@ public final class SpeedLayer: Service, Sendable {
         @Sendable func read(_ partition: PartitionRuntime) throws -> Read {
             try partition.state.withLock { state in
                 var partial = initial
-                for segment in state.segments where Self.isAtOrAfter(segment.cut, floor) { try body(&partial, segment.state) }
+                for segment in state.segments where segment.cut[partition.partition] >= floor[partition.partition] {
+                    try body(&partial, segment.state)
+                }
                 return (partial, state.position, state.maxEventTime, state.lastIngestTime)
             }
         }
         let rows = runtime.partitions.reduce(0) { total, partition in
-            total + partition.state.withLock { state in state.segments.reduce(0) { Self.isAtOrAfter($1.cut, floor) ? $0 + $1.state.count : $0 } }
+            total
+                + partition.state.withLock { state in
+                    state.segments.reduce(0) { $1.cut[partition.partition] >= floor[partition.partition] ? $0 + $1.state.count : $0 }
+                }
         }
         var reads: [Read]
         if rows >= parallelRows && runtime.partitions.count > 1 {
@@ -383,8 +452,11 @@ public final class SpeedLayer: Service, Sendable {
     }
 
     /// Drops the segments wholly below `cut` (their records are all in a published batch version),
-    /// and the runtimes that a runtime starting at or below `cut` replaces.
-    public func dropSegments(view name: String, below cut: [Int64]) {
+    /// and the runtimes that a runtime starting at or below `cut` replaces. Each partition drops
+    /// by its own offset in the cut.
+    /// - Parameter maxEventTimes: per partition, the largest event time below `cut`, as the
+    ///   published version recorded it: a partition this server takes later starts from there.
+    public func dropSegments(view name: String, below cut: [Int64], maxEventTimes: [Int64?]? = nil) {
         let (replaced, kept) = runtimes.withLock { runtimes -> ([ViewRuntime], [ViewRuntime]) in
             guard var generations = runtimes[name] else { return ([], []) }
             var replaced: [ViewRuntime] = []
@@ -394,9 +466,11 @@ public final class SpeedLayer: Service, Sendable {
         }
         for runtime in replaced { runtime.stop() }
         for runtime in kept {
+            if let maxEventTimes, maxEventTimes.count == cut.count { runtime.baseline.withLock { $0 = (cut, maxEventTimes) } }
             for partition in runtime.partitions {
+                let p = partition.partition
                 partition.state.withLock { state in
-                    while state.segments.count > 1 && Self.isAtOrAfter(cut, state.segments[1].cut) { state.segments.removeFirst() }
+                    while state.segments.count > 1 && cut[p] >= state.segments[1].cut[p] { state.segments.removeFirst() }
                 }
             }
         }
@@ -405,7 +479,7 @@ public final class SpeedLayer: Service, Sendable {
     /// Computes a view from a cut that another server published, beside the runtime in use, and
     /// returns once it has consumed up to the log's end as it was at the start (see
     /// ``SpeedSegments/follow(view:from:maxEventTimes:)``). Queries pinned to that cut read it
-    /// from then on; ``dropSegments(view:below:)`` with the cut stops the runtime it replaces.
+    /// from then on; ``dropSegments(view:below:maxEventTimes:)`` with the cut stops the runtime it replaces.
     /// - Throws: ``ViewError`` when the view is not running or was replaced meanwhile, or a
     ///   consumer failed; `CancellationError` when cancelled.
     public func follow(view name: String, from cut: [Int64], maxEventTimes: [Int64?]?) async throws {
@@ -424,6 +498,7 @@ public final class SpeedLayer: Service, Sendable {
             }
             guard added else { throw ViewError(.unknownView, "view \"\(name)\" was replaced while it followed a cut") }
             commandSink.yield(.start(runtime))
+            owned.withLock { owned in reconcile(runtime, owned) }
             logger.info(
                 "speed layer: following a published cut", metadata: ["view": "\(name)", "replay_records": "\(runtime.consumedReplayTotal)"])
         }

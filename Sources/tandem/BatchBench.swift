@@ -141,7 +141,7 @@ private struct FixedViews: RunningViews {
 private struct NoSpeedLayer: SpeedSegments {
     let topic: Topic
     func openSegmentAtLogEnd(view: String) throws -> [Int64] { topic.endOffsets() }
-    func dropSegments(view: String, below cut: [Int64]) {}
+    func dropSegments(view: String, below cut: [Int64], maxEventTimes: [Int64?]?) {}
     func isOverRowLimit(view: String) -> Bool { false }
     /// No state to bring to a cut (the benchmark's batch layer is the database's only one).
     func follow(view: String, from cut: [Int64], maxEventTimes: [Int64?]?) async throws {}

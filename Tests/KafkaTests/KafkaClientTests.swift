@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import Synchronization
 import TandemTestSupport
 import Testing
 
@@ -143,6 +144,63 @@ import Testing
         let messages = try await read(topic, partition: 0, from: 13, count: 7)
         #expect(messages.map(\.offset) == Array(13..<20))
         #expect(messages.map { String(decoding: $0.value, as: UTF8.self) } == (13..<20).map { "\($0)" })
+    }
+
+    /// Waits until `member` owns exactly what `expected` says, or fails after 30 s.
+    func waitForAssignment(
+        _ member: KafkaGroupMembership, _ expected: @Sendable (Set<KafkaTopicPartition>) -> Bool, _ what: String
+    ) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !expected(member.assignment) {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("\(what): still \(member.assignment.sorted())")
+                throw CancellationError()
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    @Test func groupMembersDivideThePartitionsAndTakeBackThoseOfOneThatLeaves() async throws {
+        let admin = try KafkaAdmin(configuration: configuration, logger: logger)
+        let topics = [TestKafka.uniqueTopic(), TestKafka.uniqueTopic()]
+        try await admin.ensureTopic(topics[0], partitions: 4)
+        try await admin.ensureTopic(topics[1], partitions: 2)
+        let all = Set(topics.flatMap { topic in (0..<(topic == topics[0] ? 4 : 2)).map { KafkaTopicPartition(topic: topic, partition: $0) } })
+        let group = TestKafka.uniqueTopic("group")
+        let first = try KafkaGroupMembership(configuration: configuration, group: group, topics: [topics[0]], logger: logger)
+        let firstRun = Task { await first.run() }
+        defer { firstRun.cancel() }
+        let seen = Mutex<[Set<KafkaTopicPartition>]>([])
+        Task { for await change in first.changes { seen.withLock { $0.append(change) } } }
+        try await waitForAssignment(first, { $0.count == 4 && $0.allSatisfy { $0.topic == topics[0] } }, "the only member owns the first topic")
+        // A topic added to the subscription is divided too.
+        try first.subscribe(topics)
+        try await waitForAssignment(first, { $0 == all }, "the only member owns both topics")
+
+        let second = try KafkaGroupMembership(configuration: configuration, group: group, topics: topics, logger: logger)
+        let secondRun = Task { await second.run() }
+        try await waitForAssignment(
+            second, { [first] owned in !owned.isEmpty && owned.union(first.assignment) == all && owned.isDisjoint(with: first.assignment) },
+            "two members divide the partitions")
+        let kept = first.assignment
+        #expect(kept.count >= 2 && kept.count <= 4, "\(kept.sorted())")
+        // Nothing is consumed through the group: a message produced now reaches no member's queue
+        // (they are paused), and the assignment stays put.
+        var batch = KafkaOutgoingBatch()
+        for partition in 0..<4 { batch.append(value: Array("x".utf8), partition: partition) }
+        let outgoing = batch
+        _ = try await withProducer { try await $0.send(outgoing, to: topics[0]) }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(first.assignment == kept)
+
+        // The second leaves: every partition goes back to the first, and `changes` said so.
+        secondRun.cancel()
+        await secondRun.value
+        #expect(second.assignment.isEmpty)
+        try await waitForAssignment(first, { $0 == all }, "the remaining member owns everything again")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(seen.withLock { $0.last } == all)
+        #expect(seen.withLock { $0.count } >= 4)
     }
 
     @Test func anUnreachableClusterFailsTheSendWithAClearError() async throws {

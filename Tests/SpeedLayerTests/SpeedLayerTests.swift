@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import SpeedLayer
 import TandemAPI
+import TandemTestSupport
 import Testing
 
 /// The speed layer against a real event log: cut segments, watermarks, removal.
@@ -139,6 +140,84 @@ struct SpeedLayerTests {
             // The record at 0 ms on partition 1 is late against the version's largest event time.
             #expect(speed.partitionProgress().first?.partitions[1].lateRecords == 1)
             #expect(speed.status().first?.segments == 1)
+        }
+    }
+
+    /// Each partition's state at or after `cut`, once every partition `speed` computes has
+    /// consumed up to the log's end (bounded wait).
+    func partitionStates(_ speed: SpeedLayer, _ topic: Topic, atOrAfter cut: [Int64]? = nil) async throws -> [ViewState] {
+        for _ in 0..<2000 {
+            let owned = speed.ownedPartitions(of: topic.name)
+            let read = try #require(
+                try await speed.read(view: "by_page", atOrAfter: cut, into: ViewState()) { partial, segment in segment.merge(into: &partial) })
+            let ends = topic.endOffsets()
+            if ends.indices.allSatisfy({ owned?.contains($0) == false || read.progress.offsets[$0] == ends[$0] }) { return read.partials }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("the speed layer did not catch up")
+        return []
+    }
+
+    /// Partitions move to and from a server at random, between cuts and drops (published
+    /// largest event times known or not): each partition it owns holds exactly what a server
+    /// that always computed every partition holds, late records included, and the others hold
+    /// nothing.
+    @Test(arguments: [7, 8, 9]) func partitionsThatMoveHereAreComputedAsIfTheyNeverLeft(seed: UInt64) async throws {
+        try await withSpeedLayer(delay: 5_000) { log, _, reference in
+            var logger = Logger(label: "test")
+            logger.logLevel = .warning
+            let topic = try log.createTopic("clicks4", partitions: 4)
+            let stream = StreamDefinition(name: "clicks4", partitions: 4, fields: Self.stream.fields, timeField: "ts")
+            let definition = ViewDefinition(
+                name: "by_page", stream: "clicks4", dimensions: ["page"], bucketMilliseconds: 60_000, aggregates: [("n", AggregateSpec(.count))])
+            let view = try CompiledView(definition, stream: stream)
+            let divided = SpeedLayer(log: log, configuration: SpeedLayerConfiguration(watermarkDelayMilliseconds: 5_000), logger: logger)
+            let service = Task { try await divided.run() }
+            defer { service.cancel() }
+            divided.own(["clicks4": [0]])
+            try reference.addView(view)
+            try divided.addView(view)
+            var random = SplitMix64(seed: seed)
+            var clock: Int64 = 1_000_000
+            var cut: [Int64]?
+            for step in 0..<40 {
+                for _ in 0..<Int(random.next() % 4) {
+                    let partition = Int(random.next() % 4)
+                    clock += Int64(random.next() % 3_000)
+                    // Some events arrive up to 20 s late: behind the 5 s watermark delay.
+                    let times = (0..<Int(1 + random.next() % 6)).map { _ in clock - Int64(random.next() % 20_000) }
+                    _ = try await topic.append(Self.batch(times, page: "/p\(random.next() % 5)"), to: partition)
+                }
+                switch random.next() % 6 {
+                case 0, 1:
+                    let owned = Set((0..<4).filter { _ in random.next() % 2 == 0 })
+                    divided.own(["clicks4": owned])
+                case 2:
+                    // A job's cut, taken where both have consumed everything below it.
+                    let next = try reference.openSegmentAtLogEnd(view: "by_page")
+                    try divided.openSegment(view: "by_page", at: next)
+                    cut = next
+                case 3:
+                    // Its publication: both drop below it; the largest event times are sometimes known.
+                    guard let published = cut else { break }
+                    let maxima = reference.partitionProgress().first { $0.view == "by_page" && $0.stream == "clicks4" }
+                    let known = random.next() % 2 == 0 && topic.endOffsets() == published ? maxima?.partitions.map(\.maxEventTime) : nil
+                    reference.dropSegments(view: "by_page", below: published, maxEventTimes: known)
+                    divided.dropSegments(view: "by_page", below: published, maxEventTimes: known)
+                default: break
+                }
+                let owned = divided.ownedPartitions(of: "clicks4") ?? []
+                let expected = try await partitionStates(reference, topic, atOrAfter: cut)
+                let actual = try await partitionStates(divided, topic, atOrAfter: cut)
+                for partition in 0..<4 {
+                    if owned.contains(partition) {
+                        #expect(actual[partition] == expected[partition], "step \(step), partition \(partition)")
+                    } else {
+                        #expect(actual[partition].rows.isEmpty, "step \(step), partition \(partition) is not owned")
+                    }
+                }
+            }
+            #expect(divided.status().first?.caughtUp == true)
         }
     }
 
