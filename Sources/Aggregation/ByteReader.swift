@@ -1,44 +1,55 @@
 import Events
 
-/// Reads the binary encodings of aggregate states.
-struct ByteReader {
+/// Reads the binary encodings of aggregate states, group keys and rows.
+public struct ByteReader {
     let bytes: [UInt8]
     var position = 0
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    /// Bytes that do not decode.
+    public struct Failure: Error, CustomStringConvertible {
+        /// What is wrong.
+        public var description: String
+        /// Describes a failure.
+        public init(description: String) { self.description = description }
     }
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    /// A reader at the start of `bytes`.
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    var atEnd: Bool { position >= bytes.count }
+    /// Whether every byte was read.
+    public var atEnd: Bool { position >= bytes.count }
 
-    mutating func byte() throws -> UInt8 {
+    /// One byte.
+    public mutating func byte() throws -> UInt8 {
         guard position < bytes.count else { throw Failure(description: "truncated state") }
         defer { position += 1 }
         return bytes[position]
     }
 
-    mutating func varint() throws -> UInt64 {
+    /// An unsigned LEB128 integer.
+    public mutating func varint() throws -> UInt64 {
         let value = bytes.withUnsafeBytes { Varint.read($0, at: &position) }
         guard let value else { throw Failure(description: "truncated varint") }
         return value
     }
 
-    mutating func signed() throws -> Int64 {
+    /// A zigzag LEB128 integer.
+    public mutating func signed() throws -> Int64 {
         let value = bytes.withUnsafeBytes { Varint.readSigned($0, at: &position) }
         guard let value else { throw Failure(description: "truncated varint") }
         return value
     }
 
-    mutating func double() throws -> Double {
+    /// A little-endian IEEE double.
+    public mutating func double() throws -> Double {
         guard bytes.count - position >= 8 else { throw Failure(description: "truncated double") }
         let bits = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: position, as: UInt64.self)) }
         position += 8
         return Double(bitPattern: bits)
     }
 
-    mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
+    /// The next `count` bytes.
+    public mutating func take(_ count: Int) throws -> ArraySlice<UInt8> {
         // `count <= remaining`, not `position + count <= bytes.count`: a forged length near
         // Int.max must not overflow the sum (found by fuzzing).
         guard count >= 0, count <= bytes.count - position else { throw Failure(description: "truncated bytes") }

@@ -18,6 +18,10 @@ public struct ViewError: Error, Sendable, Equatable, CustomStringConvertible {
         /// The published batch version an exact answer needs cannot be read (PostgreSQL is
         /// unreachable and the version is not in the serving cache).
         case batchUnavailable = "batch_unavailable"
+        /// A partition's speed state lives on another server (partitions are divided among the
+        /// servers on one Kafka cluster) that could not give it in time: it is unreachable, or
+        /// the partition is moving between servers.
+        case partitionUnavailable = "partition_unavailable"
         case viewConflict = "view_conflict"
         case tooManyViews = "too_many_views"
     }

@@ -115,6 +115,10 @@ public final class BatchLayer: Service, Sendable {
     /// them; a shutdown first leaves them retired, for the next runner's election to drop).
     private let retiredTables: AsyncStream<Int64>
     private let retiredSink: AsyncStream<Int64>.Continuation
+    /// Versions of another server that this one now serves: ``run()`` retires the speed state
+    /// of the older one once no query reads it.
+    private let adopted: AsyncStream<(String, PublishedVersion)>
+    private let adoptedSink: AsyncStream<(String, PublishedVersion)>.Continuation
     /// Asks ``run()`` to reattach (see ``attachWhenReachable(_:)``).
     private let attachQueue: AsyncStream<@Sendable () async throws -> Void>
     private let attachSink: AsyncStream<@Sendable () async throws -> Void>.Continuation
@@ -145,6 +149,7 @@ public final class BatchLayer: Service, Sendable {
         (queue, queueSink) = AsyncStream.makeStream(of: Int64.self)
         (warmQueue, warmSink) = AsyncStream.makeStream(of: String.self)
         (retiredTables, retiredSink) = AsyncStream.makeStream(of: Int64.self)
+        (adopted, adoptedSink) = AsyncStream.makeStream(of: (String, PublishedVersion).self)
     }
 
     /// The canonical JSON of a view definition, stored with each version so that a version of a
@@ -465,6 +470,16 @@ public final class BatchLayer: Service, Sendable {
                 group.addTask { await self.campaign() }
                 group.addTask { await self.followPublications() }
                 group.addTask {
+                    await withDiscardingTaskGroup { retires in
+                        for await (view, version) in self.adopted {
+                            retires.addTask {
+                                await self.retire(
+                                    view: view, keeping: version.id, below: version.cut, maxEventTimes: version.maxEventTimes, replaced: nil)
+                            }
+                        }
+                    }
+                }
+                group.addTask {
                     await withDiscardingTaskGroup { drops in
                         for await id in self.retiredTables {
                             drops.addTask {
@@ -559,10 +574,16 @@ public final class BatchLayer: Service, Sendable {
         let store = self.store, jobStore = self.jobStore
         let local = Set(state.withLock { $0.publications.publications.values.map(\.id) })
         do {
-            let interrupted = try await withTimeout(.seconds(60), "taking over the jobs") {
+            let (interrupted, published) = try await withTimeout(.seconds(60), "taking over the jobs") {
                 let published = try await store.loadPublications()
                 try await store.cleanUp(keeping: local.union(published.values.map(\.id)))
-                return try await jobStore.failInterrupted(.runnerStopped)
+                return (try await jobStore.failInterrupted(.runnerStopped), published)
+            }
+            // The last runner's newest versions, which this server may not have followed yet:
+            // the next jobs build on them, and queries read them.
+            for view in views.compiledViews {
+                guard let version = published[view.name] else { continue }
+                await adopt(version, of: view, as: .runner(epoch: epoch))
             }
             // Queued in the database, and adopted below once the view runs here (at a start, the
             // election may come before the views have started).
@@ -628,51 +649,54 @@ public final class BatchLayer: Service, Sendable {
     private func followPublications() async {
         let store = self.store
         var lastFailure: String?
-        await withDiscardingTaskGroup { group in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(1))
-                guard isAttached, !isRunner, !Task.isCancelled else { continue }
-                let stored: [String: PublishedVersion]
-                do {
-                    stored = try await Task { try await withTimeout(.seconds(5), "reading the publications") { try await store.loadPublications() } }
-                        .value
-                    lastFailure = nil
-                } catch {
-                    let failure = Self.describe(error)
-                    if failure != lastFailure { logger.warning("could not read the runner's publications", metadata: ["error": "\(failure)"]) }
-                    lastFailure = failure
-                    continue
-                }
-                for view in views.compiledViews {
-                    guard let version = stored[view.name], !isRunner else { continue }
-                    let current = state.withLock { state in
-                        (id: state.publications.publications[view.name]?.id, definition: state.canonical(view.definition))
-                    }
-                    guard version.id > current.id ?? 0, version.definition == current.definition else { continue }
-                    do {
-                        try await speed.follow(view: view.name, from: version.cut, maxEventTimes: version.maxEventTimes)
-                    } catch {
-                        logger.warning(
-                            "could not bring the speed state to a new publication's cut", metadata: ["view": "\(view.name)", "error": "\(error)"])
-                        continue
-                    }
-                    // Elected meanwhile, this server may have published a newer version itself.
-                    let installed = state.withLock { state -> Bool in
-                        guard state.role == .follower, version.id > state.publications.publications[view.name]?.id ?? 0 else { return false }
-                        state.publications.publish(version)
-                        return true
-                    }
-                    guard installed else { continue }
-                    saveLocal()
-                    warm(view: view.name)
-                    logger.info("serving the runner's new version", metadata: ["view": "\(view.name)", "version": "\(version.id)"])
-                    group.addTask {
-                        await self.retire(
-                            view: view.name, keeping: version.id, below: version.cut, maxEventTimes: version.maxEventTimes, replaced: nil)
-                    }
-                }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            guard isAttached, !isRunner, !Task.isCancelled else { continue }
+            let stored: [String: PublishedVersion]
+            do {
+                stored = try await Task { try await withTimeout(.seconds(5), "reading the publications") { try await store.loadPublications() } }
+                    .value
+                lastFailure = nil
+            } catch {
+                let failure = Self.describe(error)
+                if failure != lastFailure { logger.warning("could not read the runner's publications", metadata: ["error": "\(failure)"]) }
+                lastFailure = failure
+                continue
+            }
+            for view in views.compiledViews {
+                guard let version = stored[view.name], !isRunner else { continue }
+                await adopt(version, of: view, as: .follower)
             }
         }
+    }
+
+    /// Serves `version`, published by another server (the runner, or the runner before this one),
+    /// if it is newer than the one served and of the same definition: first brings the speed
+    /// state to its cut (``SpeedSegments/follow(view:from:maxEventTimes:)``), which answers keep
+    /// using the version served meanwhile, then serves it (as long as this server still has
+    /// `role`), and retires the older one's speed state once no query reads it.
+    private func adopt(_ version: PublishedVersion, of view: CompiledView, as role: Role) async {
+        let current = state.withLock { state in
+            (id: state.publications.publications[view.name]?.id, definition: state.canonical(view.definition))
+        }
+        guard version.id > current.id ?? 0, version.definition == current.definition else { return }
+        do {
+            try await speed.follow(view: view.name, from: version.cut, maxEventTimes: version.maxEventTimes)
+        } catch {
+            logger.warning("could not bring the speed state to a new publication's cut", metadata: ["view": "\(view.name)", "error": "\(error)"])
+            return
+        }
+        // Elected or deposed meanwhile, this server may have published a newer version itself.
+        let installed = state.withLock { state -> Bool in
+            guard state.role == role, version.id > state.publications.publications[view.name]?.id ?? 0 else { return false }
+            state.publications.publish(version)
+            return true
+        }
+        guard installed else { return }
+        saveLocal()
+        warm(view: view.name)
+        logger.info("serving another server's newer version", metadata: ["view": "\(view.name)", "version": "\(version.id)"])
+        adoptedSink.yield((view.name, version))
     }
 
     /// Writes this server's heartbeat while the database is attached, until cancelled.

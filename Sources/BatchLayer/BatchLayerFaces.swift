@@ -11,8 +11,11 @@ public protocol RunningViews: Sendable {
 /// What the batch layer asks of the speed layer, which it never imports: cuts and segment drops.
 /// `TandemServer` conforms the speed layer.
 public protocol SpeedSegments: Sendable {
-    /// Opens a speed-layer segment at the log's current end and returns that cut.
-    func openSegmentAtLogEnd(view: String) throws -> [Int64]
+    /// Opens a speed-layer segment at the log's current end and returns that cut (with
+    /// partitions divided among servers, each owner opens its partitions' segments and reports
+    /// their offsets). No partition's offset is below `floor` (the published cut), even where
+    /// an owner has not consumed up to it yet.
+    func openSegmentAtLogEnd(view: String, atLeast floor: [Int64]?) async throws -> [Int64]
     /// Drops the speed-layer segments below a cut (their records are in a published version).
     /// - Parameter maxEventTimes: per partition, the largest event time below `cut`, as the
     ///   version recorded it (`nil` when it did not).

@@ -73,7 +73,7 @@ struct Recompute: Sendable {
     ) async throws -> Outcome {
         guard let topic = log.logTopic(view.stream.name) else { throw BatchError(.unknownView, "stream \(view.stream.name) has no log") }
         let mode: JobMode = asked == .incremental && previous?.countsLateRecords == true ? .incremental : .full
-        let cut = try speed.openSegmentAtLogEnd(view: view.name)
+        let cut = try await speed.openSegmentAtLogEnd(view: view.name, atLeast: previous?.cut)
         // With `durability: interval` the records below the cut may not be on disk yet: a version
         // must never count records that a power cut could take from the log.
         try await topic.syncAll()

@@ -21,11 +21,17 @@ public final class KafkaLog: SharedLog, Service, Sendable {
         public var deadLetterTopics: Bool
         /// How often every topic's offsets are asked of the brokers.
         public var offsetRefreshMilliseconds: Int
+        /// Whether the servers sharing the cluster (and a database) divide the partitions among
+        /// themselves, each computing the speed layer over its own (`kafka.divide_partitions`),
+        /// rather than each computing every partition.
+        public var dividePartitions: Bool
 
         /// Creates a configuration.
         public init(
-            client: KafkaConfiguration, topicPrefix: String = "tandem.", deadLetterTopics: Bool = false, offsetRefreshMilliseconds: Int = 1_000
+            client: KafkaConfiguration, topicPrefix: String = "tandem.", deadLetterTopics: Bool = false, offsetRefreshMilliseconds: Int = 1_000,
+            dividePartitions: Bool = false
         ) {
+            self.dividePartitions = dividePartitions
             self.client = client
             self.topicPrefix = topicPrefix
             self.deadLetterTopics = deadLetterTopics

@@ -37,8 +37,22 @@ public struct QueryEngine: Sendable {
     /// The published batch version is pinned for the whole query, so that a newer publication
     /// cannot drop the speed segments this answer needs: a query that starts on version v
     /// finishes on v's cut. The pin is released however the query ends, including a timeout.
+    ///
+    /// With partitions divided among servers, a partition that moves, or that was computed
+    /// again from a newer cut than the version pinned, fails one try with `partition_unavailable`:
+    /// the query is then tried again, on the newest version, until its deadline.
     public func run(_ query: QueryRequest) async throws(ViewError) -> QueryResult {
         let deadline = ContinuousClock.now + limits.timeout
+        while true {
+            do {
+                return try await run(query, deadline: deadline)
+            } catch  where error.code == .partitionUnavailable && ContinuousClock.now + .milliseconds(50) < deadline {
+                do { try await Task.sleep(for: .milliseconds(20)) } catch { throw RollupLimits.timedOut }
+            }
+        }
+    }
+
+    private func run(_ query: QueryRequest, deadline: ContinuousClock.Instant) async throws(ViewError) -> QueryResult {
         let rollupLimits = limits.rollup(deadline: deadline)
         guard let view = views.compiledView(query.view) else { throw ViewError(.unknownView, "view \"\(query.view)\" does not exist", field: "view") }
         let request = try query.rollup(for: view, limits: rollupLimits)
@@ -83,8 +97,15 @@ public struct QueryEngine: Sendable {
             // Sessions span both layers' buckets, and a version outside the cache is read from
             // its table: both roll up one merged state.
             let narrowing = view.narrowing(request.filter)
-            guard let snapshot = speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing)
-            else { throw notRunning }
+            let read: SpeedSnapshot?
+            do {
+                read = try await speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing)
+            } catch let error as ViewError {
+                throw error
+            } catch {
+                throw RollupLimits.timedOut  // cancelled
+            }
+            guard let snapshot = read else { throw notRunning }
             progress = snapshot.progress
             var state = snapshot.state
             source = "speed"
@@ -158,7 +179,8 @@ public struct QueryEngine: Sendable {
             provenance: Provenance(
                 batchVersion: missing == nil ? pinned?.id : nil, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
                 lagRecords: progress.lagRecords, source: source, watermark: progress.watermark, missing: missing,
-                freshnessMilliseconds: Self.freshness(progress, partial: missing != nil), lateRecords: lateRecords),
+                freshnessMilliseconds: Self.freshness(progress, partial: missing != nil), lateRecords: lateRecords,
+                speedSources: progress.sources),
             hasTime: hasTime, hasEnd: hasEnd)
     }
 

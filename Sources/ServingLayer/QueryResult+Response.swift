@@ -23,7 +23,8 @@ extension QueryResult {
                 watermark: provenance.watermark.map(Timestamp.format), complete: provenance.missing == nil,
                 missing: provenance.missing.map { missing in
                     .init(batchVersion: missing.batchVersion, belowCut: PartitionMap(missing.belowCut), reason: missing.reason)
-                }, freshnessMs: provenance.freshnessMilliseconds, lateRecords: provenance.lateRecords))
+                }, freshnessMs: provenance.freshnessMilliseconds, lateRecords: provenance.lateRecords,
+                speedSources: provenance.speedSources.isEmpty ? nil : PartitionMap(provenance.speedSources)))
     }
 
     static func jsonValue(_ value: FieldValue) -> JSONValue {

@@ -28,6 +28,9 @@ public struct Provenance: Sendable, Equatable {
     /// as `count` would count them (a record in two hopping windows counts in both); `nil` when
     /// the answer includes a version built before versions kept late counts.
     public var lateRecords: Int64?
+    /// Per partition, who computed its speed state when partitions are divided among servers:
+    /// `local`, or the owner's address; empty when this server computes every partition.
+    public var speedSources: [String] = []
 
     /// The part of the log a partial answer does not count: the published version's records,
     /// offsets `0..<cut` in each partition.
@@ -50,8 +53,9 @@ public struct Provenance: Sendable, Equatable {
     /// Creates provenance.
     public init(
         batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?,
-        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil, lateRecords: Int64? = nil
+        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil, lateRecords: Int64? = nil, speedSources: [String] = []
     ) {
+        self.speedSources = speedSources
         self.freshnessMilliseconds = freshnessMilliseconds
         self.lateRecords = lateRecords
         self.batchVersion = batchVersion
@@ -184,6 +188,17 @@ public struct QueryResult: Sendable {
         }
         output.append(contentsOf: #","source":"#.utf8)
         JSONText.appendString(provenance.source, to: &output)
+        if !provenance.speedSources.isEmpty {
+            output.append(contentsOf: #","speed_sources":{"#.utf8)
+            for (partition, source) in provenance.speedSources.enumerated() {
+                if partition > 0 { output.append(UInt8(ascii: ",")) }
+                output.append(UInt8(ascii: "\""))
+                JSONText.append(integer: Int64(partition), to: &output)
+                output.append(contentsOf: "\":".utf8)
+                JSONText.appendString(source, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
         output.append(contentsOf: #","watermark":"#.utf8)
         if let watermark = provenance.watermark {
             output.append(UInt8(ascii: "\""))

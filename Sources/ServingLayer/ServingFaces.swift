@@ -14,7 +14,9 @@ public protocol SpeedStateReading: Sendable {
     /// `[from, to)` and, with a `narrowing`, to the groups whose dimension holds one of its values
     /// (other rows may remain: the query's filter still applies); `nil` when the view is not
     /// running.
-    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) -> SpeedSnapshot?
+    /// - Throws: ``ViewError`` `partition_unavailable` when a partition's state lives on
+    ///   another server that cannot give it (partitions divided among servers).
+    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) async throws -> SpeedSnapshot?
     /// Folds each segment of a view at or after `cut`, in encoded form, into its partition's copy
     /// of `initial` (the partitions in parallel when they hold at least `parallelRows` rows), and
     /// says where the speed layer stood; `nil` when the view is not running.

@@ -54,6 +54,13 @@ final class PartitionRuntime: Sendable {
         /// (the partition moved away, and maybe back) must not touch the state.
         var consumer: StopSignal?
 
+        /// Whether a segment starts at `floor[partition]` (and none holds records below it that
+        /// a read from there would count): a read at or after `floor` is then exact.
+        func isAligned(_ partition: Int, at floor: [Int64]) -> Bool {
+            segments[0].cut[partition] == floor[partition]
+                || (segments[0].cut[partition] < floor[partition] && segments.contains { $0.cut[partition] == floor[partition] })
+        }
+
         /// Empty segments at the same cuts, consumed from the first one, for a partition this
         /// server takes (`owned`) or gives up.
         mutating func reset(partition: Int, view: CompiledView, delay: Int64, maxEventTime: Int64??, owned: Bool, target: Int64) {

@@ -82,6 +82,9 @@ public final class SpeedLayer: Service, Sendable {
     /// The names of the views being computed.
     public var viewNames: [String] { runtimes.withLock { $0.keys.sorted() } }
 
+    /// The compiled view computed under `name`, if any.
+    public func view(named name: String) -> CompiledView? { runtimes.withLock { $0[name]?.last?.view } }
+
     // MARK: Ownership
 
     /// Sets the partitions this server computes: per stream, the partitions it owns (a stream
@@ -325,6 +328,8 @@ public final class SpeedLayer: Service, Sendable {
         var offsets: [Int64] = []
         var partitionMaxima: [Int64?] = []
         var ingestTimes: [Int64?] = []
+        var owned: [Bool] = []
+        var aligned: [Bool] = []
         for partition in runtime.partitions {
             try partition.state.withLock { (partitionState: inout PartitionRuntime.State) throws(E) in
                 for segment in partitionState.segments where segment.cut[partition.partition] >= floor[partition.partition] {
@@ -333,9 +338,13 @@ public final class SpeedLayer: Service, Sendable {
                 offsets.append(partitionState.position)
                 partitionMaxima.append(partitionState.maxEventTime)
                 ingestTimes.append(partitionState.lastIngestTime)
+                owned.append(partitionState.owned)
+                aligned.append(partitionState.isAligned(partition.partition, at: floor))
             }
         }
-        return progress(cut: floor, offsets: offsets, maxima: partitionMaxima, ingestTimes: ingestTimes, topic: topic)
+        var progress = progress(cut: floor, offsets: offsets, maxima: partitionMaxima, ingestTimes: ingestTimes, topic: topic)
+        (progress.owned, progress.aligned) = (owned, aligned)
+        return progress
     }
 
     /// Where the speed layer stood after reading every partition: the offsets and largest event
@@ -344,7 +353,7 @@ public final class SpeedLayer: Service, Sendable {
         let logEnd = topic.endOffsets()
         return SpeedProgress(
             cut: cut, offsets: offsets, logEnd: logEnd, watermark: watermark(maxima: maxima, offsets: offsets, logEnd: logEnd),
-            lastIngestTimes: ingestTimes)
+            lastIngestTimes: ingestTimes, maxEventTimes: maxima)
     }
 
     /// Reads a view's segments at or after `cut` partition by partition: `body` folds each
@@ -359,14 +368,16 @@ public final class SpeedLayer: Service, Sendable {
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
         guard let runtime = serving(name, at: cut), let topic = log.logTopic(runtime.view.stream.name) else { return nil }
         let floor = cut ?? runtime.startCut
-        typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?, ingestTime: Int64?)
+        typealias Read = (partial: Partial, position: Int64, maxEventTime: Int64?, ingestTime: Int64?, owned: Bool, aligned: Bool)
         @Sendable func read(_ partition: PartitionRuntime) throws -> Read {
             try partition.state.withLock { state in
                 var partial = initial
                 for segment in state.segments where segment.cut[partition.partition] >= floor[partition.partition] {
                     try body(&partial, segment.state)
                 }
-                return (partial, state.position, state.maxEventTime, state.lastIngestTime)
+                return (
+                    partial, state.position, state.maxEventTime, state.lastIngestTime, state.owned, state.isAligned(partition.partition, at: floor)
+                )
             }
         }
         let rows = runtime.partitions.reduce(0) { total, partition in
@@ -387,16 +398,17 @@ public final class SpeedLayer: Service, Sendable {
             reads = try runtime.partitions.map(read)
         }
         // Closures, not key paths: a key path into a generic tuple is built at run time, per call.
-        let progress = progress(
+        var progress = progress(
             cut: floor, offsets: reads.map { $0.position }, maxima: reads.map { $0.maxEventTime }, ingestTimes: reads.map { $0.ingestTime },
             topic: topic)
+        (progress.owned, progress.aligned) = (reads.map { $0.owned }, reads.map { $0.aligned })
         return (reads.map { $0.partial }, progress)
     }
 
     /// The event-time watermark: the least, over partitions still behind the log end, of their
     /// largest event time minus the delay. A partition that is caught up (idle) does not hold it
     /// back; when all are, it is the largest over all.
-    func watermark(maxima: [Int64?], offsets: [Int64], logEnd: [Int64]) -> Int64? {
+    public func watermark(maxima: [Int64?], offsets: [Int64], logEnd: [Int64]) -> Int64? {
         let delay = configuration.watermarkDelayMilliseconds
         var behind: [Int64] = []
         var all: [Int64] = []
@@ -473,6 +485,8 @@ public final class SpeedLayer: Service, Sendable {
                     while state.segments.count > 1 && cut[p] >= state.segments[1].cut[p] { state.segments.removeFirst() }
                 }
             }
+            // Divided partitions: a partition cut elsewhere may lack a segment at the cut.
+            if owned.withLock({ $0 != nil }) { align(runtime, at: cut) }
         }
     }
 
@@ -509,6 +523,101 @@ public final class SpeedLayer: Service, Sendable {
                 throw ViewError(.unknownView, "view \"\(name)\" could not follow a cut: \(failure)")
             }
             try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Makes every partition of a view's newest runtime hold a segment starting at `cut`, ready
+    /// for queries pinned to a version with that cut: a partition whose segments were cut
+    /// elsewhere (partitions are divided, and it moved here after its owner reported the cut)
+    /// is computed again from the cut. Queries pinned to an older cut then find that partition
+    /// unavailable (``SpeedProgress/aligned``) and take the newer version.
+    /// - Parameter maxEventTimes: per partition, the largest event time below `cut`, as the
+    ///   version recorded it.
+    public func align(view name: String, at cut: [Int64], maxEventTimes: [Int64?]?) {
+        guard let runtime = runtimes.withLock({ $0[name]?.last }) else { return }
+        if let maxEventTimes, maxEventTimes.count == cut.count { runtime.baseline.withLock { $0 = (cut, maxEventTimes) } }
+        align(runtime, at: cut)
+    }
+
+    private func align(_ runtime: ViewRuntime, at cut: [Int64]) {
+        for partition in runtime.partitions where cut.indices.contains(partition.partition) {
+            let p = partition.partition
+            if !partition.state.withLock({ $0.isAligned(p, at: cut) }) { restart(partition, of: runtime, at: cut) }
+        }
+    }
+
+    /// Restarts one partition of a runtime from `cut`: its segments become one empty segment
+    /// there, and its consumer (if this server owns it) starts again from `cut[partition]`.
+    private func restart(_ partition: PartitionRuntime, of runtime: ViewRuntime, at cut: [Int64]) {
+        let p = partition.partition
+        let known = runtime.knownMaxEventTime(partition: p, below: cut[p])
+        let target = log.logTopic(runtime.view.stream.name)?.endOffsets()[p] ?? 0
+        let delay = configuration.watermarkDelayMilliseconds
+        let (started, stopped) = partition.state.withLock { state -> (StopSignal?, StopSignal?) in
+            guard !state.isAligned(p, at: cut) else { return (nil, nil) }
+            let previous = state.consumer
+            state.segments = [PartitionRuntime.Segment(cut: cut, view: runtime.view)]
+            state.consumer = state.owned ? StopSignal() : nil
+            state.reset(partition: p, view: runtime.view, delay: delay, maxEventTime: known, owned: state.owned, target: target)
+            return (state.consumer, previous)
+        }
+        stopped?.stop()
+        if let started {
+            logger.info(
+                "speed layer: partition computed again from a published cut", metadata: ["view": "\(runtime.view.name)", "partition": "\(p)"])
+            commandSink.yield(.consume(runtime, partition, started))
+        }
+    }
+
+    // MARK: Divided partitions
+
+    /// Opens a new segment in each of `partitions` that this server computes, at the offset its
+    /// consumer has reached or the log's end, whichever is larger (read under the partitions'
+    /// locks, so no record at or past it can land in an older segment), and returns those
+    /// offsets: this server's part of a cut that the batch runner assembles from every owner.
+    /// Partitions it does not compute are left out of the answer.
+    /// - Parameter floor: no offset is below it (the published cut, which a partition that
+    ///   moved here may not have reached yet).
+    public func openSegment(view name: String, partitions: Set<Int>, atLeast floor: [Int64]? = nil) throws -> [Int: Int64] {
+        guard let runtime = runtimes.withLock({ $0[name]?.last }), let topic = log.logTopic(runtime.view.stream.name) else {
+            throw ViewError(.unknownView, "view \"\(name)\" is not running in the speed layer")
+        }
+        return Self.withAllLocks(runtime.partitions) { states in
+            var cut = zip(topic.endOffsets(), states).map { max($0, $1.position) }
+            if let floor, floor.count == cut.count { cut = zip(cut, floor).map { max($0, $1) } }
+            var opened: [Int: Int64] = [:]
+            for p in partitions.sorted() where states.indices.contains(p) && states[p].owned {
+                if states[p].segments.last!.cut[p] != cut[p] { states[p].segments.append(PartitionRuntime.Segment(cut: cut, view: runtime.view)) }
+                opened[p] = cut[p]
+            }
+            return opened
+        }
+    }
+
+    /// The state of each of `partitions` at or after `cut`, for a server that does not compute
+    /// them (partitions divided among servers).
+    public func export(view name: String, partitions: [Int], atOrAfter cut: [Int64], from: Int64 = .min, to: Int64 = .max) -> [PartitionExport]? {
+        guard let runtime = serving(name, at: cut) else { return nil }
+        return partitions.map { p -> PartitionExport in
+            guard runtime.partitions.indices.contains(p), cut.indices.contains(p) else { return .notOwned }
+            return runtime.partitions[p].state.withLock { state -> PartitionExport in
+                guard state.owned else { return .notOwned }
+                guard state.isAligned(p, at: cut) else {
+                    return .cutUnavailable(firstSegment: state.segments[0].cut[p])
+                }
+                var merged = ViewState()
+                for segment in state.segments where segment.cut[p] >= cut[p] { segment.state.merge(into: &merged, from: from, to: to) }
+                return .state(merged, position: state.position, maxEventTime: state.maxEventTime, lastIngestTime: state.lastIngestTime)
+            }
+        }
+    }
+
+    /// Whether each of `partitions` that this server computes has consumed up to where the log
+    /// ended when it took the partition.
+    public func isCaughtUp(view name: String, partitions: [Int]) -> Bool {
+        guard let runtime = runtimes.withLock({ $0[name]?.last }) else { return true }
+        return partitions.allSatisfy { p in
+            !runtime.partitions.indices.contains(p) || runtime.partitions[p].state.withLock { !$0.owned || $0.position >= $0.target }
         }
     }
 

@@ -15,6 +15,16 @@ public struct SpeedProgress: Sendable {
     /// Per partition: when the log accepted the record just below ``offsets`` (epoch ms), or
     /// `nil` when that partition has none.
     public var lastIngestTimes: [Int64?] = []
+    /// Per partition: the largest event time consumed (`nil`: none).
+    public var maxEventTimes: [Int64?] = []
+    /// Per partition: who computed its state, when partitions are divided among servers (the
+    /// owner's address); empty when this server computes every partition.
+    public var sources: [String] = []
+    /// Per partition: whether this server computes it.
+    public var owned: [Bool] = []
+    /// Per partition: whether a segment starts at the cut's offset, so that what was read from
+    /// it is exact (a partition computed again from a newer cut is not, for an older one).
+    public var aligned: [Bool] = []
 
     /// Records in the log that the speed layer has not consumed yet.
     public var lagRecords: Int64 { zip(logEnd, offsets).reduce(0) { $0 + max($1.0 - $1.1, 0) } }

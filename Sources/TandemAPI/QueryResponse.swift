@@ -32,6 +32,9 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         /// as `count` would count them (a record in two hopping windows counts in both); `nil` when
         /// the answer includes a version built before versions kept late counts.
         public var lateRecords: Int64?
+        /// Per partition, who computed its speed state, when partitions are divided among the
+        /// servers on one Kafka cluster: `local`, or the owning server's address.
+        public var speedSources: PartitionMap<String>?
 
         /// The records a partial answer does not count: those of a published version that could
         /// not be read, offsets `0..<below_cut` in each partition.
@@ -65,14 +68,16 @@ public struct QueryResponse: Codable, Sendable, Equatable {
             case lagRecords = "lag_records"
             case freshnessMs = "freshness_ms"
             case lateRecords = "late_records"
+            case speedSources = "speed_sources"
         }
 
         /// Creates provenance.
         public init(
             batchVersion: Int64?, cut: PartitionMap<Int64>, speedOffsets: PartitionMap<Int64>, logEnd: PartitionMap<Int64>, lagRecords: Int64,
             source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil, freshnessMs: Int64? = nil,
-            lateRecords: Int64? = nil
+            lateRecords: Int64? = nil, speedSources: PartitionMap<String>? = nil
         ) {
+            self.speedSources = speedSources
             self.freshnessMs = freshnessMs
             self.lateRecords = lateRecords
             self.complete = complete

@@ -13,14 +13,14 @@ extension ViewError: HTTPMappedError {
         switch code {
         case .viewConflict, .tooManyViews: .conflict
         // A query that ran out of time is not the client's mistake: retry later or narrow it.
-        case .queryTimeout, .batchUnavailable: .serviceUnavailable
+        case .queryTimeout, .batchUnavailable, .partitionUnavailable: .serviceUnavailable
         default: .badRequest
         }
     }
     public var errorCode: String { code.rawValue }
     public var errorMessage: String { message }
     public var errorDetails: [APIError.Detail] { [APIError.Detail(field: field, code: code.rawValue, message: message)] }
-    public var retryAfterSeconds: Int? { code == .batchUnavailable ? 5 : nil }
+    public var retryAfterSeconds: Int? { code == .batchUnavailable || code == .partitionUnavailable ? 5 : nil }
 }
 
 extension SchemaError: HTTPMappedError {

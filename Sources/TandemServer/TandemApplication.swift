@@ -58,6 +58,11 @@ public enum TandemApplication {
         public var metrics: ServerMetrics
         /// Status, gauges and alerts.
         public var monitor: Monitor
+        /// The partitions divided among servers (`kafka.divide_partitions`), if so.
+        var divided: DividedPartitions?
+        /// The speed state as queries read it: the speed layer, or with divided partitions
+        /// the layer here and the owners' elsewhere.
+        var servingSpeed: any SpeedStateReading
     }
 
     /// Opens storage and builds the application.
@@ -100,7 +105,8 @@ public enum TandemApplication {
         ViewRoutes(service: components.views).register(on: router)
         JobRoutes(batch: components.batch, views: components.views).register(on: router)
         let views = components.views
-        let engine = QueryEngine(views: views.registry, speed: components.speed, batch: components.batch, limits: configuration.query)
+        if let divided = components.divided { InternalRoutes(partitions: divided).register(on: router) }
+        let engine = QueryEngine(views: views.registry, speed: components.servingSpeed, batch: components.batch, limits: configuration.query)
         QueryRoutes(engine: engine, telemetry: metrics.telemetry).register(on: router)
         OperationsRoutes(log: components.log, speed: components.speed, views: components.views, monitor: components.monitor)
             .register(on: router)
@@ -317,10 +323,22 @@ public enum TandemApplication {
         let speed = SpeedLayer(log: log, configuration: configuration.speed, telemetry: metrics.telemetry, logger: logger)
         let registry = ViewRegistry()
         var batch: BatchLayer?
+        var divided: DividedPartitions?
+        var servingSpeed: any SpeedStateReading = speed
+        var segments: any SpeedSegments = speed
+        if let client, case .kafka(let settings) = configuration.logBackend, settings.dividePartitions,
+            let instanceID = batchConfiguration.instance?.id
+        {
+            let partitions = try DividedPartitions(
+                kafka: settings, directory: PartitionDirectory(client: client, instance: instanceID, logger: logger),
+                instance: instanceID, speed: speed, streams: catalog, logger: logger)
+            let dividedSpeed = DividedSpeed(partitions: partitions, patience: configuration.query.timeout)
+            (divided, servingSpeed, segments) = (partitions, dividedSpeed, dividedSpeed)
+        }
         if let client {
             services.append(PostgresClientService(client: client))
             batch = BatchLayer(
-                client: client, log: log, views: registry, speed: speed, configuration: batchConfiguration,
+                client: client, log: log, views: registry, speed: segments, configuration: batchConfiguration,
                 stateDirectory: configuration.dataDirectory + "/batch", faults: batchFaults, telemetry: metrics.telemetry, logger: logger)
         }
         let views = ViewService(
@@ -329,6 +347,7 @@ public enum TandemApplication {
             registry: registry, logger: logger)
         services.append(speed)
         if let batch { services += [batch, Scheduler(batch: batch)] }
+        if let divided { services.append(divided) }
         let monitor = Monitor(
             catalog: catalog, log: log, speed: speed, views: views, metrics: metrics, thresholds: configuration.alerts, logger: logger)
         services.append(monitor)
@@ -344,6 +363,6 @@ public enum TandemApplication {
             definitions: definitions,
             databaseDefinitions: databaseDefinitions, mirroredDefinitions: mirroredDefinitions, services: services,
             access: access,
-            metrics: metrics, monitor: monitor)
+            metrics: metrics, monitor: monitor, divided: divided, servingSpeed: servingSpeed)
     }
 }

@@ -225,6 +225,7 @@ public struct TandemConfiguration: Sendable, Equatable {
             var topic_prefix: String?
             var replication_factor: Int?
             var dead_letter_topics: Bool?
+            var divide_partitions: Bool?
             var request_timeout: String?
             var properties: [String: ScalarText]?
         }
@@ -418,7 +419,9 @@ public struct TandemConfiguration: Sendable, Equatable {
                     client.requestTimeoutMilliseconds = Int(timeout)
                 }
                 configuration.logBackend = .kafka(
-                    KafkaLog.Configuration(client: client, topicPrefix: prefix, deadLetterTopics: kafka.dead_letter_topics ?? false))
+                    KafkaLog.Configuration(
+                        client: client, topicPrefix: prefix, deadLetterTopics: kafka.dead_letter_topics ?? false,
+                        dividePartitions: kafka.divide_partitions ?? false))
             case let other?:
                 throw Error(description: "\(source): log.backend must be embedded or kafka, got \"\(other)\"")
             }

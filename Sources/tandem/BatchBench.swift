@@ -140,7 +140,7 @@ private struct FixedViews: RunningViews {
 /// No speed layer: the benchmark times the batch layer alone, cutting at the log's end.
 private struct NoSpeedLayer: SpeedSegments {
     let topic: Topic
-    func openSegmentAtLogEnd(view: String) throws -> [Int64] { topic.endOffsets() }
+    func openSegmentAtLogEnd(view: String, atLeast floor: [Int64]?) throws -> [Int64] { topic.endOffsets() }
     func dropSegments(view: String, below cut: [Int64], maxEventTimes: [Int64?]?) {}
     func isOverRowLimit(view: String) -> Bool { false }
     /// No state to bring to a cut (the benchmark's batch layer is the database's only one).

@@ -14,13 +14,13 @@ import Testing
 /// CI runs a short version; `TANDEM_CLUSTER_ROUNDS=60 scripts/test.sh --filter ClusterTests` a
 /// long one.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ClusterTests {
-    static func config(bootstrap: String, prefix: String) -> String {
+    static func config(bootstrap: String, prefix: String, divided: Bool = false) -> String {
         """
         server: {host: 127.0.0.1, port: 0}
         ingest: {max_event_future: none}
         batch: {retry_delay: 50ms}
         log: {backend: kafka}
-        kafka: {bootstrap_servers: "\(bootstrap)", topic_prefix: "\(prefix)", replication_factor: 1}
+        kafka: {bootstrap_servers: "\(bootstrap)", topic_prefix: "\(prefix)", replication_factor: 1, divide_partitions: \(divided)}
         streams:
           - name: pageviews
             partitions: 4
@@ -69,7 +69,10 @@ import Testing
         return answer.instances?.first { $0.runner && $0.heartbeatAgeSeconds < 10 }?.pid
     }
 
-    @Test func threeServersAnswerExactlyThroughKillsRestartsAndRunnerFailover() async throws {
+    /// With `divided`, the servers divide the partitions (`kafka.divide_partitions`): each
+    /// computes its own and asks the others for theirs, kills move partitions, and a cut is
+    /// assembled from every owner's report.
+    @Test(arguments: [false, true]) func threeServersAnswerExactlyThroughKillsRestartsAndRunnerFailover(divided: Bool) async throws {
         let rounds = ProcessInfo.processInfo.environment["TANDEM_CLUSTER_ROUNDS"].flatMap { Int($0) } ?? 16
         let kafka = try TestKafka.current()
         let database = try TestDatabase.create()
@@ -77,11 +80,12 @@ import Testing
         var nodes: [Node] = []
         for index in 0..<3 {
             let directory = try TemporaryDirectory(prefix: "tandem-cluster-\(index)")
-            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix).write(
+            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix, divided: divided).write(
                 toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
             nodes.append(Node(directory: directory, database: database.url))
         }
-        var keep = false
+        // The servers' logs stay unless the run gets to its end without a failure.
+        var keep = true
         defer {
             for node in nodes {
                 node.kill()
@@ -155,7 +159,6 @@ import Testing
                 let check = try ExactnessTests.check(answer, placed: placed, from: from, to: to, granularity: granularity, urls: urls)
                 if let problem = check {
                     mismatches += 1
-                    keep = true
                     // A second opinion: the same question to every live server, this one again last.
                     var opinions: [String] = []
                     for other in live.filter({ $0 !== node }) + [node] {
@@ -233,12 +236,24 @@ import Testing
             #expect((0..<4).reduce(0) { $0 + (last.provenance.speedOffsets[$1] ?? 0) } == Int64(placed.count), "a server never caught up")
             let problem = try ExactnessTests.check(last, placed: placed, from: 1_763_589_600_000, to: 1_763_625_600_000, granularity: nil, urls: nil)
             #expect(problem == nil, "server \(nodes.firstIndex { $0 === node }!): \(problem ?? "")")
+            if divided {
+                // Each server computed some partitions and asked the others for the rest.
+                let sources = last.provenance.speedSources?.values ?? [:]
+                #expect(sources.count == 4 && sources.values.contains("local") && sources.values.contains { $0 != "local" }, "\(sources)")
+            } else {
+                #expect(last.provenance.speedSources == nil)
+            }
+        }
+        if divided {
+            let owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
+            #expect(owners == "3/4", "three servers divide the four partitions: \(owners)")
         }
         #expect(mismatches == 0)
+        keep = mismatches > 0
         #expect(runnerKills > 0 && jobs > 0 && queries > 0)
         #expect(batchAnswers > 0, "no answer used a published batch version: the test proved nothing about merging")
         print(
-            "cluster exactness: 3 servers, \(rounds) rounds, \(kills) kills (\(runnerKills) of the runner), \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
+            "cluster exactness\(divided ? " (divided partitions)" : ""): 3 servers, \(rounds) rounds, \(kills) kills (\(runnerKills) of the runner), \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
         )
     }
 
