@@ -79,7 +79,9 @@ public struct QueryEngine: Sendable {
             if let columns = pinned?.columns { try accumulator.add(columns) }
             let speedRead: (partials: [RollupAccumulator], progress: SpeedProgress)?
             do {
-                speedRead = try await speed.read(view: view.name, atOrAfter: pinned?.cut, parallelRows: Self.parallelSpeedRows, into: empty) {
+                speedRead = try await speed.read(
+                    view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, parallelRows: Self.parallelSpeedRows, into: empty
+                ) {
                     partial, segment in try partial.add(segment)
                 }
             } catch let error as ViewError {

@@ -19,9 +19,11 @@ public protocol SpeedStateReading: Sendable {
     func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) async throws -> SpeedSnapshot?
     /// Folds each segment of a view at or after `cut`, in encoded form, into its partition's copy
     /// of `initial` (the partitions in parallel when they hold at least `parallelRows` rows), and
-    /// says where the speed layer stood; `nil` when the view is not running.
+    /// says where the speed layer stood; `nil` when the view is not running. Only the rows of
+    /// buckets starting in `[from, to)` are needed (others may be given; `body` filters), which
+    /// spares fetching the rest from another server.
     func read<Partial: Sendable>(
-        view: String, atOrAfter cut: [Int64]?, parallelRows: Int, into initial: Partial,
+        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, parallelRows: Int, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)?
 }

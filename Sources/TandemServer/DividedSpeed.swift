@@ -27,13 +27,13 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
     }
 
     func read<Partial: Sendable>(
-        view: String, atOrAfter cut: [Int64]?, parallelRows: Int, into initial: Partial,
+        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, parallelRows: Int, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
         guard var read = try await speed.read(view: view, atOrAfter: cut, parallelRows: parallelRows, into: initial, body),
             let compiled = speed.view(named: view)
         else { return nil }
-        for (partition, state) in try await remote(view: view, progress: &read.progress, from: .min, to: .max) {
+        for (partition, state) in try await remote(view: view, progress: &read.progress, from: from, to: to) {
             try body(&read.partials[partition], EncodedState(state, view: compiled))
         }
         return read

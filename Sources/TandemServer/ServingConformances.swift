@@ -1,3 +1,4 @@
+import Aggregation
 import BatchLayer
 import ServingLayer
 import SpeedLayer
@@ -5,6 +6,14 @@ import SpeedLayer
 /// The layers as the serving layer reads them: read-only faces, declared by `ServingLayer`.
 extension ViewRegistry: ServedViews {}
 
-extension SpeedLayer: SpeedStateReading {}
+extension SpeedLayer: SpeedStateReading {
+    /// Every segment is in memory here: the range is left to `body`.
+    public func read<Partial: Sendable>(
+        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, parallelRows: Int, into initial: Partial,
+        _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
+    ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
+        try await read(view: view, atOrAfter: cut, parallelRows: parallelRows, into: initial, body)
+    }
+}
 
 extension BatchLayer: BatchVersionReading {}

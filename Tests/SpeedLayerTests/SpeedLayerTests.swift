@@ -221,6 +221,29 @@ struct SpeedLayerTests {
         }
     }
 
+    /// What one server sends another for its partitions: states (with sketches and late
+    /// counts), positions and refusals round-trip; truncated or damaged bytes are an error, never a
+    /// crash or a wrong state.
+    @Test func partitionExportsRoundTripAndDamagedOnesAreRefused() throws {
+        var state = ViewState()
+        let key = StateKey(bucket: 60_000, group: GroupKey([.string("/a")]))
+        state.mergeRow([.count(3), .count(1)], at: key)
+        state.mergeRow([.count(2), .count(0)], at: StateKey(bucket: -120_000, group: GroupKey([nil])))
+        let exports: [PartitionExport] = [
+            .state(state, position: 17, maxEventTime: 1_763_600_000_000, lastIngestTime: nil), .notOwned,
+            .cutUnavailable(firstSegment: 118), .state(ViewState(), position: 0, maxEventTime: nil, lastIngestTime: 5),
+        ]
+        let bytes = PartitionExport.encode(exports)
+        #expect(try PartitionExport.decode(bytes) == exports)
+        for length in 0..<bytes.count {
+            #expect(throws: (any Error).self, "truncated to \(length) bytes") { try PartitionExport.decode(Array(bytes.prefix(length))) }
+        }
+        var damaged = bytes
+        damaged[4] = 0xFF  // a count far past the bytes
+        #expect(throws: (any Error).self) { try PartitionExport.decode(damaged) }
+        #expect(throws: (any Error).self) { try PartitionExport.decode(bytes + [0]) }
+    }
+
     @Test func aFilteredSnapshotReadsTheIndexedRowsOfItsValues() async throws {
         try await withSpeedLayer { _, topic, speed in
             let pages = ["/a", "/b", "/c", "/d"]

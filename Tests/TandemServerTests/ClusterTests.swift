@@ -244,6 +244,12 @@ import Testing
                 #expect(last.provenance.speedSources == nil)
             }
         }
+        // The internal endpoint: only with the cluster key, and only when partitions are divided.
+        let key = try database.scalar("SELECT key FROM tandem_cluster_key")
+        let path = "/internal/v1/views/exact/partitions?partitions=0,1,2,3&cut=0,0,0,0"
+        #expect(try await nodes[0].client.send(.GET, path).status == (divided ? 401 : 404))
+        #expect(try await nodes[0].client.send(.GET, path, headers: [("Tandem-Cluster-Key", String(key.reversed()))]).status == (divided ? 401 : 404))
+        #expect(try await nodes[0].client.send(.GET, path, headers: [("Tandem-Cluster-Key", key)]).status == (divided ? 200 : 404))
         if divided {
             let owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
             #expect(owners == "3/4", "three servers divide the four partitions: \(owners)")

@@ -78,6 +78,18 @@ import Testing
                 continue
             }
             #expect(loaded.views.map(\.name) == ["url_hourly"], "deploy/\(file)")
+            if case .kafka(let settings) = loaded.logBackend {
+                #expect(settings.dividePartitions, "deploy/\(file): the cluster examples divide the partitions")
+            }
         }
+        // A server on Kafka alone computes every partition unless told to divide them.
+        let alone = try TandemConfiguration.parse(yaml: "log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\"}")
+        let divided = try TandemConfiguration.parse(yaml: "log: {backend: kafka}\nkafka: {bootstrap_servers: \"k:9092\", divide_partitions: true}")
+        guard case .kafka(let aloneSettings) = alone.logBackend, case .kafka(let dividedSettings) = divided.logBackend else {
+            Issue.record("not the Kafka backend")
+            return
+        }
+        #expect(!aloneSettings.dividePartitions)
+        #expect(dividedSettings.dividePartitions)
     }
 }

@@ -3,7 +3,7 @@
 and of three sharing one Kafka cluster and one PostgreSQL database, alternating, on the same
 seeded pageviews.
 
-    scripts/bench-kafka.sh --cluster [--events N] [--repeat N]
+    scripts/bench-kafka.sh --cluster [--divided] [--events N] [--repeat N]
 
 For each run: fresh servers (Kafka backend, a fresh topic prefix, a fresh database on one
 PostgreSQL cluster), stream `pageviews` (4 partitions keyed by user_id) and the views url_hourly and
@@ -12,10 +12,12 @@ parts as there are servers, and one `tandem post` per server sends its part at t
 until every event is acknowledged, then until every server's two views have consumed every event.
 Reports medians and the ratio three / one; writes .build-bench/kafka/cluster-N.json.
 
-Each server runs every view over every partition (partitions are not divided among servers yet),
-so three servers do three times the speed-layer work; with the broker, the clients and the
-servers on the same two cores, the figures say what the topology costs here, not what it gains
-on three machines.
+By default each server runs every view over every partition (replicated), so three servers do
+three times the speed-layer work. With --divided (`kafka.divide_partitions: true`) the servers
+divide the partitions among them, and "caught up" means that a query on the first server counts
+every event (its owners' speed offsets cover the whole log). With the broker, the clients and the
+servers on the same two cores, the figures say what the topology costs here, not what it gains on
+three machines.
 """
 
 import argparse
@@ -58,13 +60,26 @@ def consumed(t):
     return min(sum(t.get(f"/v1/views/{v}")["status"]["offsets"]) for v in ("url_hourly", "hourly"))
 
 
+def consumed_divided(t):
+    """Events the merged speed state covers: every owner's offsets, as a query reports them."""
+    least = None
+    for view in ("url_hourly", "hourly"):
+        answer = t.post("/v1/query", {"view": view, "from": "1970-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z",
+                                      "granularity": "all"})
+        offsets = answer["provenance"]["speed_offsets"]
+        total = sum(offsets.values())
+        least = total if least is None else min(least, total)
+    return least
+
+
 def one_run(args, servers, run_index, parts):
     database = f"bench_cluster_{run_index}_{servers}"
     base = args.postgres.rsplit("/", 1)[0]
     psql(args.postgres, f"DROP DATABASE IF EXISTS {database}")
     psql(args.postgres, f"CREATE DATABASE {database}")
     yaml_text = (f"log: {{backend: kafka}}\nkafka: {{bootstrap_servers: \"{args.bootstrap}\", "
-                 f"topic_prefix: \"cluster{run_index}x{servers}.\", replication_factor: 1}}\n")
+                 f"topic_prefix: \"cluster{run_index}x{servers}.\", replication_factor: 1, "
+                 f"divide_partitions: {'true' if args.divided else 'false'}}}\n")
     nodes = [serving.Tandem(args.tandem, f"cluster-{run_index}-{servers}-{i}", 4, work=WORK) for i in range(servers)]
     try:
         for t in nodes:
@@ -95,8 +110,8 @@ def one_run(args, servers, run_index, parts):
         posted = time.perf_counter() - t0
         if failures:
             raise RuntimeError(f"tandem post failed: {failures[0]}")
-        for t in nodes:
-            while consumed(t) < args.events:
+        for t in (nodes[:1] if args.divided else nodes):
+            while (consumed_divided(t) if args.divided else consumed(t)) < args.events:
                 if time.perf_counter() - t0 > 1800:
                     raise RuntimeError("a server did not catch up")
                 time.sleep(0.1)
@@ -120,6 +135,7 @@ def main():
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--divided", action="store_true", help="servers divide the partitions (kafka.divide_partitions)")
     ap.add_argument("--tandem", default=os.path.join(single.REPO, ".build", "release", "tandem"), type=os.path.abspath)
     ap.add_argument("--bootstrap", default=os.environ.get("TANDEM_TEST_KAFKA_BOOTSTRAP"))
     ap.add_argument("--postgres", default=os.environ.get("TANDEM_TEST_POSTGRES_URL"))
@@ -139,12 +155,12 @@ def main():
         mine = [x for x in runs if x["servers"] == servers]
         summary[servers] = {k: statistics.median(x[k] for x in mine) for k in ("post_seconds", "caught_up_seconds", "ingest_eps", "speed_eps")}
     ratio = {k: round(summary[3][k] / summary[1][k], 2) for k in ("ingest_eps", "speed_eps")}
-    result = {"events": args.events, "repeat": args.repeat, "machine": serving.machine(), "runs": runs,
+    result = {"events": args.events, "repeat": args.repeat, "divided": args.divided, "machine": serving.machine(), "runs": runs,
               "median": {str(k): v for k, v in summary.items()}, "three_over_one": ratio,
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    with open(os.path.join(WORK, f"cluster-{args.events}.json"), "w") as f:
+    with open(os.path.join(WORK, f"cluster{'-divided' if args.divided else ''}-{args.events}.json"), "w") as f:
         json.dump(result, f, indent=1)
-    print(f"\n{args.events:,} events, {args.repeat} runs each, medians:")
+    print(f"\n{args.events:,} events, {'divided' if args.divided else 'replicated'}, {args.repeat} runs each, medians:")
     print("| servers | tandem post, one client per server (acknowledged) | every server's views caught up |")
     print("|---|---|---|")
     for servers in (1, 3):
