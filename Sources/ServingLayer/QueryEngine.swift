@@ -80,7 +80,8 @@ public struct QueryEngine: Sendable {
             let speedRead: (partials: [RollupAccumulator], progress: SpeedProgress)?
             do {
                 speedRead = try await speed.read(
-                    view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, parallelRows: Self.parallelSpeedRows, into: empty
+                    view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, partial: query.allowPartial == true,
+                    parallelRows: Self.parallelSpeedRows, into: empty
                 ) {
                     partial, segment in try partial.add(segment)
                 }
@@ -101,7 +102,9 @@ public struct QueryEngine: Sendable {
             let narrowing = view.narrowing(request.filter)
             let read: SpeedSnapshot?
             do {
-                read = try await speed.snapshot(view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing)
+                read = try await speed.snapshot(
+                    view: view.name, atOrAfter: pinned?.cut, from: request.from, to: request.to, narrowing: narrowing,
+                    partial: query.allowPartial == true)
             } catch let error as ViewError {
                 throw error
             } catch {
@@ -182,7 +185,7 @@ public struct QueryEngine: Sendable {
                 batchVersion: missing == nil ? pinned?.id : nil, cut: progress.cut, speedOffsets: progress.offsets, logEnd: progress.logEnd,
                 lagRecords: progress.lagRecords, source: source, watermark: progress.watermark, missing: missing,
                 freshnessMilliseconds: Self.freshness(progress, partial: missing != nil), lateRecords: lateRecords,
-                speedSources: progress.sources),
+                speedSources: progress.sources, missingPartitions: progress.missing),
             hasTime: hasTime, hasEnd: hasEnd)
     }
 

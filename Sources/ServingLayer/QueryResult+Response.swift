@@ -20,11 +20,12 @@ extension QueryResult {
             provenance: .init(
                 batchVersion: provenance.batchVersion, cut: PartitionMap(provenance.cut), speedOffsets: PartitionMap(provenance.speedOffsets),
                 logEnd: PartitionMap(provenance.logEnd), lagRecords: provenance.lagRecords, source: provenance.source,
-                watermark: provenance.watermark.map(Timestamp.format), complete: provenance.missing == nil,
+                watermark: provenance.watermark.map(Timestamp.format), complete: provenance.isComplete,
                 missing: provenance.missing.map { missing in
                     .init(batchVersion: missing.batchVersion, belowCut: PartitionMap(missing.belowCut), reason: missing.reason)
                 }, freshnessMs: provenance.freshnessMilliseconds, lateRecords: provenance.lateRecords,
-                speedSources: provenance.speedSources.isEmpty ? nil : PartitionMap(provenance.speedSources)))
+                speedSources: provenance.speedSources.isEmpty ? nil : PartitionMap(provenance.speedSources),
+                missingPartitions: provenance.missingPartitions.isEmpty ? nil : PartitionMap(provenance.missingPartitions)))
     }
 
     static func jsonValue(_ value: FieldValue) -> JSONValue {

@@ -31,6 +31,11 @@ public struct Provenance: Sendable, Equatable {
     /// Per partition, who computed its speed state when partitions are divided among servers:
     /// `local`, or the owner's address; empty when this server computes every partition.
     public var speedSources: [String] = []
+    /// Partitions a partial answer (`allow_partial`) leaves out because their owner could not
+    /// give their speed state in time, with why; empty otherwise.
+    public var missingPartitions: [Int: String] = [:]
+    /// Whether every record the answer should count is counted.
+    public var isComplete: Bool { missing == nil && missingPartitions.isEmpty }
 
     /// The part of the log a partial answer does not count: the published version's records,
     /// offsets `0..<cut` in each partition.
@@ -53,9 +58,11 @@ public struct Provenance: Sendable, Equatable {
     /// Creates provenance.
     public init(
         batchVersion: Int64?, cut: [Int64], speedOffsets: [Int64], logEnd: [Int64], lagRecords: Int64, source: String, watermark: Int64?,
-        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil, lateRecords: Int64? = nil, speedSources: [String] = []
+        missing: Missing? = nil, freshnessMilliseconds: Int64? = nil, lateRecords: Int64? = nil, speedSources: [String] = [],
+        missingPartitions: [Int: String] = [:]
     ) {
         self.speedSources = speedSources
+        self.missingPartitions = missingPartitions
         self.freshnessMilliseconds = freshnessMilliseconds
         self.lateRecords = lateRecords
         self.batchVersion = batchVersion
@@ -163,13 +170,24 @@ public struct QueryResult: Sendable {
             appendOffsets(key, offsets)
         }
         output.append(contentsOf: #","complete":"#.utf8)
-        output.append(contentsOf: (provenance.missing == nil ? "true" : "false").utf8)
+        output.append(contentsOf: (provenance.isComplete ? "true" : "false").utf8)
         if let missing = provenance.missing {
             output.append(contentsOf: #","missing":{"batch_version":"#.utf8)
             JSONText.append(integer: missing.batchVersion, to: &output)
             appendOffsets("below_cut", missing.belowCut)
             output.append(contentsOf: #","reason":"#.utf8)
             JSONText.appendString(missing.reason, to: &output)
+            output.append(UInt8(ascii: "}"))
+        }
+        if !provenance.missingPartitions.isEmpty {
+            output.append(contentsOf: #","missing_partitions":{"#.utf8)
+            for (index, partition) in provenance.missingPartitions.keys.sorted().enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                output.append(UInt8(ascii: "\""))
+                JSONText.append(integer: Int64(partition), to: &output)
+                output.append(contentsOf: "\":".utf8)
+                JSONText.appendString(provenance.missingPartitions[partition]!, to: &output)
+            }
             output.append(UInt8(ascii: "}"))
         }
         output.append(contentsOf: #","lag_records":"#.utf8)

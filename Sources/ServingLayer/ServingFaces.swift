@@ -16,14 +16,17 @@ public protocol SpeedStateReading: Sendable {
     /// running.
     /// - Throws: ``ViewError`` `partition_unavailable` when a partition's state lives on
     ///   another server that cannot give it (partitions divided among servers).
-    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) async throws -> SpeedSnapshot?
+    /// - Parameter partial: whether partitions whose state cannot be had in time may be left
+    ///   out (``SpeedProgress/missing`` then names them) rather than fail the read.
+    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?, partial: Bool) async throws
+        -> SpeedSnapshot?
     /// Folds each segment of a view at or after `cut`, in encoded form, into its partition's copy
     /// of `initial` (the partitions in parallel when they hold at least `parallelRows` rows), and
     /// says where the speed layer stood; `nil` when the view is not running. Only the rows of
     /// buckets starting in `[from, to)` are needed (others may be given; `body` filters), which
     /// spares fetching the rest from another server.
     func read<Partial: Sendable>(
-        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, parallelRows: Int, into initial: Partial,
+        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, partial: Bool, parallelRows: Int, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)?
 }

@@ -25,6 +25,9 @@ public struct SpeedProgress: Sendable {
     /// Per partition: whether a segment starts at the cut's offset, so that what was read from
     /// it is exact (a partition computed again from a newer cut is not, for an older one).
     public var aligned: [Bool] = []
+    /// Partitions left out of a partial read (their owner could not give their state in time),
+    /// with why; empty for a complete read.
+    public var missing: [Int: String] = [:]
 
     /// Records in the log that the speed layer has not consumed yet.
     public var lagRecords: Int64 { zip(logEnd, offsets).reduce(0) { $0 + max($1.0 - $1.1, 0) } }

@@ -20,7 +20,8 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         /// The view's event-time watermark (RFC 3339).
         public var watermark: String?
         /// Whether every record the answer should count is counted. Only a query with
-        /// `"allow_partial": true` can get `false`, and then ``missing`` says what is left out.
+        /// `"allow_partial": true` can get `false`, and then ``missing`` or ``missingPartitions``
+        /// says what is left out.
         public var complete: Bool
         /// What a partial answer leaves out.
         public var missing: Missing?
@@ -35,6 +36,9 @@ public struct QueryResponse: Codable, Sendable, Equatable {
         /// Per partition, who computed its speed state, when partitions are divided among the
         /// servers on one Kafka cluster: `local`, or the owning server's address.
         public var speedSources: PartitionMap<String>?
+        /// Partitions a partial answer leaves out (`allow_partial`, partitions divided among
+        /// servers): their owner could not give their speed state within the query's deadline.
+        public var missingPartitions: PartitionMap<String>?
 
         /// The records a partial answer does not count: those of a published version that could
         /// not be read, offsets `0..<below_cut` in each partition.
@@ -69,15 +73,17 @@ public struct QueryResponse: Codable, Sendable, Equatable {
             case freshnessMs = "freshness_ms"
             case lateRecords = "late_records"
             case speedSources = "speed_sources"
+            case missingPartitions = "missing_partitions"
         }
 
         /// Creates provenance.
         public init(
             batchVersion: Int64?, cut: PartitionMap<Int64>, speedOffsets: PartitionMap<Int64>, logEnd: PartitionMap<Int64>, lagRecords: Int64,
             source: String, watermark: String?, complete: Bool = true, missing: Missing? = nil, freshnessMs: Int64? = nil,
-            lateRecords: Int64? = nil, speedSources: PartitionMap<String>? = nil
+            lateRecords: Int64? = nil, speedSources: PartitionMap<String>? = nil, missingPartitions: PartitionMap<String>? = nil
         ) {
             self.speedSources = speedSources
+            self.missingPartitions = missingPartitions
             self.freshnessMs = freshnessMs
             self.lateRecords = lateRecords
             self.complete = complete

@@ -20,20 +20,24 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
 
     // MARK: Reading
 
-    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?) async throws -> SpeedSnapshot? {
+    func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?, partial: Bool) async throws
+        -> SpeedSnapshot?
+    {
         guard var snapshot = speed.snapshot(view: view, atOrAfter: cut, from: from, to: to, narrowing: narrowing) else { return nil }
-        for (_, state) in try await remote(view: view, progress: &snapshot.progress, from: from, to: to) { snapshot.state.merge(state) }
+        for (_, state) in try await remote(view: view, progress: &snapshot.progress, from: from, to: to, partial: partial) {
+            snapshot.state.merge(state)
+        }
         return snapshot
     }
 
     func read<Partial: Sendable>(
-        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, parallelRows: Int, into initial: Partial,
+        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, partial: Bool, parallelRows: Int, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
         guard var read = try await speed.read(view: view, atOrAfter: cut, parallelRows: parallelRows, into: initial, body),
             let compiled = speed.view(named: view)
         else { return nil }
-        for (partition, state) in try await remote(view: view, progress: &read.progress, from: from, to: to) {
+        for (partition, state) in try await remote(view: view, progress: &read.progress, from: from, to: to, partial: partial) {
             try body(&read.partials[partition], EncodedState(state, view: compiled))
         }
         return read
@@ -41,11 +45,12 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
 
     /// The state of every partition this server does not compute, from its owner, with
     /// `progress` completed (offsets, largest event times, last ingest times, sources and the
-    /// watermark over all partitions).
+    /// watermark over all partitions). With `partial`, a partition whose owner could not answer
+    /// within ``patience`` is left out and named in ``SpeedProgress/missing``.
     /// - Throws: ``ViewError`` `partition_unavailable` when a partition this server computes was
     ///   computed again from a newer cut than `progress.cut` (the query takes the newer version
-    ///   on its next try), or an owner could not answer within ``patience``.
-    private func remote(view: String, progress: inout SpeedProgress, from: Int64, to: Int64) async throws -> [(Int, ViewState)] {
+    ///   on its next try), or (unless `partial`) an owner could not answer within ``patience``.
+    private func remote(view: String, progress: inout SpeedProgress, from: Int64, to: Int64, partial: Bool) async throws -> [(Int, ViewState)] {
         let count = progress.offsets.count
         guard progress.owned.count == count, let compiled = speed.view(named: view) else { return [] }
         let stream = compiled.stream.name
@@ -128,6 +133,13 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
                     metadata: ["view": "\(view)", "reasons": "\(wanted.sorted().map { "\($0): \(reasons[$0] ?? "")" })"])
             }
             guard ContinuousClock.now < deadline else {
+                if partial {
+                    for partition in wanted {
+                        progress.missing[partition] = reasons[partition] ?? "no answer"
+                        progress.sources[partition] = "missing"
+                    }
+                    break
+                }
                 let detail = wanted.sorted().map { "partition \($0) (\(reasons[$0] ?? "no answer"))" }.joined(separator: "; ")
                 throw ViewError(.partitionUnavailable, "the speed state of stream \"\(stream)\" is not available from its owners: \(detail)")
             }

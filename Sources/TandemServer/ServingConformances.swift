@@ -7,9 +7,16 @@ import SpeedLayer
 extension ViewRegistry: ServedViews {}
 
 extension SpeedLayer: SpeedStateReading {
-    /// Every segment is in memory here: the range is left to `body`.
+    /// Every partition is computed here: a read is never partial.
+    public func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?, partial: Bool)
+        -> SpeedSnapshot?
+    {
+        snapshot(view: view, atOrAfter: cut, from: from, to: to, narrowing: narrowing)
+    }
+
+    /// Every segment is in memory here: the range is left to `body`, and a read is never partial.
     public func read<Partial: Sendable>(
-        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, parallelRows: Int, into initial: Partial,
+        view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, partial: Bool, parallelRows: Int, into initial: Partial,
         _ body: @escaping @Sendable (inout Partial, borrowing EncodedState) throws -> Void
     ) async throws -> (partials: [Partial], progress: SpeedProgress)? {
         try await read(view: view, atOrAfter: cut, parallelRows: parallelRows, into: initial, body)

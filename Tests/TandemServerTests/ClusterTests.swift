@@ -14,8 +14,9 @@ import Testing
 /// CI runs a short version; `TANDEM_CLUSTER_ROUNDS=60 scripts/test.sh --filter ClusterTests` a
 /// long one.
 @Suite(.serialized, .timeLimit(.minutes(10))) struct ClusterTests {
-    static func config(bootstrap: String, prefix: String, divided: Bool = false) -> String {
+    static func config(bootstrap: String, prefix: String, divided: Bool = false, extra: String = "") -> String {
         """
+        \(extra)
         server: {host: 127.0.0.1, port: 0}
         ingest: {max_event_future: none}
         batch: {retry_delay: 50ms}
@@ -261,6 +262,86 @@ import Testing
         print(
             "cluster exactness\(divided ? " (divided partitions)" : ""): 3 servers, \(rounds) rounds, \(kills) kills (\(runnerKills) of the runner), \(placed.count) events, \(jobs) jobs, \(queries) queries (\(batchAnswers) batch+speed), \(mismatches) mismatches"
         )
+    }
+
+    /// Partitions divided between two servers, one of which dies: until the group gives its
+    /// partitions to the other, a query that needs them fails with 503 `partition_unavailable`
+    /// after `query.timeout`, or, with `allow_partial`, answers without them, marked incomplete
+    /// and naming them, and exact for everything else.
+    @Test func aDeadOwnersPartitionsAreLeftOutOnlyOfAnAnswerThatAllowsIt() async throws {
+        let kafka = try TestKafka.current()
+        let database = try TestDatabase.create()
+        let prefix = TestKafka.uniqueTopic("partial") + "."
+        var nodes: [Node] = []
+        for index in 0..<2 {
+            let directory = try TemporaryDirectory(prefix: "tandem-partial-\(index)")
+            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix, divided: true, extra: "query: {timeout: 2s}").write(
+                toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+            nodes.append(Node(directory: directory, database: database.url))
+        }
+        var keep = true
+        defer {
+            for node in nodes {
+                node.kill()
+                if keep { print("partial test: server logs kept in \(node.directory.path)") } else { node.directory.remove() }
+            }
+        }
+        for node in nodes { try await node.start() }
+        let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
+        #expect(created == 201, "\(createdBody)")
+        // Both servers run the view and own partitions.
+        var owners = ""
+        for _ in 0..<600 where owners != "2/4" {
+            try await Task.sleep(for: .milliseconds(50))
+            owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
+        }
+        #expect(owners == "2/4")
+        for _ in 0..<200 where try await nodes[1].client.send(.GET, "/v1/views/exact").status != 200 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var events = TestEvent.random(count: 400, seed: 77)
+        for index in events.indices { events[index].user = "u\(index % 23)" }
+        let (posted, postedBody) = try await nodes[0].client.send(
+            .POST, "/v1/streams/pageviews/events", body: events.map(\.json).joined(separator: "\n"), contentType: "application/x-ndjson")
+        #expect(posted == 200, "\(postedBody)")
+        let firsts = try JSONDecoder().decode(IngestResponse.self, from: Data(postedBody.utf8)).partitions.values
+        var next = firsts.mapValues { Int($0.first) }
+        var placed: [ExactnessTests.Placed] = []
+        for event in events {
+            let partition = KafkaPartitioner.partition(of: Array(event.user!.utf8), partitions: 4)
+            placed.append(ExactnessTests.Placed(event: event, partition: partition, offset: next[partition]!))
+            next[partition]! += 1
+        }
+        let from: Int64 = 1_763_589_600_000, to: Int64 = 1_763_625_600_000
+        let request = #"{"view":"exact","from":"\#(from)","to":"\#(to)","granularity":"all","group_by":["url"]"#
+        // Every partition counted, half of them by the other server.
+        var whole: QueryResponse?
+        for _ in 0..<600 {
+            let (status, text) = try await nodes[0].client.send(.POST, "/v1/query", body: request + "}")
+            if status == 200 {
+                whole = try JSONDecoder().decode(QueryResponse.self, from: Data(text.utf8))
+                if (0..<4).reduce(0, { $0 + (whole?.provenance.speedOffsets[$1] ?? 0) }) == Int64(placed.count) { break }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let complete = try #require(whole)
+        #expect(try ExactnessTests.check(complete, placed: placed, from: from, to: to, granularity: nil, urls: nil) == nil)
+        let remote = Set((complete.provenance.speedSources?.values ?? [:]).filter { $0.value != "local" }.keys)
+        #expect(!remote.isEmpty && remote.count < 4, "\(String(describing: complete.provenance.speedSources))")
+
+        nodes[1].kill()
+        let (refused, refusal) = try await nodes[0].client.send(.POST, "/v1/query", body: request + "}")
+        #expect(refused == 503 && refusal.contains("partition_unavailable"), "\(refusal)")
+        let (status, text) = try await nodes[0].client.send(.POST, "/v1/query", body: request + #","allow_partial":true}"#)
+        #expect(status == 200, "\(text)")
+        let partial = try JSONDecoder().decode(QueryResponse.self, from: Data(text.utf8))
+        #expect(partial.provenance.complete == false)
+        #expect(Set(partial.provenance.missingPartitions?.values.keys ?? [:].keys) == remote, "\(text)")
+        // Exact for what it says it counts: the missing partitions only up to their cut.
+        #expect(try ExactnessTests.check(partial, placed: placed, from: from, to: to, granularity: nil, urls: nil) == nil)
+        let counted = partial.rows.reduce(0) { $0 + Int($1["views"]?.int ?? 0) }
+        #expect(counted < placed.count, "the dead server's partitions are left out")
+        keep = false
     }
 
     /// Servers with auth on, started at the same moment on an empty database: one makes the admin
