@@ -62,6 +62,28 @@ import Testing
         }
     }
 
+    /// `count` servers of one cluster (not started): each a directory with the same configuration,
+    /// on a fresh topic prefix.
+    static func nodes(
+        _ count: Int, named name: String, kafka: TestKafka, database: TestDatabase, divided: Bool, extra: String = ""
+    ) throws -> [Node] {
+        let prefix = TestKafka.uniqueTopic(name) + "."
+        return try (0..<count).map { index in
+            let directory = try TemporaryDirectory(prefix: "tandem-\(name)-\(index)")
+            try config(bootstrap: kafka.bootstrapServers, prefix: prefix, divided: divided, extra: extra).write(
+                toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
+            return Node(directory: directory, database: database.url)
+        }
+    }
+
+    /// Kills the servers; their directories (with their logs) stay for a failed run.
+    static func stop(_ nodes: [Node], keepingLogs keep: Bool) {
+        for node in nodes {
+            node.kill()
+            if keep { print("cluster test: server logs kept in \(node.directory.path)") } else { node.directory.remove() }
+        }
+    }
+
     /// The pid of the batch runner, as the servers' status lists them.
     static func runnerPID(_ client: HTTPTestClient) async throws -> Int? {
         let (status, body) = try await client.send(.GET, "/v1/status")
@@ -77,23 +99,10 @@ import Testing
         let rounds = ProcessInfo.processInfo.environment["TANDEM_CLUSTER_ROUNDS"].flatMap { Int($0) } ?? 16
         let kafka = try TestKafka.current()
         let database = try TestDatabase.create()
-        let prefix = TestKafka.uniqueTopic("cluster") + "."
-        var nodes: [Node] = []
-        for index in 0..<3 {
-            let directory = try TemporaryDirectory(prefix: "tandem-cluster-\(index)")
-            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix, divided: divided).write(
-                toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
-            nodes.append(Node(directory: directory, database: database.url))
-        }
+        let nodes = try Self.nodes(3, named: "cluster", kafka: kafka, database: database, divided: divided)
         // The servers' logs stay unless the run gets to its end without a failure.
         var keep = true
-        defer {
-            for node in nodes {
-                node.kill()
-                // The servers' logs stay for a failed run.
-                if keep { print("cluster test: server logs kept in \(node.directory.path)") } else { node.directory.remove() }
-            }
-        }
+        defer { Self.stop(nodes, keepingLogs: keep) }
         for node in nodes { try await node.start() }
         // Each registered with the address it is reached at (the port it bound, not 0).
         var addresses: Set<String> = []
@@ -271,21 +280,9 @@ import Testing
     @Test func aDeadOwnersPartitionsAreLeftOutOnlyOfAnAnswerThatAllowsIt() async throws {
         let kafka = try TestKafka.current()
         let database = try TestDatabase.create()
-        let prefix = TestKafka.uniqueTopic("partial") + "."
-        var nodes: [Node] = []
-        for index in 0..<2 {
-            let directory = try TemporaryDirectory(prefix: "tandem-partial-\(index)")
-            try Self.config(bootstrap: kafka.bootstrapServers, prefix: prefix, divided: true, extra: "query: {timeout: 2s}").write(
-                toFile: directory.path + "/tandem.yaml", atomically: true, encoding: .utf8)
-            nodes.append(Node(directory: directory, database: database.url))
-        }
+        let nodes = try Self.nodes(2, named: "partial", kafka: kafka, database: database, divided: true, extra: "query: {timeout: 2s}")
         var keep = true
-        defer {
-            for node in nodes {
-                node.kill()
-                if keep { print("partial test: server logs kept in \(node.directory.path)") } else { node.directory.remove() }
-            }
-        }
+        defer { Self.stop(nodes, keepingLogs: keep) }
         for node in nodes { try await node.start() }
         let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
         #expect(created == 201, "\(createdBody)")
