@@ -31,6 +31,9 @@ final class DividedPartitions: Service, Sendable {
     let logger: Logger
     private let cache = Mutex<(owners: [String: [Int: PartitionDirectory.Owner]], read: ContinuousClock.Instant?)>(([:], nil))
     private let key = Mutex<String?>(nil)
+    /// Set once the server has left the group: the last assignment (none) is recorded once, not
+    /// retried until PostgreSQL answers.
+    private let leaving = Atomic<Bool>(false)
 
     /// The header that carries the cluster key on internal requests.
     static let keyHeader = "Tandem-Cluster-Key"
@@ -49,19 +52,27 @@ final class DividedPartitions: Service, Sendable {
         speed.own([:])
     }
 
+    /// Stays in the group until graceful shutdown, then leaves it (the partitions move to the
+    /// other servers at once) and gives up its rows.
     func run() async throws {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.membership.run() }
+            // Not cancelled with the rest: it must record the empty assignment the group's
+            // departure ends with.
             group.addTask { await self.apply() }
-            // Every stream's topic is divided, including streams defined later (on any server).
-            while !Task.isCancelled {
-                let topics = streams.all.map { topicPrefix + $0.name }
-                do { try membership.subscribe(topics) } catch {
-                    logger.warning("could not subscribe to the streams' topics", metadata: ["error": "\(error)"])
+            await cancelWhenGracefulShutdown {
+                await withDiscardingTaskGroup { member in
+                    member.addTask { await self.membership.run() }
+                    // Every stream's topic is divided, including streams defined later (on any server).
+                    while !Task.isCancelled {
+                        let topics = self.streams.all.map { self.topicPrefix + $0.name }
+                        do { try self.membership.subscribe(topics) } catch {
+                            self.logger.warning("could not subscribe to the streams' topics", metadata: ["error": "\(error)"])
+                        }
+                        try? await Task.sleep(for: .seconds(1))
+                    }
                 }
-                try? await Task.sleep(for: .seconds(1))
             }
-            group.cancelAll()
+            leaving.store(true, ordering: .relaxed)
         }
     }
 
@@ -88,7 +99,7 @@ final class DividedPartitions: Service, Sendable {
                 logger.info("partitions computed here", metadata: ["partitions": "\(owned.mapValues { $0.sorted() })"])
             } catch {
                 logger.warning("could not record the partitions this server computes; retrying", metadata: ["error": "\(error)"])
-                if Task.isCancelled { return }
+                if leaving.load(ordering: .relaxed) { return }
                 try? await Task.sleep(for: .seconds(1))
             }
         }

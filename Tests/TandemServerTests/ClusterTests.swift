@@ -341,6 +341,39 @@ import Testing
         keep = false
     }
 
+    /// A server that divides partitions and is stopped (SIGTERM) leaves the group and gives up its
+    /// rows before it exits, and the other server takes every partition.
+    @Test func aStoppedServerHandsItsPartitionsOverAtOnce() async throws {
+        let kafka = try TestKafka.current()
+        let database = try TestDatabase.create()
+        let nodes = try Self.nodes(2, named: "handover", kafka: kafka, database: database, divided: true)
+        var keep = true
+        defer { Self.stop(nodes, keepingLogs: keep) }
+        for node in nodes { try await node.start() }
+        let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
+        #expect(created == 201, "\(createdBody)")
+        var owners = ""
+        for _ in 0..<600 where owners != "2/4" {
+            try await Task.sleep(for: .milliseconds(50))
+            owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
+        }
+        #expect(owners == "2/4")
+        let server = try #require(nodes[1].server)
+        let instance = try String(contentsOfFile: nodes[1].directory.path + "/data/instance-id", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        server.signalTerminate()
+        #expect(try await server.waitForExit(timeout: .seconds(20)), "the server did not stop")
+        nodes[1].server = nil
+        // It gave its rows up before exiting (a killed server's stay until another takes them).
+        #expect(try database.scalar("SELECT count(*) FROM tandem_partition_owners WHERE instance = '\(instance)'") == "0")
+        for _ in 0..<400 where owners != "1/4" {
+            try await Task.sleep(for: .milliseconds(50))
+            owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
+        }
+        #expect(owners == "1/4", "the remaining server did not take every partition")
+        keep = false
+    }
+
     /// Servers with auth on, started at the same moment on an empty database: one makes the admin
     /// token and prints it; the token works on every server.
     @Test func serversStartingTogetherMakeOneAdminTokenThatWorksOnEach() async throws {
