@@ -84,6 +84,20 @@ import Testing
         }
     }
 
+    /// Starts servers that divide partitions, defines the oracle's view on the first, and waits
+    /// until every server owns some of the 4 partitions.
+    static func startDivided(_ nodes: [Node], database: TestDatabase) async throws {
+        for node in nodes { try await node.start() }
+        let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
+        #expect(created == 201, "\(createdBody)")
+        var owners = ""
+        for _ in 0..<600 where owners != "\(nodes.count)/4" {
+            try await Task.sleep(for: .milliseconds(50))
+            owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
+        }
+        #expect(owners == "\(nodes.count)/4", "the servers did not divide the partitions")
+    }
+
     /// The pid of the batch runner, as the servers' status lists them.
     static func runnerPID(_ client: HTTPTestClient) async throws -> Int? {
         let (status, body) = try await client.send(.GET, "/v1/status")
@@ -283,16 +297,7 @@ import Testing
         let nodes = try Self.nodes(2, named: "partial", kafka: kafka, database: database, divided: true, extra: "query: {timeout: 2s}")
         var keep = true
         defer { Self.stop(nodes, keepingLogs: keep) }
-        for node in nodes { try await node.start() }
-        let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
-        #expect(created == 201, "\(createdBody)")
-        // Both servers run the view and own partitions.
-        var owners = ""
-        for _ in 0..<600 where owners != "2/4" {
-            try await Task.sleep(for: .milliseconds(50))
-            owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
-        }
-        #expect(owners == "2/4")
+        try await Self.startDivided(nodes, database: database)
         for _ in 0..<200 where try await nodes[1].client.send(.GET, "/v1/views/exact").status != 200 {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -349,15 +354,7 @@ import Testing
         let nodes = try Self.nodes(2, named: "handover", kafka: kafka, database: database, divided: true)
         var keep = true
         defer { Self.stop(nodes, keepingLogs: keep) }
-        for node in nodes { try await node.start() }
-        let (created, createdBody) = try await nodes[0].client.send(.POST, "/v1/views", body: ExactnessTests.view)
-        #expect(created == 201, "\(createdBody)")
-        var owners = ""
-        for _ in 0..<600 where owners != "2/4" {
-            try await Task.sleep(for: .milliseconds(50))
-            owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
-        }
-        #expect(owners == "2/4")
+        try await Self.startDivided(nodes, database: database)
         let server = try #require(nodes[1].server)
         let instance = try String(contentsOfFile: nodes[1].directory.path + "/data/instance-id", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -366,6 +363,7 @@ import Testing
         nodes[1].server = nil
         // It gave its rows up before exiting (a killed server's stay until another takes them).
         #expect(try database.scalar("SELECT count(*) FROM tandem_partition_owners WHERE instance = '\(instance)'") == "0")
+        var owners = ""
         for _ in 0..<400 where owners != "1/4" {
             try await Task.sleep(for: .milliseconds(50))
             owners = try database.scalar("SELECT count(DISTINCT instance) || '/' || count(*) FROM tandem_partition_owners")
