@@ -108,19 +108,26 @@ final class DividedPartitions: Service, Sendable {
     // MARK: Owners
 
     /// The owners of every partition, read from PostgreSQL at most once a second unless
-    /// `fresh`.
+    /// `fresh`. While PostgreSQL does not answer, the owners last read (the servers themselves
+    /// still answer for their partitions).
     func owners(fresh: Bool = false) async throws -> [String: [Int: PartitionDirectory.Owner]] {
         let cached = cache.withLock { cache -> [String: [Int: PartitionDirectory.Owner]]? in
             guard !fresh, let read = cache.read, ContinuousClock.now - read < .seconds(1) else { return nil }
             return cache.owners
         }
         if let cached { return cached }
-        let owners = try await directory.owners()
-        cache.withLock { $0 = (owners, ContinuousClock.now) }
-        return owners
+        do {
+            let owners = try await directory.owners()
+            cache.withLock { $0 = (owners, ContinuousClock.now) }
+            return owners
+        } catch {
+            let last = cache.withLock { $0.owners }
+            if last.isEmpty { throw error }
+            return last
+        }
     }
 
-    /// Forgets the owners read, so that the next call reads them again.
+    /// Makes the next call read the owners again.
     func invalidate() { cache.withLock { $0.read = nil } }
 
     /// The key servers present to each other.
