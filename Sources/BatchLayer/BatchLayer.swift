@@ -507,15 +507,19 @@ public final class BatchLayer: Service, Sendable {
         if running > 0 { logger.warning("a COPY was still running at shutdown", metadata: ["copies": "\(running)"]) }
     }
 
-    /// The servers registered on the database, with whether each is this one (empty when this
-    /// layer registers nothing).
+    /// The servers registered on the database, with whether each is this one, whether it is the
+    /// batch runner, and the partitions it computes when the servers divide them (empty when
+    /// this layer registers nothing).
     public func instances() async throws -> [(
-        id: String, address: String, pid: Int32, dataDirectory: String, age: Double, current: Bool, runner: Bool
+        id: String, address: String, pid: Int32, dataDirectory: String, age: Double, current: Bool, runner: Bool, partitions: [String: [Int]]
     )] {
         guard let registry else { return [] }
         let sole = lease == nil
         return try await registry.list().map {
-            ($0.id, $0.address, $0.pid, $0.dataDirectory, $0.age, $0.id == registry.identity.id, sole ? $0.id == registry.identity.id : $0.runner)
+            (
+                $0.id, $0.address, $0.pid, $0.dataDirectory, $0.age, $0.id == registry.identity.id,
+                sole ? $0.id == registry.identity.id : $0.runner, $0.partitions
+            )
         }
     }
 

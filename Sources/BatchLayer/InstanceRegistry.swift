@@ -86,19 +86,28 @@ final class InstanceRegistry: Sendable {
     }
 
     /// Every registered server: id, address, pid, data directory, seconds since its heartbeat,
-    /// and whether it is the elected batch runner.
+    /// whether it is the elected batch runner, and the partitions it computes when the servers
+    /// divide them (`tandem_partition_owners`).
     func list() async throws -> [Listed] {
         let client = self.client, logger = self.logger
         return try await withTimeout(.seconds(5), "listing the instances") {
             let rows = try await client.query(
                 """
-                SELECT i.id, i.address, i.pid, i.data_dir, extract(epoch FROM now() - i.heartbeat_at)::float8, r.instance IS NOT NULL
+                SELECT i.id, i.address, i.pid, i.data_dir, extract(epoch FROM now() - i.heartbeat_at)::float8, r.instance IS NOT NULL,
+                  COALESCE((SELECT array_agg(o.stream || ':' || o.partition ORDER BY o.stream, o.partition)
+                            FROM tandem_partition_owners o WHERE o.instance = i.id), '{}')
                 FROM tandem_instances i LEFT JOIN tandem_runner r ON r.instance = i.id ORDER BY i.started_at, i.id
                 """,
                 logger: logger)
             var listed: [Listed] = []
-            for try await row in rows.decode((String, String, Int32, String, Double, Bool).self) {
-                listed.append(Listed(id: row.0, address: row.1, pid: row.2, dataDirectory: row.3, age: row.4, runner: row.5))
+            for try await row in rows.decode((String, String, Int32, String, Double, Bool, [String]).self) {
+                var partitions: [String: [Int]] = [:]
+                for pair in row.6 {
+                    guard let colon = pair.lastIndex(of: ":"), let partition = Int(pair[pair.index(after: colon)...]) else { continue }
+                    partitions[String(pair[..<colon]), default: []].append(partition)
+                }
+                listed.append(
+                    Listed(id: row.0, address: row.1, pid: row.2, dataDirectory: row.3, age: row.4, runner: row.5, partitions: partitions))
             }
             return listed
         }
@@ -114,6 +123,8 @@ final class InstanceRegistry: Sendable {
         var age: Double
         /// Whether it was the last server elected batch runner.
         var runner: Bool
+        /// Per stream, the partitions it computes, when the servers divide them.
+        var partitions: [String: [Int]] = [:]
     }
 
     /// Writes the heartbeat.

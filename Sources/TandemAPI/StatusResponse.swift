@@ -278,16 +278,23 @@ public struct StatusResponse: Codable, Sendable, Equatable {
         /// Whether it is the batch runner (the one server that runs jobs, elected when several
         /// share the database).
         public var runner: Bool
+        /// Per stream, the partitions it computes, when the servers divide them
+        /// (`kafka.divide_partitions`); absent otherwise.
+        public var partitions: [String: [Int]]?
 
         enum CodingKeys: String, CodingKey {
-            case id, address, pid, current, runner
+            case id, address, pid, current, runner, partitions
             case dataDir = "data_dir"
             case heartbeatAgeSeconds = "heartbeat_age_seconds"
         }
 
         /// Creates an entry.
-        public init(id: String, address: String, pid: Int, dataDir: String, heartbeatAgeSeconds: Double, current: Bool, runner: Bool = false) {
+        public init(
+            id: String, address: String, pid: Int, dataDir: String, heartbeatAgeSeconds: Double, current: Bool, runner: Bool = false,
+            partitions: [String: [Int]]? = nil
+        ) {
             self.runner = runner
+            self.partitions = partitions
             self.id = id
             self.address = address
             self.pid = pid

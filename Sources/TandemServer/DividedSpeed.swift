@@ -112,6 +112,9 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
                         case .state(let state, let position, let maxEventTime, let lastIngestTime):
                             states.append((partition, state))
                             progress.offsets[partition] = position
+                            // Its owner reads it; this server's end offsets of a partition it
+                            // does not read may be behind (a broker's high watermark lags).
+                            progress.logEnd[partition] = max(progress.logEnd[partition], position)
                             progress.maxEventTimes[partition] = maxEventTime
                             progress.lastIngestTimes[partition] = lastIngestTime
                             progress.sources[partition] = owner.address

@@ -174,7 +174,7 @@ public final class Monitor: Service, Sendable {
             status.instances = instances?.map {
                 StatusResponse.Instance(
                     id: $0.id, address: $0.address, pid: Int($0.pid), dataDir: $0.dataDirectory, heartbeatAgeSeconds: $0.age, current: $0.current,
-                    runner: $0.runner)
+                    runner: $0.runner, partitions: $0.partitions.isEmpty ? nil : $0.partitions)
             }
         }
         return status

@@ -87,7 +87,10 @@ struct Status: AsyncParsableCommand {
             for instance in instances {
                 lines.append(
                     "  \(pad(instance.address, 28))pid \(pad(instance.pid, 9))\(pad(instance.dataDir, 36))heartbeat \(seconds(instance.heartbeatAgeSeconds)) ago"
-                        + (instance.runner ? " batch runner" : "") + (instance.current ? " (this one)" : ""))
+                        + (instance.runner ? " batch runner" : "") + (instance.current ? " (this one)" : "")
+                        + (instance.partitions.map { partitions in
+                            " partitions " + partitions.keys.sorted().map { "\($0)\(partitions[$0]!.sorted())" }.joined(separator: " ")
+                        } ?? ""))
             }
         }
         return lines.joined(separator: "\n")

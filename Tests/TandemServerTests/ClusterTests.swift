@@ -355,6 +355,11 @@ import Testing
         var keep = true
         defer { Self.stop(nodes, keepingLogs: keep) }
         try await Self.startDivided(nodes, database: database)
+        // The status lists what each server computes: every partition, once.
+        let (_, statusText) = try await nodes[0].client.send(.GET, "/v1/status")
+        let listed = try JSONDecoder().decode(StatusResponse.self, from: Data(statusText.utf8)).instances ?? []
+        let computed = listed.flatMap { $0.partitions?["pageviews"] ?? [] }
+        #expect(computed.sorted() == [0, 1, 2, 3] && listed.allSatisfy { $0.partitions != nil }, "\(listed)")
         let server = try #require(nodes[1].server)
         let instance = try String(contentsOfFile: nodes[1].directory.path + "/data/instance-id", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
