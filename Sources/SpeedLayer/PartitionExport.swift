@@ -24,7 +24,7 @@ public enum PartitionExport: Sendable, Equatable {
     /// the bucket, the group key and the states (``RowCoding``, each with its length).
     public static func encode(_ exports: [PartitionExport]) -> [UInt8] {
         var bytes = magic
-        var scratch: [UInt8] = []
+        var scratch: [UInt8] = [], encoded: [UInt8] = []
         Varint.append(UInt64(exports.count), to: &bytes)
         func optional(_ value: Int64?) {
             bytes.append(value == nil ? 0 : 1)
@@ -40,10 +40,13 @@ public enum PartitionExport: Sendable, Equatable {
                 Varint.append(UInt64(state.rows.count), to: &bytes)
                 for (key, row) in state.rows {
                     Varint.appendSigned(key.bucket, to: &bytes)
-                    let group = RowCoding.encode(key.group)
-                    Varint.append(UInt64(group.count), to: &bytes)
-                    bytes += group
-                    var encoded: [UInt8] = []
+                    // Each part is written to one reused buffer first, for its length.
+                    encoded.removeAll(keepingCapacity: true)
+                    RowCoding.appendKeyHeader(count: key.group.values.count, to: &encoded)
+                    for value in key.group.values { RowCoding.appendKeyValue(value, to: &encoded) }
+                    Varint.append(UInt64(encoded.count), to: &bytes)
+                    bytes += encoded
+                    encoded.removeAll(keepingCapacity: true)
                     RowCoding.append(row[...], to: &encoded, scratch: &scratch)
                     Varint.append(UInt64(encoded.count), to: &bytes)
                     bytes += encoded

@@ -62,8 +62,12 @@ final class PartitionRuntime: Sendable {
         }
 
         /// Empty segments at the same cuts, consumed from the first one, for a partition this
-        /// server takes (`owned`) or gives up.
-        mutating func reset(partition: Int, view: CompiledView, delay: Int64, maxEventTime: Int64??, owned: Bool, target: Int64) {
+        /// server takes (`owned`), gives up, or computes again: the consumer is replaced too.
+        /// - Returns: the new consumer's signal (when `owned`), to start it, and the previous
+        ///   consumer's, to stop it.
+        mutating func reset(
+            partition: Int, view: CompiledView, delay: Int64, maxEventTime: Int64??, owned: Bool, target: Int64
+        ) -> (start: StopSignal?, stop: StopSignal?) {
             segments = segments.map { Segment(cut: $0.cut, view: view) }
             position = segments[0].cut[partition]
             lateness = Lateness(delay: delay, maxEventTime: maxEventTime ?? nil)
@@ -75,6 +79,9 @@ final class PartitionRuntime: Sendable {
             failure = nil
             self.owned = owned
             self.target = target
+            let previous = consumer
+            consumer = owned ? StopSignal() : nil
+            return (consumer, previous)
         }
     }
 

@@ -115,20 +115,23 @@ public final class SpeedLayer: Service, Sendable {
             let wanted = owned.map { $0[runtime.view.stream.name]?.contains(p) ?? false } ?? true
             let first = partition.state.withLock { $0.segments[0].cut[p] }
             let known = runtime.knownMaxEventTime(partition: p, below: first)
-            let (started, stopped) = partition.state.withLock { state -> (StopSignal?, StopSignal?) in
+            let consumers = partition.state.withLock { state -> (start: StopSignal?, stop: StopSignal?) in
                 guard wanted != state.owned else { return (nil, nil) }
-                let previous = state.consumer
-                state.consumer = wanted ? StopSignal() : nil
                 // The first segment may have moved since `known` was read; then it is unknown.
                 let maximum: Int64?? = wanted ? (state.segments[0].cut[p] == first ? known : nil) : .some(nil)
-                state.reset(
+                return state.reset(
                     partition: p, view: runtime.view, delay: delay, maxEventTime: maximum, owned: wanted,
                     target: ends.indices.contains(p) ? ends[p] : 0)
-                return (state.consumer, previous)
             }
-            stopped?.stop()
-            if let started { commandSink.yield(.consume(runtime, partition, started)) }
+            replace(consumers, of: partition, in: runtime)
         }
+    }
+
+    /// Stops a partition's previous consumer and starts its new one, as ``PartitionRuntime/State/reset(partition:view:delay:maxEventTime:owned:target:)``
+    /// returned them.
+    private func replace(_ consumers: (start: StopSignal?, stop: StopSignal?), of partition: PartitionRuntime, in runtime: ViewRuntime) {
+        consumers.stop?.stop()
+        if let started = consumers.start { commandSink.yield(.consume(runtime, partition, started)) }
     }
 
     // MARK: Running
@@ -553,20 +556,16 @@ public final class SpeedLayer: Service, Sendable {
         let known = runtime.knownMaxEventTime(partition: p, below: cut[p])
         let target = log.logTopic(runtime.view.stream.name)?.endOffsets()[p] ?? 0
         let delay = configuration.watermarkDelayMilliseconds
-        let (started, stopped) = partition.state.withLock { state -> (StopSignal?, StopSignal?) in
+        let consumers = partition.state.withLock { state -> (start: StopSignal?, stop: StopSignal?) in
             guard !state.isAligned(p, at: cut) else { return (nil, nil) }
-            let previous = state.consumer
             state.segments = [PartitionRuntime.Segment(cut: cut, view: runtime.view)]
-            state.consumer = state.owned ? StopSignal() : nil
-            state.reset(partition: p, view: runtime.view, delay: delay, maxEventTime: known, owned: state.owned, target: target)
-            return (state.consumer, previous)
+            return state.reset(partition: p, view: runtime.view, delay: delay, maxEventTime: known, owned: state.owned, target: target)
         }
-        stopped?.stop()
-        if let started {
+        if consumers.start != nil {
             logger.info(
                 "speed layer: partition computed again from a published cut", metadata: ["view": "\(runtime.view.name)", "partition": "\(p)"])
-            commandSink.yield(.consume(runtime, partition, started))
         }
+        replace(consumers, of: partition, in: runtime)
     }
 
     // MARK: Divided partitions

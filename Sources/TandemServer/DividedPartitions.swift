@@ -127,6 +127,29 @@ final class DividedPartitions: Service, Sendable {
         }
     }
 
+    /// `partitions` of `stream` grouped by the other server recorded as each one's owner (the
+    /// owners read again when `fresh`). A partition no server is recorded for gets its reason in
+    /// `reasons`; those recorded for this server are returned apart.
+    func locate(
+        _ partitions: [Int], of stream: String, fresh: Bool, reasons: inout [Int: String]
+    ) async -> (elsewhere: [(owner: PartitionDirectory.Owner, partitions: [Int])], here: [Int]) {
+        let owners = (try? await owners(fresh: fresh))?[stream] ?? [:]
+        var byOwner: [String: (owner: PartitionDirectory.Owner, partitions: [Int])] = [:]
+        var here: [Int] = []
+        for partition in partitions.sorted() {
+            guard let owner = owners[partition] else {
+                reasons[partition] = "no server computes it yet"
+                continue
+            }
+            if owner.instance == instance {
+                here.append(partition)
+            } else {
+                byOwner[owner.instance, default: (owner, [])].partitions.append(partition)
+            }
+        }
+        return (Array(byOwner.values), here)
+    }
+
     /// Makes the next call read the owners again.
     func invalidate() { cache.withLock { $0.read = nil } }
 

@@ -23,8 +23,10 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
     func snapshot(view: String, atOrAfter cut: [Int64]?, from: Int64, to: Int64, narrowing: DimensionNarrowing?, partial: Bool) async throws
         -> SpeedSnapshot?
     {
-        guard var snapshot = speed.snapshot(view: view, atOrAfter: cut, from: from, to: to, narrowing: narrowing) else { return nil }
-        for (_, state) in try await remote(view: view, progress: &snapshot.progress, from: from, to: to, partial: partial) {
+        guard var snapshot = speed.snapshot(view: view, atOrAfter: cut, from: from, to: to, narrowing: narrowing),
+            let compiled = speed.view(named: view)
+        else { return nil }
+        for (_, state) in try await remote(compiled, progress: &snapshot.progress, from: from, to: to, partial: partial) {
             snapshot.state.merge(state)
         }
         return snapshot
@@ -37,7 +39,7 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
         guard var read = try await speed.read(view: view, atOrAfter: cut, parallelRows: parallelRows, into: initial, body),
             let compiled = speed.view(named: view)
         else { return nil }
-        for (partition, state) in try await remote(view: view, progress: &read.progress, from: from, to: to, partial: partial) {
+        for (partition, state) in try await remote(compiled, progress: &read.progress, from: from, to: to, partial: partial) {
             try body(&read.partials[partition], EncodedState(state, view: compiled))
         }
         return read
@@ -50,10 +52,12 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
     /// - Throws: ``ViewError`` `partition_unavailable` when a partition this server computes was
     ///   computed again from a newer cut than `progress.cut` (the query takes the newer version
     ///   on its next try), or (unless `partial`) an owner could not answer within ``patience``.
-    private func remote(view: String, progress: inout SpeedProgress, from: Int64, to: Int64, partial: Bool) async throws -> [(Int, ViewState)] {
+    private func remote(
+        _ compiled: CompiledView, progress: inout SpeedProgress, from: Int64, to: Int64, partial: Bool
+    ) async throws -> [(Int, ViewState)] {
         let count = progress.offsets.count
-        guard progress.owned.count == count, let compiled = speed.view(named: view) else { return [] }
-        let stream = compiled.stream.name
+        guard progress.owned.count == count else { return [] }
+        let view = compiled.name, stream = compiled.stream.name
         if let partition = (0..<count).first(where: { progress.owned[$0] && !progress.aligned[$0] }) {
             throw ViewError(
                 .partitionUnavailable, "partition \(partition) of stream \"\(stream)\" is computed again from a newer published cut; retry")
@@ -67,23 +71,15 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
         var attempt = 0
         while !wanted.isEmpty {
             try Task.checkCancellation()
-            let owners = (try? await partitions.owners(fresh: attempt > 0))?[stream] ?? [:]
-            var byOwner: [String: (owner: PartitionDirectory.Owner, partitions: [Int])] = [:]
-            for partition in wanted.sorted() {
-                guard let owner = owners[partition] else {
-                    reasons[partition] = "no server computes it yet"
-                    continue
-                }
-                guard owner.instance != partitions.instance else {
-                    // It moved here after this server read its own partitions: read again.
-                    throw ViewError(.partitionUnavailable, "partition \(partition) of stream \"\(stream)\" moved to this server; retry")
-                }
-                byOwner[owner.instance, default: (owner, [])].partitions.append(partition)
+            let located = await partitions.locate(Array(wanted), of: stream, fresh: attempt > 0, reasons: &reasons)
+            if let partition = located.here.first {
+                // It moved here after this server read its own partitions: read again.
+                throw ViewError(.partitionUnavailable, "partition \(partition) of stream \"\(stream)\" moved to this server; retry")
             }
             let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
             let cut = progress.cut
             let answers = await withTaskGroup(of: (PartitionDirectory.Owner, [Int], Result<[PartitionExport], any Error>).self) { group in
-                for (owner, asked) in byOwner.values {
+                for (owner, asked) in located.elsewhere {
                     group.addTask {
                         let path =
                             "/internal/v1/views/\(view)/partitions?partitions=\(asked.map(String.init).joined(separator: ","))"
@@ -170,16 +166,10 @@ struct DividedSpeed: SpeedStateReading, SpeedSegments {
             }
             let missing = (0..<count).filter { cut[$0] == nil }
             if missing.isEmpty { return cut.map { $0! } }
-            let owners = (try? await partitions.owners(fresh: attempt > 0))?[stream] ?? [:]
-            var byOwner: [String: (owner: PartitionDirectory.Owner, partitions: [Int])] = [:]
-            for partition in missing {
-                guard let owner = owners[partition], owner.instance != partitions.instance else {
-                    reasons[partition] = "no other server computes it yet"
-                    continue
-                }
-                byOwner[owner.instance, default: (owner, [])].partitions.append(partition)
-            }
-            for (owner, asked) in byOwner.values {
+            let located = await partitions.locate(missing, of: stream, fresh: attempt > 0, reasons: &reasons)
+            // Recorded here but not opened above: this server has just given it up.
+            for partition in located.here { reasons[partition] = "this server no longer computes it" }
+            for (owner, asked) in located.elsewhere {
                 do {
                     let body = try await partitions.call(
                         .POST, owner,
